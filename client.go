@@ -1,0 +1,550 @@
+// Package doubletick is a typed client for DoubleTick's WhatsApp Group Public
+// API: create WhatsApp groups for your customers and manage them.
+//
+// Create a [Client] once with your API key and share it: it is safe for
+// concurrent use by many goroutines, and every call takes a
+// [context.Context] that bounds it.
+//
+//	c, err := doubletick.NewClient(os.Getenv("DOUBLETICK_API_KEY"))
+//	if err != nil { ... }
+//	res, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{
+//		WABANumber: "911111111111",
+//		Subject:    "New Support – Jan 2026",
+//	})
+//
+// Every call returns its typed result, a *[Response] with the HTTP status,
+// headers, request ID and rate-limit information, and an error that
+// [errors.Is] and [errors.As] can inspect (see [APIError] and the Err
+// sentinels). Requests are validated before anything is sent; a
+// *[ValidationError] names every field and rule that failed.
+//
+// The API key is never written into an error, a log line, or the output of
+// fmt on a Client.
+package doubletick
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Version is the version of this SDK, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// DefaultBaseURL is the only server DoubleTick documents: production.
+const DefaultBaseURL = "https://public.doubletick.io"
+
+// The headers the API key can be sent in. DoubleTick's documentation
+// disagrees on which one the group API reads: its OpenAPI pages for the
+// group endpoints name x-public-api-key, while its getting-started guide and
+// every other API page send the raw key in Authorization. By default the
+// Client sends the key in both; [WithAuthHeader] picks exactly one.
+const (
+	HeaderAuthorization = "Authorization"
+	HeaderPublicAPIKey  = "X-Public-Api-Key"
+)
+
+// DefaultRequestIDHeader is the response header read into
+// [Response.RequestID]. DoubleTick documents no request ID header; this is
+// the common convention, and [WithRequestIDHeader] changes it.
+const DefaultRequestIDHeader = "X-Request-Id"
+
+const (
+	// maxErrorBody bounds how much of an error response is read.
+	maxErrorBody = 1 << 20
+	// maxSuccessBody bounds how much of a successful response is read.
+	maxSuccessBody = 10 << 20
+	// drainLimit is how much of an unread body is discarded so that the
+	// connection can be reused; a longer body closes the connection.
+	drainLimit = 4 << 10
+	// redacted replaces the API key wherever it could otherwise appear.
+	redacted = "[REDACTED]"
+)
+
+var errNilContext = errors.New("doubletick: nil context")
+
+// Client calls DoubleTick's API. Create one with [NewClient]; the zero value
+// is not usable. A Client is immutable once built and safe for concurrent use.
+type Client struct {
+	// The key sits behind a pointer: fmt and reflection-based printers show
+	// a nested pointer as an address, so no path through a Client's fields
+	// prints it, whatever the verb.
+	apiKey          *credential
+	baseURL         string // scheme://host[/prefix], no trailing slash
+	httpClient      *http.Client
+	userAgent       string
+	authHeaders     []string
+	requestIDHeader string
+	logger          *slog.Logger
+
+	// Groups creates and manages WhatsApp groups.
+	Groups *GroupsService
+}
+
+// credential holds the API key.
+type credential struct{ key string }
+
+// Format prints a placeholder for every verb.
+func (credential) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// Option configures a [Client]. Options are applied in order by [NewClient],
+// which returns the first error an option reports.
+type Option func(*settings) error
+
+// settings collects what the options ask for before the Client is built.
+type settings struct {
+	baseURL         string
+	allowInsecure   bool
+	httpClient      *http.Client
+	timeout         time.Duration
+	userAgentSuffix string
+	authHeaders     []string
+	requestIDHeader string
+	logger          *slog.Logger
+}
+
+// WithBaseURL sets the API's base URL, for example a proxy or a test server.
+// It must be an absolute https URL; plain http is accepted only for a
+// loopback host (127.0.0.0/8, ::1, localhost) unless [WithInsecureHTTP] is
+// also given. A path prefix is kept: requests go to base + route.
+func WithBaseURL(rawURL string) Option {
+	return func(s *settings) error {
+		s.baseURL = rawURL
+		return nil
+	}
+}
+
+// WithInsecureHTTP allows a plain-http base URL on any host. The API key then
+// crosses the network in clear text: use it only on networks you trust.
+func WithInsecureHTTP() Option {
+	return func(s *settings) error {
+		s.allowInsecure = true
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client requests are sent through, so that you
+// can bring your own transport, proxy or tracing. The Client uses a copy:
+// your client is never modified.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) error {
+		if hc == nil {
+			return errors.New("doubletick: WithHTTPClient: nil *http.Client")
+		}
+		s.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each HTTP attempt, including reading the response
+// (http.Client.Timeout on the Client's copy). Zero means no timeout beyond
+// the context's. A context deadline also bounds every call.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d < 0 {
+			return fmt.Errorf("doubletick: WithTimeout: negative timeout %s", d)
+		}
+		s.timeout = d
+		return nil
+	}
+}
+
+// WithUserAgent appends suffix to the User-Agent header, e.g. "my-crm/2.3".
+// It must be printable ASCII of at most 128 characters.
+func WithUserAgent(suffix string) Option {
+	return func(s *settings) error {
+		if len(suffix) > 128 {
+			return errors.New("doubletick: WithUserAgent: suffix longer than 128 characters")
+		}
+		for i := 0; i < len(suffix); i++ {
+			if suffix[i] < 0x20 || suffix[i] > 0x7e {
+				return fmt.Errorf("doubletick: WithUserAgent: suffix has a non-printable byte at offset %d", i)
+			}
+		}
+		s.userAgentSuffix = suffix
+		return nil
+	}
+}
+
+// WithAuthHeader sends the API key in exactly one header, the named one, as
+// the raw key with no scheme word. Use [HeaderAuthorization] or
+// [HeaderPublicAPIKey] once you know which one your account's API reads; by
+// default the key goes in both (see [HeaderAuthorization]).
+func WithAuthHeader(name string) Option {
+	return func(s *settings) error {
+		if !validHeaderName(name) {
+			return errors.New("doubletick: WithAuthHeader: not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+		}
+		s.authHeaders = []string{http.CanonicalHeaderKey(name)}
+		return nil
+	}
+}
+
+// WithRequestIDHeader names the response header read into
+// [Response.RequestID] and [APIError.RequestID].
+func WithRequestIDHeader(name string) Option {
+	return func(s *settings) error {
+		if !validHeaderName(name) {
+			return errors.New("doubletick: WithRequestIDHeader: not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+		}
+		s.requestIDHeader = http.CanonicalHeaderKey(name)
+		return nil
+	}
+}
+
+// WithLogger sets the logger the Client writes one Debug record to per HTTP
+// attempt (method, route, status, duration, request ID). By default nothing
+// is logged. Records never contain the API key.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return errors.New("doubletick: WithLogger: nil *slog.Logger")
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// NewClient returns a Client that authenticates with apiKey. The key is
+// required; the options may change everything else.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if err := checkAPIKey(apiKey); err != nil {
+		return nil, err
+	}
+	s := settings{
+		baseURL:         DefaultBaseURL,
+		httpClient:      http.DefaultClient,
+		authHeaders:     []string{HeaderAuthorization, HeaderPublicAPIKey},
+		requestIDHeader: DefaultRequestIDHeader,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&s); err != nil {
+			return nil, err
+		}
+	}
+	base, err := parseBaseURL(s.baseURL, s.allowInsecure)
+	if err != nil {
+		return nil, err
+	}
+	logger := s.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ua := "doubletick-go/" + Version + " (" + runtime.Version() + ")"
+	if s.userAgentSuffix != "" {
+		ua += " " + s.userAgentSuffix
+	}
+	c := &Client{
+		apiKey:          &credential{apiKey},
+		baseURL:         base,
+		userAgent:       ua,
+		authHeaders:     s.authHeaders,
+		requestIDHeader: s.requestIDHeader,
+		logger:          logger,
+	}
+	c.httpClient = c.copyHTTPClient(s.httpClient, s.timeout)
+	c.Groups = &GroupsService{client: c}
+	return c, nil
+}
+
+func checkAPIKey(key string) error {
+	if key == "" {
+		return errors.New("doubletick: NewClient: API key is empty")
+	}
+	if strings.TrimSpace(key) != key {
+		return errors.New("doubletick: NewClient: API key has leading or trailing white space")
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return fmt.Errorf("doubletick: NewClient: API key has a byte that cannot go in an HTTP header at offset %d", i)
+		}
+	}
+	return nil
+}
+
+// parseBaseURL checks rawURL and returns it as scheme://host[/prefix]. Its
+// errors never echo user info that the URL may carry.
+func parseBaseURL(rawURL string, allowInsecure bool) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", errors.New("doubletick: WithBaseURL: not a valid URL")
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "", fmt.Errorf("doubletick: WithBaseURL: %q is not an absolute http(s) URL", shown)
+	case u.User != nil:
+		return "", fmt.Errorf("doubletick: WithBaseURL: %q carries user info; the API key is the only credential", shown)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("doubletick: WithBaseURL: %q has a query or fragment", shown)
+	case u.Scheme == "http" && !allowInsecure && !isLoopback(u.Hostname()):
+		return "", fmt.Errorf("doubletick: WithBaseURL: %q is plain http on a non-loopback host; the API key would travel in clear text (use https, or WithInsecureHTTP)", shown)
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validHeaderName reports whether name is an HTTP token (RFC 9110 §5.6.2).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(ch)) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyHTTPClient returns a copy of hc whose redirect policy strips the API key
+// from any redirect that leaves the origin of the first request, before the
+// caller's own policy (or the standard one) decides.
+func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Client {
+	cp := *hc
+	if timeout > 0 {
+		cp.Timeout = timeout
+	}
+	userPolicy := hc.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+			for _, h := range c.authHeaders {
+				req.Header.Del(h)
+			}
+		}
+		if userPolicy != nil {
+			return userPolicy(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
+}
+
+// String describes the Client without its API key.
+func (c *Client) String() string {
+	return "doubletick.Client{BaseURL: " + c.baseURL + ", APIKey: " + redacted + "}"
+}
+
+// GoString is String, so that %#v does not print the API key either.
+func (c *Client) GoString() string { return c.String() }
+
+// Format writes [Client.String] for every verb, so that no fmt verb or flag
+// prints the API key.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue makes slog record the Client without its API key.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.String("api_key", redacted))
+}
+
+// Response is what the server answered a call with, besides its body.
+type Response struct {
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// Header holds the response headers.
+	Header http.Header
+	// RequestID is the server's request ID header, if it sent one.
+	RequestID string
+	// Rate is the rate-limit information the server sent.
+	Rate Rate
+}
+
+// do sends one request and decodes a 2xx answer into out. It builds the
+// request, sends it, and turns any failure into a typed error.
+func (c *Client) do(ctx context.Context, method, route string, query url.Values, in, out any) (*Response, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", method, route, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	target := c.baseURL + route
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("doubletick: %s %s: building request: %w", method, route, err)
+	}
+	for _, h := range c.authHeaders {
+		req.Header[h] = []string{c.apiKey.key}
+	}
+	req.Header["Accept"] = []string{"application/json"}
+	req.Header["User-Agent"] = []string{c.userAgent}
+	if body != nil {
+		req.Header["Content-Type"] = []string{"application/json"}
+	}
+
+	start := time.Now()
+	httpResp, err := c.httpClient.Do(req)
+	if err != nil {
+		c.log(ctx, method, route, 0, start, "", err)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("doubletick: %s %s: %w", method, route, ctxErr)
+		}
+		return nil, fmt.Errorf("doubletick: %s %s: %w", method, route, err)
+	}
+	defer closeBody(httpResp.Body)
+
+	resp := &Response{
+		StatusCode: httpResp.StatusCode,
+		Header:     httpResp.Header,
+		RequestID:  httpResp.Header.Get(c.requestIDHeader),
+		Rate:       parseRate(httpResp.Header, time.Now()),
+	}
+	err = c.decode(httpResp, resp, method, route, out)
+	c.log(ctx, method, route, resp.StatusCode, start, resp.RequestID, err)
+	return resp, err
+}
+
+// decode reads the body of httpResp into out, or into a typed error.
+func (c *Client) decode(httpResp *http.Response, resp *Response, method, route string, out any) error {
+	status := httpResp.StatusCode
+	if status < 200 || status > 299 {
+		raw, readErr := readBounded(httpResp.Body, maxErrorBody)
+		apiErr := c.newAPIError(method, route, status, resp.RequestID, raw)
+		if readErr != nil && len(raw) == 0 {
+			apiErr.Messages = append(apiErr.Messages, "reading the error body failed: "+readErr.Error())
+		}
+		if status == http.StatusTooManyRequests {
+			return &RateLimitError{APIError: apiErr, RetryAfter: resp.Rate.RetryAfter, Rate: resp.Rate}
+		}
+		return apiErr
+	}
+	if out == nil {
+		return nil
+	}
+	raw, err := readBounded(httpResp.Body, maxSuccessBody)
+	if err != nil {
+		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
+	}
+	if r, ok := out.(successReporter); ok && !r.succeeded() {
+		var env errorEnvelope
+		if json.Unmarshal(raw, &env) == nil && env.Success != nil && !*env.Success {
+			return c.newAPIError(method, route, status, resp.RequestID, raw)
+		}
+	}
+	return nil
+}
+
+// successReporter is implemented by results whose body carries "success".
+type successReporter interface{ succeeded() bool }
+
+// errorEnvelope is the NestJS error shape, plus the "success" flag.
+type errorEnvelope struct {
+	Success    *bool    `json:"success"`
+	StatusCode int      `json:"statusCode"`
+	Message    messages `json:"message"`
+	Error      string   `json:"error"`
+}
+
+// messages decodes a "message" that is a string or an array of strings.
+type messages []string
+
+// UnmarshalJSON accepts a string, an array of strings, or null; anything else
+// is kept as its JSON text.
+func (m *messages) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		if one != "" {
+			*m = messages{one}
+		}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err == nil {
+		*m = many
+		return nil
+	}
+	if s := string(bytes.TrimSpace(b)); s != "null" {
+		*m = messages{s}
+	}
+	return nil
+}
+
+// newAPIError builds the error for a failed answer. It scrubs the API key
+// from the body first, in case a server echoes request headers back.
+func (c *Client) newAPIError(method, route string, status int, requestID string, raw []byte) *APIError {
+	raw = bytes.ReplaceAll(raw, []byte(c.apiKey.key), []byte(redacted))
+	e := &APIError{Method: method, Route: route, StatusCode: status, RequestID: requestID, Body: raw}
+	var env errorEnvelope
+	if json.Unmarshal(raw, &env) == nil {
+		e.ErrorText = env.Error
+		e.Messages = env.Message
+	}
+	return e
+}
+
+// readBounded reads r to its end, or fails once it has read more than limit
+// bytes.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return b, err
+	}
+	if int64(len(b)) > limit {
+		return b[:limit], fmt.Errorf("body is larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// closeBody discards a little of what is left of body, so that a short
+// remainder does not cost the connection, and closes it.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, drainLimit)
+	_ = body.Close()
+}
+
+func (c *Client) log(ctx context.Context, method, route string, status int, start time.Time, requestID string, err error) {
+	if !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if requestID != "" {
+		attrs = append(attrs, slog.String("request_id", requestID))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", strings.ReplaceAll(err.Error(), c.apiKey.key, redacted)))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "doubletick request", attrs...)
+}

@@ -1,0 +1,98 @@
+package doubletick
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func header(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func TestParseRate(t *testing.T) {
+	now := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		h    http.Header
+		want Rate
+	}{
+		{"none", header(), Rate{Remaining: -1}},
+		{"nestjs throttler", header("X-RateLimit-Limit", "60", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "17", "Retry-After", "17"),
+			Rate{Limit: 60, Remaining: 0, Reset: now.Add(17 * time.Second), RetryAfter: 17 * time.Second}},
+		{"ietf draft", header("RateLimit-Limit", "10", "RateLimit-Remaining", "3", "RateLimit-Reset", "5"),
+			Rate{Limit: 10, Remaining: 3, Reset: now.Add(5 * time.Second)}},
+		{"x- form wins over draft", header("X-RateLimit-Limit", "60", "RateLimit-Limit", "10"), Rate{Limit: 60, Remaining: -1}},
+		{"epoch reset", header("X-RateLimit-Reset", "1768469460"), Rate{Remaining: -1, Reset: time.Unix(1768469460, 0)}},
+		{"list of policies", header("RateLimit-Limit", "10, 100;w=60"), Rate{Limit: 10, Remaining: -1}},
+		{"garbage", header("X-RateLimit-Limit", "lots", "X-RateLimit-Remaining", "-4", "Retry-After", "later"), Rate{Remaining: -1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := parseRate(tc.h, now)
+			assert.Equal(t, tc.want.Limit, got.Limit)
+			assert.Equal(t, tc.want.Remaining, got.Remaining)
+			assert.True(t, tc.want.Reset.Equal(got.Reset), "reset %v, want %v", got.Reset, tc.want.Reset)
+			assert.Equal(t, tc.want.RetryAfter, got.RetryAfter)
+		})
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
+	date := func(t time.Time) string { return t.Format(http.TimeFormat) }
+	cases := []struct {
+		name string
+		h    http.Header
+		want time.Duration
+	}{
+		{"seconds", header("Retry-After", "120"), 2 * time.Minute},
+		{"zero", header("Retry-After", "0"), 0},
+		{"http date against local clock", header("Retry-After", date(now.Add(90*time.Second))), 90 * time.Second},
+		// The server's clock is 1 h ahead of ours; its Date header cancels the skew.
+		{"http date against server Date", header("Retry-After", date(now.Add(time.Hour+30*time.Second)), "Date", date(now.Add(time.Hour))), 30 * time.Second},
+		{"date in the past", header("Retry-After", date(now.Add(-time.Minute))), 0},
+		{"huge seconds do not overflow", header("Retry-After", "99999999999999999"), time.Duration(1<<63-1) / time.Second * time.Second},
+		{"garbage", header("Retry-After", "soon"), 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, parseRetryAfter(tc.h, now))
+		})
+	}
+}
+
+func TestMessagesAcceptsEveryShape(t *testing.T) {
+	cases := map[string]messages{
+		`"one"`:           {"one"},
+		`["a","b"]`:       {"a", "b"},
+		`null`:            nil,
+		`""`:              nil,
+		`42`:              {"42"},
+		`{"k":"v"}`:       {`{"k":"v"}`},
+		`["a",{"k":1}]`:   {`["a",{"k":1}]`},
+		`"with \"q\" "`:   {`with "q" `},
+		`  "spaced"   `:   {"spaced"},
+		`[]`:              {},
+		`["only"]`:        {"only"},
+		`true`:            {"true"},
+		`"\u00e9t\u00e9"`: {"été"},
+	}
+	for in, want := range cases {
+		var m messages
+		require.NoError(t, m.UnmarshalJSON([]byte(in)), in)
+		assert.Equal(t, want, m, in)
+	}
+	// Through a real envelope, as the client decodes it.
+	var env errorEnvelope
+	require.NoError(t, json.Unmarshal([]byte(`{"statusCode":400,"message":["x","y"],"error":"Bad Request"}`), &env))
+	assert.Equal(t, messages{"x", "y"}, env.Message)
+}

@@ -1,0 +1,210 @@
+// Package doubleticktest runs an in-process fake of DoubleTick's WhatsApp
+// Group API on a loopback address, for tests and offline examples.
+//
+// The fake answers as DoubleTick documents: it checks the API key (in
+// Authorization or X-Public-Api-Key), validates bodies by the documented rules,
+// and answers with NestJS-style error bodies
+// ({"statusCode", "message", "error"}).
+//
+//	srv := doubleticktest.NewServer()
+//	defer srv.Close()
+//	c := srv.Client()
+//	res, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{...})
+//
+// A Server is safe for concurrent use.
+package doubleticktest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+)
+
+// APIKey is the key a Server accepts unless [WithAPIKey] sets another.
+const APIKey = "key_doubleticktest"
+
+// Group is a group the fake holds.
+type Group struct {
+	GroupID          string
+	WABANumber       string
+	Subject          string
+	Description      string
+	JoinApprovalMode doubletick.JoinApprovalMode
+	CreatedAt        time.Time
+}
+
+// Server is a fake DoubleTick API listening on loopback.
+type Server struct {
+	// URL is the base URL of the fake, e.g. "http://127.0.0.1:53412".
+	URL string
+
+	apiKey   string
+	wabas    map[string]bool // nil: every WABA number has an integration
+	now      func() time.Time
+	http     *httptest.Server
+	mu       sync.Mutex
+	groups   map[string]*Group
+	order    []string
+	nextID   int
+	requests int
+}
+
+// Option configures a [Server].
+type Option func(*Server)
+
+// WithAPIKey sets the API key the fake accepts.
+func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
+
+// WithWABANumbers limits the WABA numbers that have an integration; a create
+// for any other number is answered 400, as DoubleTick answers it. By default
+// every number has one.
+func WithWABANumbers(numbers ...string) Option {
+	return func(s *Server) {
+		s.wabas = make(map[string]bool, len(numbers))
+		for _, n := range numbers {
+			s.wabas[n] = true
+		}
+	}
+}
+
+// WithClock sets the clock the fake stamps groups with.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// NewServer starts a fake on a loopback port. Close it when done.
+func NewServer(opts ...Option) *Server {
+	s := &Server{apiKey: APIKey, now: time.Now, groups: make(map[string]*Group)}
+	for _, opt := range opts {
+		opt(s)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /whatsapp/wa-group/create", s.handleCreate)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
+	})
+	s.http = httptest.NewServer(s.authenticate(mux))
+	s.URL = s.http.URL
+	return s
+}
+
+// Close shuts the fake down and waits for its requests to finish.
+func (s *Server) Close() { s.http.Close() }
+
+// Client returns a Client pointed at the fake with its API key.
+func (s *Server) Client() *doubletick.Client {
+	c, err := s.NewClient()
+	if err != nil {
+		// Unreachable: the key and the loopback URL are always valid.
+		panic("doubleticktest: " + err.Error())
+	}
+	return c
+}
+
+// NewClient returns a Client pointed at the fake with its API key, with opts
+// applied after those two.
+func (s *Server) NewClient(opts ...doubletick.Option) (*doubletick.Client, error) {
+	return doubletick.NewClient(s.apiKey, append([]doubletick.Option{doubletick.WithBaseURL(s.URL)}, opts...)...)
+}
+
+// Groups returns the groups the fake holds, in creation order.
+func (s *Server) Groups() []Group {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Group, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, *s.groups[id])
+	}
+	return out
+}
+
+// Requests returns how many requests the fake has received, authenticated or not.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		if r.Header.Get(doubletick.HeaderAuthorization) != s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
+			writeError(w, http.StatusUnauthorized, "Invalid public api key")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	var req doubletick.CreateGroupRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var verr *doubletick.ValidationError
+	if err := req.Validate(); errors.As(err, &verr) {
+		msgs := make([]string, len(verr.Fields))
+		for i, f := range verr.Fields {
+			msgs[i] = f.Error()
+		}
+		writeError(w, http.StatusBadRequest, msgs...)
+		return
+	}
+	if s.wabas != nil && !s.wabas[req.WABANumber] {
+		writeError(w, http.StatusBadRequest, "No integration found for the given wabaNumber")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := req.GroupID
+	if id == "" {
+		s.nextID++
+		id = fmt.Sprintf("wagrp_%06d", s.nextID)
+	}
+	if _, taken := s.groups[id]; taken {
+		// DoubleTick does not document a repeated groupId; the fake treats it
+		// as a business rule failure.
+		writeError(w, http.StatusUnprocessableEntity, "A group with this groupId already exists")
+		return
+	}
+	s.groups[id] = &Group{
+		GroupID: id, WABANumber: req.WABANumber, Subject: req.Subject,
+		Description: req.Description, JoinApprovalMode: req.JoinApprovalMode,
+		CreatedAt: s.now().UTC(),
+	}
+	s.order = append(s.order, id)
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.WABANumber})
+}
+
+// decodeBody reads a JSON body of at most 1 MiB into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers in NestJS's shape: one message as a string, several as
+// an array.
+func writeError(w http.ResponseWriter, status int, msgs ...string) {
+	var message any = msgs
+	if len(msgs) == 1 {
+		message = msgs[0]
+	}
+	writeJSON(w, status, map[string]any{"statusCode": status, "message": message, "error": http.StatusText(status)})
+}

@@ -1,0 +1,114 @@
+package doubleticktest_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+)
+
+func TestCreateGeneratesAndEchoesGroupIDs(t *testing.T) {
+	at := time.Date(2026, 2, 10, 8, 21, 35, 0, time.UTC)
+	srv := doubleticktest.NewServer(doubleticktest.WithClock(func() time.Time { return at }))
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+
+	gen, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "A"})
+	require.NoError(t, err)
+	assert.Equal(t, "wagrp_000001", gen.GroupID)
+	assert.Equal(t, "911111111111", gen.WABANumber)
+	own, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "B", GroupID: "support_group_001", JoinApprovalMode: doubletick.JoinAutoApprove})
+	require.NoError(t, err)
+	assert.Equal(t, "support_group_001", own.GroupID)
+
+	assert.Equal(t, []doubleticktest.Group{
+		{GroupID: "wagrp_000001", WABANumber: "911111111111", Subject: "A", CreatedAt: at},
+		{GroupID: "support_group_001", WABANumber: "911111111111", Subject: "B", JoinApprovalMode: doubletick.JoinAutoApprove, CreatedAt: at},
+	}, srv.Groups())
+
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "C", GroupID: "support_group_001"})
+	assert.ErrorIs(t, err, doubletick.ErrUnprocessable)
+	assert.Len(t, srv.Groups(), 2, "a refused create stores nothing")
+}
+
+func TestFakeChecksTheAPIKeyInEitherHeader(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithAPIKey("key_right"))
+	defer srv.Close()
+	req := &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "A"}
+
+	wrong, err := doubletick.NewClient("key_wrong", doubletick.WithBaseURL(srv.URL))
+	require.NoError(t, err)
+	_, _, err = wrong.Groups.Create(context.Background(), req)
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 401, apiErr.StatusCode)
+	assert.Equal(t, []string{"Invalid public api key"}, apiErr.Messages)
+	assert.Equal(t, "Unauthorized", apiErr.ErrorText)
+
+	for _, h := range []string{doubletick.HeaderAuthorization, doubletick.HeaderPublicAPIKey} {
+		c, err := srv.NewClient(doubletick.WithAuthHeader(h))
+		require.NoError(t, err)
+		_, _, err = c.Groups.Create(context.Background(), req)
+		assert.NoError(t, err, h)
+	}
+}
+
+func TestFakeValidatesLikeTheAPI(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithWABANumbers("911111111111"))
+	defer srv.Close()
+
+	// Bypass the SDK's own validation to reach the fake's.
+	post := func(body string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/whatsapp/wa-group/create", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", doubleticktest.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := post(`{"wabaNumber":"911111111111","subject":"","joinApprovalMode":"maybe"}`)
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["subject: is required","joinApprovalMode: must be \"auto_approve\" or \"approval_required\", got \"maybe\""]}`, body)
+
+	status, body = post(`{"wabaNumber":"919999999999","subject":"A"}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "No integration found")
+
+	status, _ = post(`{"wabaNumber":`)
+	assert.Equal(t, 400, status)
+
+	status, body = post(`{}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "wabaNumber: is required")
+
+	resp, err := http.Get(srv.URL + "/whatsapp/wa-group/create")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 401, resp.StatusCode, "the key is checked before routing")
+	assert.Equal(t, 5, srv.Requests())
+	assert.Empty(t, srv.Groups())
+}
+
+func TestFakeAnswersUnknownRoutesLikeNestJS(t *testing.T) {
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/whatsapp/wa-group/create", nil)
+	req.Header.Set("X-Public-Api-Key", doubleticktest.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, 404, resp.StatusCode)
+	assert.JSONEq(t, `{"statusCode":404,"message":"Cannot GET /whatsapp/wa-group/create","error":"Not Found"}`, string(b))
+}

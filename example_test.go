@@ -1,0 +1,73 @@
+package doubletick_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+)
+
+func ExampleNewClient() {
+	// In production: doubletick.NewClient(os.Getenv("DOUBLETICK_API_KEY")).
+	// Here the client talks to the SDK's in-process fake of the API.
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+
+	c, err := doubletick.NewClient(doubleticktest.APIKey,
+		doubletick.WithBaseURL(srv.URL),
+		doubletick.WithTimeout(10*time.Second),
+		doubletick.WithUserAgent("my-crm/2.3"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Groups != nil)
+
+	_, err = doubletick.NewClient("")
+	fmt.Println(err)
+	// Output:
+	// true
+	// doubletick: NewClient: API key is empty
+}
+
+func ExampleGroupsService_Create() {
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+
+	res, resp, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{
+		WABANumber:       "911111111111",
+		Subject:          "New Support – Jan 2026",
+		Description:      "Private support group for new customers.",
+		JoinApprovalMode: doubletick.JoinApprovalRequired,
+		GroupID:          "new_support_2026",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Creation has been initiated; GROUP_CREATED arrives by webhook once the
+	// group exists.
+	fmt.Println(resp.StatusCode, res.GroupID)
+
+	// The same groupId again: the fake refuses it as a business rule.
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{
+		WABANumber: "911111111111", Subject: "Again", GroupID: "new_support_2026",
+	})
+	var apiErr *doubletick.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, errors.Is(err, doubletick.ErrUnprocessable), apiErr.Message())
+	}
+
+	// Invalid input never leaves the process.
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "+911111111111"})
+	fmt.Println(err)
+	// Output:
+	// 200 new_support_2026
+	// 422 true A group with this groupId already exists
+	// doubletick: invalid CreateGroupRequest: wabaNumber: must be digits only with the country code and no leading +, e.g. 911111111111; subject: is required
+}

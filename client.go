@@ -36,6 +36,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Version is the version of this SDK, sent in the User-Agent header.
@@ -86,6 +88,12 @@ type Client struct {
 	authHeaders     []string
 	requestIDHeader string
 	logger          *slog.Logger
+	limiter         Limiter
+	maxAttempts     int
+	backoff         Backoff
+	retryPolicy     RetryPolicy
+	maxRetryAfter   time.Duration
+	retryAnyMethod  bool
 
 	// Groups creates and manages WhatsApp groups.
 	Groups *GroupsService
@@ -111,6 +119,13 @@ type settings struct {
 	authHeaders     []string
 	requestIDHeader string
 	logger          *slog.Logger
+	limits          PathLimiterConfig
+	limiter         Limiter
+	maxAttempts     int
+	backoff         Backoff
+	retryPolicy     RetryPolicy
+	maxRetryAfter   time.Duration
+	retryAnyMethod  bool
 }
 
 // WithBaseURL sets the API's base URL, for example a proxy or a test server.
@@ -215,6 +230,118 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithRateLimit sets the client-side limit of every route that has no limit
+// of its own (see [DefaultRateLimit]). Each route has its own bucket.
+func WithRateLimit(l RateLimit) Option {
+	return func(s *settings) error {
+		if err := checkRateLimit("WithRateLimit", l); err != nil {
+			return err
+		}
+		s.limits.Default = l
+		return nil
+	}
+}
+
+// WithPathRateLimit sets the client-side limit of one route, keyed like
+// [RouteCreateGroup]: the method, a space, and the path.
+func WithPathRateLimit(route string, l RateLimit) Option {
+	return func(s *settings) error {
+		if err := checkRateLimit(route, l); err != nil {
+			return err
+		}
+		if s.limits.Routes == nil {
+			s.limits.Routes = make(map[string]RateLimit)
+		}
+		s.limits.Routes[route] = l
+		return nil
+	}
+}
+
+// WithoutRateLimit turns off the client-side limit of every route, including
+// those set before it by [WithPathRateLimit]. A 429 with Retry-After still
+// pauses its route for all of the Client's callers.
+func WithoutRateLimit() Option {
+	return func(s *settings) error {
+		s.limits = PathLimiterConfig{Default: RateLimit{Rate: rate.Inf}}
+		return nil
+	}
+}
+
+// WithLimiter replaces the Client's [PathLimiter] by l, for example one shared
+// by every replica of a service. The rate-limit options then have no effect.
+func WithLimiter(l Limiter) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return errors.New("doubletick: WithLimiter: nil Limiter")
+		}
+		s.limiter = l
+		return nil
+	}
+}
+
+// WithMaxAttempts bounds the attempts of one call, the first included
+// (default [DefaultMaxAttempts]). 1 turns retries off.
+func WithMaxAttempts(n int) Option {
+	return func(s *settings) error {
+		if n < 1 {
+			return fmt.Errorf("doubletick: WithMaxAttempts: need at least 1 attempt, got %d", n)
+		}
+		s.maxAttempts = n
+		return nil
+	}
+}
+
+// WithBackoff sets how long to wait before a retry when the server did not
+// say (default: [ExponentialBackoff] from [DefaultBackoffBase] to
+// [DefaultBackoffMax]).
+func WithBackoff(b Backoff) Option {
+	return func(s *settings) error {
+		if b == nil {
+			return errors.New("doubletick: WithBackoff: nil Backoff")
+		}
+		s.backoff = b
+		return nil
+	}
+}
+
+// WithRetryPolicy sets which failures are retried (default
+// [DefaultRetryPolicy]).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(s *settings) error {
+		if p == nil {
+			return errors.New("doubletick: WithRetryPolicy: nil RetryPolicy")
+		}
+		s.retryPolicy = p
+		return nil
+	}
+}
+
+// WithMaxRetryAfter bounds how long the Client waits when the server asks for
+// it with Retry-After (default [DefaultMaxRetryAfter]). An answer asking for
+// longer is returned as the call's error at once, instead of a hung call; its
+// route stays paused for at most d.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("doubletick: WithMaxRetryAfter: need a positive duration, got %s", d)
+		}
+		s.maxRetryAfter = d
+		return nil
+	}
+}
+
+// WithRetryNonIdempotent lets [DefaultRetryPolicy] retry POST calls, Create
+// among them, after failures that leave their outcome unknown: a timeout or a
+// broken connection after the request was sent, or a 5xx. DoubleTick
+// documents no idempotency key, so such a retry can create a group twice; opt
+// in only if you can detect and remove a duplicate (set GroupID yourself).
+func WithRetryNonIdempotent() Option {
+	return func(s *settings) error {
+		s.retryAnyMethod = true
+		return nil
+	}
+}
+
 // NewClient returns a Client that authenticates with apiKey. The key is
 // required; the options may change everything else.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
@@ -226,6 +353,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		httpClient:      http.DefaultClient,
 		authHeaders:     []string{HeaderAuthorization, HeaderPublicAPIKey},
 		requestIDHeader: DefaultRequestIDHeader,
+		limits:          PathLimiterConfig{Default: DefaultRateLimit()},
+		maxAttempts:     DefaultMaxAttempts,
+		backoff:         ExponentialBackoff(DefaultBackoffBase, DefaultBackoffMax),
+		retryPolicy:     DefaultRetryPolicy,
+		maxRetryAfter:   DefaultMaxRetryAfter,
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -238,6 +370,12 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	base, err := parseBaseURL(s.baseURL, s.allowInsecure)
 	if err != nil {
 		return nil, err
+	}
+	limiter := s.limiter
+	if limiter == nil {
+		if limiter, err = NewPathLimiter(s.limits); err != nil {
+			return nil, err
+		}
 	}
 	logger := s.logger
 	if logger == nil {
@@ -254,6 +392,12 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		authHeaders:     s.authHeaders,
 		requestIDHeader: s.requestIDHeader,
 		logger:          logger,
+		limiter:         limiter,
+		maxAttempts:     s.maxAttempts,
+		backoff:         s.backoff,
+		retryPolicy:     s.retryPolicy,
+		maxRetryAfter:   s.maxRetryAfter,
+		retryAnyMethod:  s.retryAnyMethod,
 	}
 	c.httpClient = c.copyHTTPClient(s.httpClient, s.timeout)
 	c.Groups = &GroupsService{client: c}
@@ -374,29 +518,116 @@ type Response struct {
 	RequestID string
 	// Rate is the rate-limit information the server sent.
 	Rate Rate
+	// Attempts is how many times the call was sent, retries included.
+	Attempts int
 }
 
-// do sends one request and decodes a 2xx answer into out. It builds the
-// request, sends it, and turns any failure into a typed error.
-func (c *Client) do(ctx context.Context, method, route string, query url.Values, in, out any) (*Response, error) {
+// endpoint is one route of the API.
+type endpoint struct {
+	method string
+	route  string // path template, no query
+	key    string // method + " " + route: the route's rate-limit key
+}
+
+// Do sends a request to any path of the API, for endpoints this SDK does not
+// cover, with the same authentication, rate limiting, retries and typed
+// errors as its own methods. path is relative to the base URL, starts with
+// "/" and carries no query: pass that in query, which may be nil. body, when
+// not nil, is sent as JSON; a 2xx answer is decoded into out when out is not
+// nil. The limiter keys the call as method + " " + path, so a path that
+// embeds an ID gets a bucket of its own; [PathLimiter] keeps such buckets
+// bounded.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) (*Response, error) {
+	var v validator
+	if !validHeaderName(method) {
+		v.add("method", RuleOneOf, "must be an HTTP method token, got %q", method)
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
+		v.add("path", RuleOneOf, "must start with / and carry no query or fragment, got %q", path)
+	}
+	if err := v.err("Do"); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, endpoint{method: method, route: path, key: method + " " + path}, query, body, out)
+}
+
+// do runs one call: it waits for the route's limiter, sends, and retries what
+// the retry policy allows, and decodes a 2xx answer into out.
+func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out any) (*Response, error) {
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	var body io.Reader
+	var payload []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", method, route, err)
+		var err error
+		if payload, err = json.Marshal(in); err != nil {
+			return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", ep.method, ep.route, err)
 		}
-		body = bytes.NewReader(b)
 	}
-	target := c.baseURL + route
+	target := c.baseURL + ep.route
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	var lastResp *Response
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		if err := c.limiter.Wait(ctx, ep.key); err != nil {
+			if lastErr != nil {
+				return lastResp, fmt.Errorf("doubletick: %s %s: %w before retrying after: %w", ep.method, ep.route, err, lastErr)
+			}
+			return nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
+		}
+		resp, sent, err := c.send(ctx, ep, target, payload, out, attempt)
+		if resp != nil {
+			resp.Attempts = attempt
+		}
+		if err == nil || ctx.Err() != nil {
+			return resp, err
+		}
+		wait, retry := c.planRetry(ep, attempt, resp, sent, err)
+		if !retry || !fitsDeadline(ctx, wait) {
+			return resp, err
+		}
+		if ctxErr := sleepCtx(ctx, wait); ctxErr != nil {
+			return resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err)
+		}
+		lastResp, lastErr = resp, err
+	}
+}
+
+// planRetry decides whether a failed attempt is retried and after how long.
+// A 429, or a 503 with Retry-After, also pauses the route for every caller.
+func (c *Client) planRetry(ep endpoint, attempt int, resp *Response, sent bool, err error) (time.Duration, bool) {
+	wait := c.backoff(attempt)
+	tooLong := false
+	if resp != nil {
+		if ra := resp.Rate.RetryAfter; ra > 0 {
+			wait, tooLong = min(ra, c.maxRetryAfter), ra > c.maxRetryAfter
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && resp.Rate.RetryAfter > 0) {
+			c.limiter.Pause(ep.key, time.Now().Add(wait))
+		}
+	}
+	if tooLong || attempt >= c.maxAttempts {
+		return 0, false
+	}
+	a := &Attempt{
+		Method: ep.method, Route: ep.route, Number: attempt, Response: resp, Err: err,
+		Sent: sent, Repeatable: c.retryAnyMethod || repeatableMethod(ep.method),
+	}
+	return wait, c.retryPolicy(a)
+}
+
+// send makes one attempt. sent is false when the request certainly did not
+// reach the server.
+func (c *Client) send(ctx context.Context, ep endpoint, target string, payload []byte, out any, attempt int) (*Response, bool, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, ep.method, target, body)
 	if err != nil {
-		return nil, fmt.Errorf("doubletick: %s %s: building request: %w", method, route, err)
+		return nil, false, fmt.Errorf("doubletick: %s %s: building request: %w", ep.method, ep.route, err)
 	}
 	for _, h := range c.authHeaders {
 		req.Header[h] = []string{c.apiKey.key}
@@ -410,11 +641,11 @@ func (c *Client) do(ctx context.Context, method, route string, query url.Values,
 	start := time.Now()
 	httpResp, err := c.httpClient.Do(req)
 	if err != nil {
-		c.log(ctx, method, route, 0, start, "", err)
+		c.log(ctx, ep, attempt, 0, start, "", err)
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("doubletick: %s %s: %w", method, route, ctxErr)
+			return nil, true, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, ctxErr)
 		}
-		return nil, fmt.Errorf("doubletick: %s %s: %w", method, route, err)
+		return nil, !certainlyNotSent(err), fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
 	}
 	defer closeBody(httpResp.Body)
 
@@ -424,9 +655,9 @@ func (c *Client) do(ctx context.Context, method, route string, query url.Values,
 		RequestID:  httpResp.Header.Get(c.requestIDHeader),
 		Rate:       parseRate(httpResp.Header, time.Now()),
 	}
-	err = c.decode(httpResp, resp, method, route, out)
-	c.log(ctx, method, route, resp.StatusCode, start, resp.RequestID, err)
-	return resp, err
+	err = c.decode(httpResp, resp, ep.method, ep.route, out)
+	c.log(ctx, ep, attempt, resp.StatusCode, start, resp.RequestID, err)
+	return resp, true, err
 }
 
 // decode reads the body of httpResp into out, or into a typed error.
@@ -530,13 +761,14 @@ func closeBody(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-func (c *Client) log(ctx context.Context, method, route string, status int, start time.Time, requestID string, err error) {
+func (c *Client) log(ctx context.Context, ep endpoint, attempt, status int, start time.Time, requestID string, err error) {
 	if !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("method", method),
-		slog.String("route", route),
+		slog.String("method", ep.method),
+		slog.String("route", ep.route),
+		slog.Int("attempt", attempt),
 		slog.Int("status", status),
 		slog.Duration("duration", time.Since(start)),
 	}

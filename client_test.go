@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -34,14 +35,17 @@ func validCreate() *doubletick.CreateGroupRequest {
 }
 
 // newTestClient starts an httptest server that hands every request under
-// basePath to h, and returns a Client pointed at it.
+// basePath to h, and returns a Client pointed at it. The client makes one
+// attempt per call with no client-side limit, unless opts say otherwise:
+// the tests of limits and retries set their own.
 func newTestClient(t *testing.T, h http.HandlerFunc, opts ...doubletick.Option) *doubletick.Client {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(basePath+"/", h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c, err := doubletick.NewClient(testKey, append([]doubletick.Option{doubletick.WithBaseURL(srv.URL + basePath + "/")}, opts...)...)
+	base := []doubletick.Option{doubletick.WithBaseURL(srv.URL + basePath + "/"), doubletick.WithoutRateLimit(), doubletick.WithMaxAttempts(1)}
+	c, err := doubletick.NewClient(testKey, append(base, opts...)...)
 	require.NoError(t, err)
 	return c
 }
@@ -673,4 +677,33 @@ func TestWithHTTPMockTransport(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Contains(t, err.Error(), "POST /whatsapp/wa-group/create")
 	assert.NotContains(t, err.Error(), testKey)
+}
+
+func TestDoReachesAnyPath(t *testing.T) {
+	var got *http.Request
+	var body []byte
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		body, _ = io.ReadAll(r.Body)
+		respond(201, `{"validWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"MESSAGE_RECEIVED"}]}`)(w, r)
+	})
+	var out struct {
+		ValidWebhooks []struct {
+			WABANumber string `json:"wabaNumber"`
+		} `json:"validWebhooks"`
+	}
+	resp, err := c.Do(context.Background(), http.MethodPost, "/v2/webhook/register", url.Values{"dryRun": {"true"}}, map[string]any{"name": "crm"}, &out)
+	require.NoError(t, err)
+	assert.Equal(t, 201, resp.StatusCode)
+	assert.Equal(t, basePath+"/v2/webhook/register", got.URL.Path)
+	assert.Equal(t, "dryRun=true", got.URL.RawQuery)
+	assert.Equal(t, testKey, got.Header.Get("Authorization"))
+	assert.JSONEq(t, `{"name":"crm"}`, string(body))
+	assert.Equal(t, "+919999999999", out.ValidWebhooks[0].WABANumber)
+
+	for _, bad := range [][2]string{{"GET", "v2/webhooks"}, {"GET", "/v2/webhooks?x=1"}, {"GE T", "/v2/webhooks"}, {"", "/"}} {
+		_, err := c.Do(context.Background(), bad[0], bad[1], nil, nil, nil)
+		var verr *doubletick.ValidationError
+		assert.ErrorAs(t, err, &verr, "%q %q", bad[0], bad[1])
+	}
 }

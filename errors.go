@@ -144,6 +144,10 @@ func sentinelFor(status int) error {
 // When the server answered 429, APIError holds its answer and RetryAfter is
 // what its Retry-After header asked for (zero when the header was absent or
 // could not be parsed; the error is a RateLimitError all the same).
+//
+// When APIError is nil, nothing was sent: the client's own [Limiter] refused
+// to wait RetryAfter for a token because the call's context would have
+// expired first.
 type RateLimitError struct {
 	// APIError is the server's 429 answer.
 	APIError *APIError
@@ -155,10 +159,10 @@ type RateLimitError struct {
 
 // Error describes the limit and, when known, how long to wait.
 func (e *RateLimitError) Error() string {
-	msg := "doubletick: rate limited"
-	if e.APIError != nil {
-		msg = e.APIError.Error()
+	if e.APIError == nil {
+		return fmt.Sprintf("rate limited by the client: waiting %s for the route's limit would pass the context deadline", e.RetryAfter)
 	}
+	msg := e.APIError.Error()
 	if e.RetryAfter > 0 {
 		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
 	}

@@ -8,10 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// Routes of the group API, relative to the base URL.
+// Route keys of the group API: the method, a space, and the path relative to
+// the base URL. The Client's [Limiter] keeps one bucket per key, and
+// [WithPathRateLimit] takes them.
 const (
-	routeCreateGroup = "/whatsapp/wa-group/create"
+	RouteCreateGroup = http.MethodPost + " " + pathCreateGroup
 )
+
+const pathCreateGroup = "/whatsapp/wa-group/create"
+
+var epCreateGroup = endpoint{http.MethodPost, pathCreateGroup, RouteCreateGroup}
 
 // Documented limits of the group fields, in characters.
 const (
@@ -111,7 +117,7 @@ func (s *GroupsService) Create(ctx context.Context, req *CreateGroupRequest) (*C
 		return nil, nil, err
 	}
 	out := new(CreateGroupResult)
-	resp, err := s.client.do(ctx, http.MethodPost, routeCreateGroup, nil, req, out)
+	resp, err := s.client.do(ctx, epCreateGroup, nil, req, out)
 	if err != nil {
 		return nil, resp, err
 	}

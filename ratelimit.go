@@ -1,10 +1,20 @@
 package doubletick
 
 import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Rate is the rate-limit information a response carried.
@@ -98,4 +108,276 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 		return d
 	}
 	return 0
+}
+
+// Limiter decides when a request may be sent. The Client calls Wait before
+// every attempt, with the call's route key (see [RouteCreateGroup]), and
+// Pause when the server says that route is over its limit. Implementations
+// must be safe for concurrent use. [PathLimiter] is the one the Client uses
+// unless [WithLimiter] names another, for example one shared by every replica
+// of a service.
+type Limiter interface {
+	// Wait blocks until a request under key may be sent. When the wait
+	// could not end before ctx's deadline it returns at once an error that
+	// matches ErrRateLimited; when ctx ends while waiting, ctx's error.
+	Wait(ctx context.Context, key string) error
+	// Pause holds back every request under key until the given time. A
+	// pause never shortens one already in force.
+	Pause(key string, until time.Time)
+}
+
+// RateLimit is a token bucket: Rate requests per second on average, and at
+// most Burst at once. A Rate of rate.Inf means no limit.
+type RateLimit struct {
+	Rate  rate.Limit
+	Burst int
+}
+
+// DefaultRateLimit is the limit the Client applies to each route unless told
+// otherwise: 60 requests per 60 seconds, as a bucket of 60 that refills at one
+// per second.
+//
+// DoubleTick says every group endpoint is rate limited per path but publishes
+// no numbers for them; the only per-path figures it publishes are those of
+// its Call API, whose create path allows 60 requests per 60 s. A server that
+// answers 429 anyway pauses that route for every caller of the Client (see
+// [Limiter]). Change it with [WithRateLimit] and [WithPathRateLimit].
+func DefaultRateLimit() RateLimit { return RateLimit{Rate: 1, Burst: 60} }
+
+// DefaultMaxPaths bounds how many routes a [PathLimiter] keeps state for.
+const DefaultMaxPaths = 16384
+
+// numShards spreads the routes over independently locked maps.
+const numShards = 32
+
+// PathLimiterConfig configures a [PathLimiter].
+type PathLimiterConfig struct {
+	// Default applies to every route without an entry in Routes.
+	Default RateLimit
+	// Routes sets the limit of single routes, keyed like
+	// [RouteCreateGroup]: the method, a space, and the path without query.
+	Routes map[string]RateLimit
+	// MaxPaths bounds the routes kept; 0 means DefaultMaxPaths.
+	MaxPaths int
+}
+
+// PathLimiter keeps one token bucket per route, built on
+// golang.org/x/time/rate. It is safe for concurrent use.
+//
+// Memory stays bounded whatever the routes: a bucket idle long enough to
+// have refilled is dropped, since it is then the same as a new one; and past
+// MaxPaths routes, the least recently used buckets are dropped even before
+// that, which can only let a forgotten route send its burst again. The SDK's
+// own routes are a few; only calls to arbitrary paths can reach the bound.
+type PathLimiter struct {
+	def         RateLimit
+	routes      map[string]RateLimit // read-only after construction
+	maxPerShard int
+	now         func() time.Time
+	seed        maphash.Seed
+	shards      [numShards]limiterShard
+}
+
+type limiterShard struct {
+	mu      sync.RWMutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim         *rate.Limiter
+	refill      time.Duration // how long an idle bucket takes to fill up
+	pausedUntil atomic.Int64  // Unix nanoseconds
+	lastUsed    atomic.Int64  // Unix nanoseconds
+}
+
+// NewPathLimiter returns a PathLimiter, or an error naming the first limit
+// that is not a usable token bucket.
+func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
+	if err := checkRateLimit("Default", cfg.Default); err != nil {
+		return nil, err
+	}
+	routes := make(map[string]RateLimit, len(cfg.Routes))
+	for key, l := range cfg.Routes {
+		if err := checkRateLimit(key, l); err != nil {
+			return nil, err
+		}
+		routes[key] = l
+	}
+	if cfg.MaxPaths < 0 {
+		return nil, fmt.Errorf("doubletick: PathLimiter: negative MaxPaths %d", cfg.MaxPaths)
+	}
+	maxPaths := cfg.MaxPaths
+	if maxPaths == 0 {
+		maxPaths = DefaultMaxPaths
+	}
+	l := &PathLimiter{
+		def:         cfg.Default,
+		routes:      routes,
+		maxPerShard: max(1, maxPaths/numShards),
+		now:         time.Now,
+		seed:        maphash.MakeSeed(),
+	}
+	for i := range l.shards {
+		l.shards[i].buckets = make(map[string]*bucket)
+	}
+	return l, nil
+}
+
+func checkRateLimit(name string, l RateLimit) error {
+	switch {
+	case l.Rate == rate.Inf:
+		return nil
+	case math.IsNaN(float64(l.Rate)) || l.Rate <= 0:
+		return fmt.Errorf("doubletick: rate limit %s: rate must be positive or rate.Inf, got %v", name, float64(l.Rate))
+	case l.Burst < 1:
+		return fmt.Errorf("doubletick: rate limit %s: burst must be at least 1, got %d", name, l.Burst)
+	}
+	return nil
+}
+
+// Wait blocks until a request under key may be sent; see [Limiter].
+func (l *PathLimiter) Wait(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := l.bucket(key)
+	for {
+		now := l.now()
+		if until := b.pausedUntil.Load(); now.UnixNano() < until {
+			if err := waitForToken(ctx, time.Duration(until-now.UnixNano())); err != nil {
+				return err
+			}
+			continue
+		}
+		b.touch(now)
+		r := b.lim.ReserveN(now, 1)
+		d := r.DelayFrom(now)
+		if d == 0 {
+			return nil
+		}
+		if err := waitForToken(ctx, d); err != nil {
+			r.CancelAt(l.now())
+			return err
+		}
+		// A pause that arrived while this caller waited holds it back too.
+		if b.pausedUntil.Load() <= l.now().UnixNano() {
+			return nil
+		}
+	}
+}
+
+// Pause holds back every request under key until the given time.
+func (l *PathLimiter) Pause(key string, until time.Time) {
+	b := l.bucket(key)
+	u := until.UnixNano()
+	for {
+		old := b.pausedUntil.Load()
+		if u <= old || b.pausedUntil.CompareAndSwap(old, u) {
+			return
+		}
+	}
+}
+
+// Paths returns how many routes the limiter holds state for.
+func (l *PathLimiter) Paths() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.RLock()
+		n += len(s.buckets)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// bucket returns the bucket of key, creating it when needed.
+func (l *PathLimiter) bucket(key string) *bucket {
+	s := &l.shards[maphash.String(l.seed, key)%numShards]
+	s.mu.RLock()
+	b := s.buckets[key]
+	s.mu.RUnlock()
+	if b != nil {
+		return b
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b = s.buckets[key]; b != nil {
+		return b
+	}
+	if len(s.buckets) >= l.maxPerShard {
+		l.evict(s)
+	}
+	limit, ok := l.routes[key]
+	if !ok {
+		limit = l.def
+	}
+	b = &bucket{lim: rate.NewLimiter(limit.Rate, limit.Burst)}
+	if limit.Rate != rate.Inf {
+		b.refill = time.Duration(float64(limit.Burst) / float64(limit.Rate) * float64(time.Second))
+	}
+	b.lastUsed.Store(l.now().UnixNano())
+	s.buckets[strings.Clone(key)] = b
+	return b
+}
+
+// evict makes room in a full shard. It drops the buckets that have refilled
+// and are not paused; if that frees less than an eighth of the shard, it
+// drops the least recently used ones as well. The caller holds s.mu.
+func (l *PathLimiter) evict(s *limiterShard) {
+	now := l.now().UnixNano()
+	for key, b := range s.buckets {
+		if now-b.lastUsed.Load() >= int64(b.refill) && b.pausedUntil.Load() <= now {
+			delete(s.buckets, key)
+		}
+	}
+	target := l.maxPerShard - max(1, l.maxPerShard/8)
+	if len(s.buckets) <= target {
+		return
+	}
+	keys := make([]string, 0, len(s.buckets))
+	for key := range s.buckets {
+		keys = append(keys, key)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		return cmp.Compare(s.buckets[a].lastUsed.Load(), s.buckets[b].lastUsed.Load())
+	})
+	for _, key := range keys[:len(keys)-target] {
+		delete(s.buckets, key)
+	}
+}
+
+// touch records a use, writing only when the clock has moved on noticeably so
+// that concurrent callers of one route do not all write the same word.
+func (b *bucket) touch(now time.Time) {
+	n := now.UnixNano()
+	if n-b.lastUsed.Load() > int64(time.Millisecond) {
+		b.lastUsed.Store(n)
+	}
+}
+
+// waitForToken waits d for a token or a pause to end. A wait that would
+// outlast ctx's deadline is refused at once with a *RateLimitError.
+func waitForToken(ctx context.Context, d time.Duration) error {
+	if !fitsDeadline(ctx, d) {
+		return &RateLimitError{RetryAfter: d}
+	}
+	return sleepCtx(ctx, d)
+}
+
+// fitsDeadline reports whether a wait of d ends before ctx's deadline.
+func fitsDeadline(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) >= d
+}
+
+// sleepCtx waits for d unless ctx ends first, and then returns ctx's error.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

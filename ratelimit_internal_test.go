@@ -96,3 +96,31 @@ func TestMessagesAcceptsEveryShape(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"statusCode":400,"message":["x","y"],"error":"Bad Request"}`), &env))
 	assert.Equal(t, messages{"x", "y"}, env.Message)
 }
+
+func TestEvictDropsRefilledBucketsFirst(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l, err := NewPathLimiter(PathLimiterConfig{Default: RateLimit{Rate: 1, Burst: 10}, MaxPaths: 4 * numShards})
+	require.NoError(t, err)
+	l.now = func() time.Time { return now }
+	s := &limiterShard{buckets: map[string]*bucket{}}
+	add := func(key string, lastUsed time.Time, pausedUntil time.Time) {
+		b := &bucket{refill: 10 * time.Second}
+		b.lastUsed.Store(lastUsed.UnixNano())
+		b.pausedUntil.Store(pausedUntil.UnixNano())
+		s.buckets[key] = b
+	}
+	add("refilled", now.Add(-11*time.Second), time.Time{})
+	add("paused", now.Add(-time.Hour), now.Add(time.Minute))
+	add("busy-old", now.Add(-5*time.Second), time.Time{})
+	add("busy-new", now.Add(-time.Second), time.Time{})
+
+	l.evict(s)
+	assert.NotContains(t, s.buckets, "refilled", "a refilled bucket is the same as a new one")
+	assert.Len(t, s.buckets, 3, "nothing else goes while there is room")
+
+	add("busy-newest", now, time.Time{})
+	l.evict(s) // 4 buckets, none refilled: least recently used go, down to 3
+	assert.Len(t, s.buckets, 3)
+	assert.NotContains(t, s.buckets, "paused", "least recently used")
+	assert.Contains(t, s.buckets, "busy-newest")
+}

@@ -7,6 +7,8 @@ import (
 	"log"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
 )
@@ -70,4 +72,34 @@ func ExampleGroupsService_Create() {
 	// 200 new_support_2026
 	// 422 true A group with this groupId already exists
 	// doubletick: invalid CreateGroupRequest: wabaNumber: must be digits only with the country code and no leading +, e.g. 911111111111; subject: is required
+}
+
+func ExampleWithPathRateLimit() {
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+
+	// Two creates per minute on the create route, at most one at once;
+	// every other route keeps DefaultRateLimit. A 429 is retried after its
+	// Retry-After (up to a minute), and pauses the route for every caller.
+	c, err := srv.NewClient(
+		doubletick.WithPathRateLimit(doubletick.RouteCreateGroup, doubletick.RateLimit{Rate: rate.Every(30 * time.Second), Burst: 1}),
+		doubletick.WithMaxAttempts(3),
+		doubletick.WithMaxRetryAfter(time.Minute),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "Onboarding"}
+	_, _, err = c.Groups.Create(context.Background(), req)
+	fmt.Println("first:", err)
+
+	// The next token comes in 30 s; a call that must finish within one second
+	// is refused at once, and nothing is sent.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err = c.Groups.Create(ctx, req)
+	fmt.Println("second:", errors.Is(err, doubletick.ErrRateLimited), srv.Requests())
+	// Output:
+	// first: <nil>
+	// second: true 1
 }

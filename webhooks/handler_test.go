@@ -1,0 +1,300 @@
+package webhooks_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const token = "registered-bearer-token"
+
+func bearer(t testing.TB) webhooks.Verifier {
+	v, err := webhooks.NewBearerVerifier(token)
+	require.NoError(t, err)
+	return v
+}
+
+func serve(t *testing.T, h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+func post(t *testing.T, payload []byte, signers ...webhookstest.Signer) *http.Request {
+	t.Helper()
+	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", payload, signers...)
+	require.NoError(t, err)
+	return r
+}
+
+func TestHandlerRunsTypedCallbacks(t *testing.T) {
+	var got []string
+	h, err := webhooks.NewHandler(bearer(t),
+		webhooks.OnGroupCreated(func(_ context.Context, e *webhooks.GroupCreated) error {
+			got = append(got, "created "+e.GroupID)
+			return nil
+		}),
+		webhooks.OnParticipantJoined(func(_ context.Context, e *webhooks.ParticipantJoined) error {
+			got = append(got, "joined "+e.Phone.E164)
+			return nil
+		}),
+		webhooks.OnParticipantLeft(func(_ context.Context, e *webhooks.ParticipantLeft) error {
+			got = append(got, "left "+e.Phone.E164)
+			return nil
+		}),
+		webhooks.OnParticipantRemoved(func(_ context.Context, e *webhooks.ParticipantRemoved) error {
+			got = append(got, "removed "+e.Phone.E164)
+			return nil
+		}),
+		webhooks.OnGroupMessage(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
+			got = append(got, "message "+e.Message.Text)
+			return nil
+		}),
+		webhooks.OnEvent(func(_ context.Context, e webhooks.Event) error {
+			got = append(got, "any "+string(e.Type()))
+			return nil
+		}),
+	)
+	require.NoError(t, err)
+	for _, file := range []string{"s4_group_created.json", "s3_participant_joined.json", "s4_participant_left.json", "s4_participant_removed.json", "s4_group_message.json"} {
+		rec := serve(t, h, post(t, sample(t, file), webhookstest.Bearer(token)))
+		assert.Equal(t, http.StatusOK, rec.Code, file)
+	}
+	rec := serve(t, h, post(t, []byte(`{"event":"GROUP_ADMIN_PROMOTED","groupId":"g"}`), webhookstest.Bearer(token)))
+	assert.Equal(t, http.StatusOK, rec.Code, "an unknown event is acknowledged")
+	assert.Equal(t, []string{
+		"created grp_01HX9abc123", "any GROUP_CREATED",
+		"joined +919999999999", "any GROUP_PARTICIPANT_JOINED",
+		"left +919876543210", "any GROUP_PARTICIPANT_LEFT",
+		"removed +919876543210", "any GROUP_PARTICIPANT_REMOVED",
+		"message Hello everyone", "any WA_GROUP_MESSAGE_RECEIVED",
+		"any GROUP_ADMIN_PROMOTED",
+	}, got)
+}
+
+func TestHandlerStatuses(t *testing.T) {
+	failing := errors.New("database down")
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithMaxBodySize(4096),
+		webhooks.OnGroupCreated(func(_ context.Context, e *webhooks.GroupCreated) error {
+			if e.GroupID == "fail" {
+				return failing
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	good := sample(t, "s4_group_created.json")
+
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want int
+	}{
+		{"ok", func() *http.Request { return post(t, good, webhookstest.Bearer(token)) }, 200},
+		{"GET", func() *http.Request {
+			r := post(t, good, webhookstest.Bearer(token))
+			r.Method = http.MethodGet
+			return r
+		}, 405},
+		{"no credential", func() *http.Request { return post(t, good) }, 401},
+		{"wrong credential", func() *http.Request { return post(t, good, webhookstest.Bearer("guess")) }, 401},
+		{"truncated JSON", func() *http.Request { return post(t, good[:30], webhookstest.Bearer(token)) }, 400},
+		{"empty body", func() *http.Request { return post(t, nil, webhookstest.Bearer(token)) }, 400},
+		{"wrong types", func() *http.Request {
+			return post(t, []byte(`{"event":"GROUP_CREATED","groupCreatedAt":12}`), webhookstest.Bearer(token))
+		}, 400},
+		{"huge body", func() *http.Request { return post(t, bytes.Repeat([]byte("x"), 5000), webhookstest.Bearer(token)) }, 413},
+		{"huge body, no length", func() *http.Request {
+			r := post(t, nil, webhookstest.Bearer(token))
+			r.Body = io.NopCloser(io.LimitReader(neverEnding('x'), 1<<30))
+			r.ContentLength = -1
+			return r
+		}, 413},
+		{"callback fails", func() *http.Request {
+			return post(t, []byte(`{"event":"GROUP_CREATED","groupId":"fail","groupCreatedAt":"2026-01-15T09:30:00.000Z"}`), webhookstest.Bearer(token))
+		}, 500},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(t, h, tc.req())
+			assert.Equal(t, tc.want, rec.Code)
+			assert.NotContains(t, rec.Body.String(), token)
+			assert.NotContains(t, rec.Body.String(), "database down", "callback errors stay on the server")
+			if tc.want == 405 {
+				assert.Equal(t, "POST", rec.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+func TestHandlerMethodsAreConfigurable(t *testing.T) {
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithMethods("put", "POST"))
+	require.NoError(t, err)
+	r := post(t, sample(t, "s4_group_created.json"), webhookstest.Bearer(token))
+	r.Method = http.MethodPut
+	assert.Equal(t, 200, serve(t, h, r).Code)
+	r.Method = http.MethodPatch
+	rec := serve(t, h, r)
+	assert.Equal(t, 405, rec.Code)
+	assert.Equal(t, "PUT, POST", rec.Header().Get("Allow"))
+}
+
+func TestHandlerAcceptsFormData(t *testing.T) {
+	var joined *webhooks.ParticipantJoined
+	h, err := webhooks.NewHandler(bearer(t), webhooks.OnParticipantJoined(func(_ context.Context, e *webhooks.ParticipantJoined) error {
+		joined = e
+		return nil
+	}))
+	require.NoError(t, err)
+	r := post(t, []byte("event=GROUP_PARTICIPANT_JOINED&groupId=g1&customerPhone=%2B919876543210&participantJoinedAt=2026-01-15T10%3A00%3A00.000Z"),
+		webhookstest.Bearer(token), webhookstest.Header("Content-Type", "application/x-www-form-urlencoded"))
+	require.Equal(t, 200, serve(t, h, r).Code)
+	require.NotNil(t, joined)
+	assert.Equal(t, "+919876543210", joined.Phone.E164)
+	assert.Equal(t, "g1", joined.GroupID)
+}
+
+func TestHandlerDeduplicates(t *testing.T) {
+	dedup, err := webhooks.NewMemoryDeduplicator(time.Hour, 1000)
+	require.NoError(t, err)
+	var calls atomic.Int32
+	var failNext atomic.Bool
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithDeduplicator(dedup),
+		webhooks.OnParticipantJoined(func(context.Context, *webhooks.ParticipantJoined) error {
+			calls.Add(1)
+			if failNext.CompareAndSwap(true, false) {
+				return errors.New("transient")
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	joined := sample(t, "s4_participant_joined.json")
+
+	// The same event in the other format and with the phone written without
+	// "+" is the same event.
+	older := []byte(`{"groupId":"grp_01HX9abc123","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:00:00.000Z"}`)
+	failNext.Store(true)
+	assert.Equal(t, 500, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code, "a failed callback is not acknowledged")
+	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code, "the redelivery runs the callback again")
+	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code)
+	assert.Equal(t, 200, serve(t, h, post(t, older, webhookstest.Bearer(token))).Code)
+	assert.Equal(t, int32(2), calls.Load(), "handled once after the failure, never again")
+
+	// Concurrent redeliveries of one event run its callback once.
+	calls.Store(0)
+	other := bytes.Replace(joined, []byte("10:00:00.000Z"), []byte("10:05:00.000Z"), 1)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			assert.Equal(t, 200, serve(t, h, post(t, other, webhookstest.Bearer(token))).Code)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load())
+}
+
+func TestMemoryDeduplicatorIsBounded(t *testing.T) {
+	d, err := webhooks.NewMemoryDeduplicator(time.Hour, 100)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := range 10_000 {
+		first, err := d.Claim(ctx, fmt.Sprint("k", i))
+		require.NoError(t, err)
+		require.True(t, first)
+		if i%3 == 0 {
+			require.NoError(t, d.Release(ctx, fmt.Sprint("k", i)))
+		}
+	}
+	assert.LessOrEqual(t, d.Len(), 100)
+	first, _ := d.Claim(ctx, "k9998")
+	assert.False(t, first, "recent keys are remembered")
+	first, _ = d.Claim(ctx, "k0")
+	assert.True(t, first, "the oldest were forgotten")
+
+	_, err = webhooks.NewMemoryDeduplicator(0, 1)
+	assert.Error(t, err)
+}
+
+func TestMiddlewareVerifiesAndRestoresTheBody(t *testing.T) {
+	mw, err := webhooks.Middleware(bearer(t))
+	require.NoError(t, err)
+	var seen []byte
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, _ = io.ReadAll(r.Body)
+		assert.Equal(t, int64(len(seen)), r.ContentLength)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	h := mw(next)
+	payload := sample(t, "s4_group_created.json")
+
+	rec := serve(t, h, post(t, payload, webhookstest.Bearer(token)))
+	assert.Equal(t, http.StatusAccepted, rec.Code)
+	assert.Equal(t, payload, seen, "the next handler reads the whole body")
+
+	seen = nil
+	assert.Equal(t, 401, serve(t, h, post(t, payload, webhookstest.Bearer("nope"))).Code)
+	assert.Nil(t, seen, "a refused request never reaches the next handler")
+}
+
+func TestNewHandlerRejectsBadOptions(t *testing.T) {
+	_, err := webhooks.NewHandler(nil)
+	assert.Error(t, err, "every webhook must be verified")
+	for name, opt := range map[string]webhooks.HandlerOption{
+		"no methods":      webhooks.WithMethods(),
+		"zero body":       webhooks.WithMaxBodySize(0),
+		"nil dedup":       webhooks.WithDeduplicator(nil),
+		"nil logger":      webhooks.WithLogger(nil),
+		"nil OnEvent":     webhooks.OnEvent(nil),
+		"nil typed":       webhooks.OnGroupCreated(nil),
+		"nil typed other": webhooks.OnParticipantLeft(nil),
+	} {
+		_, err := webhooks.NewHandler(bearer(t), opt)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestHandlerOverLoopbackHTTP(t *testing.T) {
+	var got atomic.Int32
+	h, err := webhooks.NewHandler(bearer(t), webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		got.Add(1)
+		return nil
+	}))
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	r, err := webhookstest.NewRequest(srv.URL+"/hooks", sample(t, "s4_group_message.json"), webhookstest.Bearer(token))
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(r)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, int32(1), got.Load())
+	assert.False(t, strings.Contains(resp.Header.Get("Content-Type"), "html"))
+}

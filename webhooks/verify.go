@@ -1,0 +1,388 @@
+package webhooks
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Verification errors. Every error a [Verifier] returns matches one of the
+// first four; none of them contains a secret or an expected signature.
+var (
+	// ErrMissingCredential: the header, parameter or signature to check is
+	// not in the request.
+	ErrMissingCredential = errors.New("webhooks: missing credential")
+	// ErrInvalidCredential: it is there but matches no configured secret.
+	ErrInvalidCredential = errors.New("webhooks: invalid credential")
+	// ErrTimestampTooOld: a signed timestamp is older than the tolerance.
+	ErrTimestampTooOld = errors.New("webhooks: timestamp too old")
+	// ErrTimestampTooNew: a signed timestamp is further in the future than
+	// the tolerance.
+	ErrTimestampTooNew = errors.New("webhooks: timestamp too new")
+	// ErrEmptySecret is returned when a verifier is built with no secret or
+	// an empty one: a verifier that accepts everything is never built.
+	ErrEmptySecret = errors.New("webhooks: empty secret")
+)
+
+// Verifier checks that a webhook request comes from the sender you
+// configured. body is the raw request body, already read.
+//
+// DoubleTick documents no signature. What a receiver can check is what it
+// configured when it registered the webhook: an authorization of type BASIC
+// or BEARER, custom headers, or query parameters, which DoubleTick then sends
+// as they are. [NewBasicVerifier], [NewBearerVerifier], [NewHeaderVerifier]
+// and [NewQueryVerifier] check those. For a receiver behind a proxy or
+// gateway that signs what it forwards, [NewHMACVerifier] and
+// [NewStandardVerifier] check a signature of the body.
+//
+// Each takes several secrets, so that a secret can be rotated without
+// downtime: register the new one, deploy with both, then drop the old.
+type Verifier interface {
+	Verify(r *http.Request, body []byte) error
+}
+
+// VerifierFunc adapts a function to [Verifier].
+type VerifierFunc func(r *http.Request, body []byte) error
+
+// Verify calls f.
+func (f VerifierFunc) Verify(r *http.Request, body []byte) error { return f(r, body) }
+
+// digests holds SHA-256 digests of static secrets, so that a candidate is
+// compared in constant time whatever its length.
+type digests [][sha256.Size]byte
+
+func newDigests(secrets []string) (digests, error) {
+	if len(secrets) == 0 {
+		return nil, ErrEmptySecret
+	}
+	d := make(digests, len(secrets))
+	for i, s := range secrets {
+		if s == "" {
+			return nil, ErrEmptySecret
+		}
+		d[i] = sha256.Sum256([]byte(s))
+	}
+	return d, nil
+}
+
+// match reports whether candidate is one of the secrets, looking at all of
+// them every time.
+func (d digests) match(candidate string) bool {
+	sum := sha256.Sum256([]byte(candidate))
+	found := 0
+	for i := range d {
+		found |= subtle.ConstantTimeCompare(d[i][:], sum[:])
+	}
+	return found == 1
+}
+
+// decodeBase64 decodes canonical, padded standard base64 only. The standard
+// decoder also skips CR and LF and, unless strict, ignores stray trailing
+// bits: either would let several spellings of one credential pass.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errors.New("line break in base64")
+	}
+	return base64.StdEncoding.Strict().DecodeString(s)
+}
+
+// authorization returns the credentials of an Authorization header with the
+// given scheme, compared case-insensitively.
+func authorization(r *http.Request, scheme string) (string, error) {
+	v := r.Header.Get("Authorization")
+	if v == "" {
+		return "", fmt.Errorf("%w: no Authorization header", ErrMissingCredential)
+	}
+	got, creds, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(got, scheme) {
+		return "", fmt.Errorf("%w: Authorization is not of the %s scheme", ErrInvalidCredential, scheme)
+	}
+	return strings.Trim(creds, " \t"), nil // optional white space, RFC 9110 §5.6.3
+}
+
+// NewBasicVerifier checks "Authorization: Basic …" against credentials, each
+// the "user:password" you registered as the BASIC authorization payload.
+// DoubleTick does not document whether it base64-encodes the payload, as
+// Basic requires, or sends it as registered: both forms are accepted.
+func NewBasicVerifier(credentials ...string) (Verifier, error) {
+	d, err := newDigests(credentials)
+	if err != nil {
+		return nil, err
+	}
+	return VerifierFunc(func(r *http.Request, _ []byte) error {
+		creds, err := authorization(r, "Basic")
+		if err != nil {
+			return err
+		}
+		decoded, decErr := decodeBase64(creds)
+		if (decErr == nil && d.match(string(decoded))) || d.match(creds) {
+			return nil
+		}
+		return fmt.Errorf("%w: Basic credentials", ErrInvalidCredential)
+	}), nil
+}
+
+// NewBearerVerifier checks "Authorization: Bearer <token>" against tokens,
+// the BEARER authorization payloads you registered.
+func NewBearerVerifier(tokens ...string) (Verifier, error) {
+	d, err := newDigests(tokens)
+	if err != nil {
+		return nil, err
+	}
+	return VerifierFunc(func(r *http.Request, _ []byte) error {
+		token, err := authorization(r, "Bearer")
+		if err != nil {
+			return err
+		}
+		if !d.match(token) {
+			return fmt.Errorf("%w: Bearer token", ErrInvalidCredential)
+		}
+		return nil
+	}), nil
+}
+
+// NewHeaderVerifier checks that the named header, one of the custom headers
+// you registered, holds one of values.
+func NewHeaderVerifier(header string, values ...string) (Verifier, error) {
+	return newValueVerifier("header", header, values, func(r *http.Request) []string { return r.Header.Values(header) })
+}
+
+// NewQueryVerifier checks that the named query parameter, one of the query
+// parameters you registered, holds one of values. A secret in a URL ends up
+// in access logs: prefer a header where you can.
+func NewQueryVerifier(param string, values ...string) (Verifier, error) {
+	return newValueVerifier("query parameter", param, values, func(r *http.Request) []string { return r.URL.Query()[param] })
+}
+
+// newValueVerifier checks that lookup finds exactly one value in a request,
+// and that it is one of values.
+func newValueVerifier(kind, name string, values []string, lookup func(*http.Request) []string) (Verifier, error) {
+	if name == "" {
+		return nil, fmt.Errorf("webhooks: empty %s name", kind)
+	}
+	d, err := newDigests(values)
+	if err != nil {
+		return nil, err
+	}
+	return VerifierFunc(func(r *http.Request, _ []byte) error {
+		vs := lookup(r)
+		if len(vs) == 0 {
+			return fmt.Errorf("%w: no %s %s", ErrMissingCredential, kind, name)
+		}
+		if len(vs) > 1 || !d.match(vs[0]) {
+			return fmt.Errorf("%w: %s %s", ErrInvalidCredential, kind, name)
+		}
+		return nil
+	}), nil
+}
+
+// Encoding is how a signature header writes the HMAC.
+type Encoding int
+
+// The encodings [NewHMACVerifier] reads.
+const (
+	Hex    Encoding = iota // lower- or upper-case hexadecimal
+	Base64                 // standard base64, padded
+)
+
+// NewHMACVerifier checks an HMAC-SHA256 of the raw body, with any of
+// secrets, in the named header, written in enc, with or without a "sha256="
+// prefix. The header may list several signatures separated by commas or
+// spaces; one match is enough. This scheme has no timestamp, so it cannot
+// refuse a replayed request: pair it with the handler's de-duplication.
+func NewHMACVerifier(header string, enc Encoding, secrets ...[]byte) (Verifier, error) {
+	if header == "" {
+		return nil, errors.New("webhooks: NewHMACVerifier: empty header name")
+	}
+	if enc != Hex && enc != Base64 {
+		return nil, errors.New("webhooks: NewHMACVerifier: unknown encoding")
+	}
+	keys, err := copyKeys(secrets)
+	if err != nil {
+		return nil, err
+	}
+	return VerifierFunc(func(r *http.Request, body []byte) error {
+		v := r.Header.Get(header)
+		if v == "" {
+			return fmt.Errorf("%w: no %s header", ErrMissingCredential, header)
+		}
+		var sigs [4][]byte // the signatures the header lists; more are ignored
+		n := 0
+		for rest := v; rest != "" && n < len(sigs); {
+			var field string
+			field, rest = nextField(rest)
+			field = strings.TrimPrefix(field, "sha256=")
+			var sig []byte
+			if enc == Hex {
+				sig, err = hex.DecodeString(field)
+			} else {
+				sig, err = decodeBase64(field)
+			}
+			if err == nil && len(sig) == sha256.Size {
+				sigs[n] = sig
+				n++
+			}
+		}
+		if matchAny(keys, sigs[:n], body) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s does not match the body", ErrInvalidCredential, header)
+	}), nil
+}
+
+func copyKeys(secrets [][]byte) ([][]byte, error) {
+	if len(secrets) == 0 {
+		return nil, ErrEmptySecret
+	}
+	keys := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		if len(s) == 0 {
+			return nil, ErrEmptySecret
+		}
+		keys[i] = append([]byte(nil), s...)
+	}
+	return keys, nil
+}
+
+// nextField splits s at its first comma or space, skipping empty fields.
+func nextField(s string) (field, rest string) {
+	s = strings.TrimLeft(s, ", ")
+	if i := strings.IndexAny(s, ", "); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
+}
+
+// matchAny reports whether any of sigs is the HMAC-SHA256 of the
+// concatenated parts under any of keys. Every key is tried, and every
+// comparison is constant-time.
+func matchAny(keys, sigs [][]byte, parts ...[]byte) bool {
+	if len(sigs) == 0 {
+		return false
+	}
+	var sum [sha256.Size]byte
+	found := false
+	for _, k := range keys {
+		m := hmac.New(sha256.New, k)
+		for _, p := range parts {
+			m.Write(p)
+		}
+		mac := m.Sum(sum[:0])
+		for _, sig := range sigs {
+			found = hmac.Equal(mac, sig) || found
+		}
+	}
+	return found
+}
+
+// The headers of the Standard Webhooks scheme.
+const (
+	HeaderWebhookID        = "Webhook-Id"
+	HeaderWebhookTimestamp = "Webhook-Timestamp"
+	HeaderWebhookSignature = "Webhook-Signature"
+)
+
+// DefaultTolerance is how far a signed timestamp may be from the receiver's
+// clock, either way, before [NewStandardVerifier] refuses it.
+const DefaultTolerance = 5 * time.Minute
+
+// StandardOption configures [NewStandardVerifier].
+type StandardOption func(*standardVerifier) error
+
+// WithTolerance sets how far a timestamp may be from now, either way.
+func WithTolerance(d time.Duration) StandardOption {
+	return func(v *standardVerifier) error {
+		if d <= 0 {
+			return fmt.Errorf("webhooks: WithTolerance: need a positive duration, got %s", d)
+		}
+		v.tolerance = d
+		return nil
+	}
+}
+
+// WithClock sets the clock timestamps are checked against.
+func WithClock(now func() time.Time) StandardOption {
+	return func(v *standardVerifier) error {
+		if now == nil {
+			return errors.New("webhooks: WithClock: nil clock")
+		}
+		v.now = now
+		return nil
+	}
+}
+
+type standardVerifier struct {
+	keys      [][]byte
+	tolerance time.Duration
+	now       func() time.Time
+}
+
+// NewStandardVerifier checks the Standard Webhooks scheme
+// (https://www.standardwebhooks.com): an HMAC-SHA256 of
+// "<webhook-id>.<webhook-timestamp>.<body>", base64, as "v1,<signature>"
+// entries in webhook-signature, with a timestamp within the tolerance of now
+// in either direction. Secrets are written "whsec_<base64>" (the prefix is
+// optional). DoubleTick does not sign this way itself; use it behind a
+// gateway that does.
+func NewStandardVerifier(secrets []string, opts ...StandardOption) (Verifier, error) {
+	raw := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		key, err := decodeBase64(strings.TrimPrefix(s, "whsec_"))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: NewStandardVerifier: secret %d is not base64 after its whsec_ prefix", i)
+		}
+		raw[i] = key
+	}
+	keys, err := copyKeys(raw)
+	if err != nil {
+		return nil, err
+	}
+	v := &standardVerifier{keys: keys, tolerance: DefaultTolerance, now: time.Now}
+	for _, opt := range opts {
+		if err := opt(v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+func (v *standardVerifier) Verify(r *http.Request, body []byte) error {
+	id, ts, sigs := r.Header.Get(HeaderWebhookID), r.Header.Get(HeaderWebhookTimestamp), r.Header.Get(HeaderWebhookSignature)
+	if id == "" || ts == "" || sigs == "" {
+		return fmt.Errorf("%w: %s, %s and %s are all required", ErrMissingCredential, HeaderWebhookID, HeaderWebhookTimestamp, HeaderWebhookSignature)
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not Unix seconds", ErrInvalidCredential, HeaderWebhookTimestamp)
+	}
+	now := v.now().Unix()
+	tol := int64(v.tolerance / time.Second)
+	switch {
+	case secs < now-tol:
+		return fmt.Errorf("%w: signed %ds ago, tolerance %s", ErrTimestampTooOld, now-secs, v.tolerance)
+	case secs > now+tol:
+		return fmt.Errorf("%w: signed %ds ahead, tolerance %s", ErrTimestampTooNew, secs-now, v.tolerance)
+	}
+	var decoded [][]byte
+	for _, entry := range strings.Fields(sigs) {
+		version, sig, ok := strings.Cut(entry, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		if d, err := decodeBase64(sig); err == nil && len(d) == sha256.Size {
+			decoded = append(decoded, d)
+		}
+	}
+	if matchAny(v.keys, decoded, []byte(id), []byte{'.'}, []byte(ts), []byte{'.'}, body) {
+		return nil
+	}
+	return fmt.Errorf("%w: no v1 signature in %s matches", ErrInvalidCredential, HeaderWebhookSignature)
+}

@@ -97,6 +97,8 @@ type Client struct {
 
 	// Groups creates and manages WhatsApp groups.
 	Groups *GroupsService
+	// Participants lists and removes the members of groups.
+	Participants *ParticipantsService
 }
 
 // credential holds the API key.
@@ -401,6 +403,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	c.httpClient = c.copyHTTPClient(s.httpClient, s.timeout)
 	c.Groups = &GroupsService{client: c}
+	c.Participants = &ParticipantsService{client: c}
 	return c, nil
 }
 
@@ -527,6 +530,12 @@ type endpoint struct {
 	method string
 	route  string // path template, no query
 	key    string // method + " " + route: the route's rate-limit key
+}
+
+// newEndpoint splits a route key such as "GET /whatsapp/wa-group/info".
+func newEndpoint(key string) endpoint {
+	method, route, _ := strings.Cut(key, " ")
+	return endpoint{method: method, route: route, key: key}
 }
 
 // Do sends a request to any path of the API, for endpoints this SDK does not

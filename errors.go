@@ -44,6 +44,15 @@ var (
 	// ErrUnsuccessful matches a 2xx answer whose body says
 	// "success": false.
 	ErrUnsuccessful = errors.New("doubletick: request not successful")
+	// ErrGroupPending matches a 404 whose message says the group's creation
+	// may still be pending, besides ErrNotFound. DoubleTick answers
+	// "Group not found or group creation is still pending" for both cases,
+	// so this says only that the group may yet appear: wait for
+	// GROUP_CREATED before treating it as missing.
+	ErrGroupPending = errors.New("doubletick: group not found or its creation is still pending")
+	// ErrRepeatedCursor is returned by the All iterators when the server says
+	// more pages follow but gives a cursor it gave before.
+	ErrRepeatedCursor = errors.New("doubletick: pagination cursor did not advance")
 )
 
 // APIError is the error for a call the server answered with a failure: a
@@ -113,6 +122,9 @@ func (e *APIError) Error() string {
 // Is reports whether target is the sentinel for e's status, so that
 // errors.Is(err, ErrNotFound) works on any 404.
 func (e *APIError) Is(target error) bool {
+	if target == ErrGroupPending {
+		return e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Message()), "pending")
+	}
 	return target != nil && target == sentinelFor(e.StatusCode)
 }
 

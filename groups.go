@@ -2,9 +2,12 @@ package doubletick
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"net/http"
+	"iter"
+	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -12,12 +15,31 @@ import (
 // the base URL. The Client's [Limiter] keeps one bucket per key, and
 // [WithPathRateLimit] takes them.
 const (
-	RouteCreateGroup = http.MethodPost + " " + pathCreateGroup
+	RouteCreateGroup       = "POST /whatsapp/wa-group/create"
+	RouteGetGroup          = "GET /whatsapp/wa-group/info"
+	RouteUpdateGroup       = "POST /whatsapp/wa-group/settings"
+	RouteListGroups        = "GET /whatsapp/wa-group/list"
+	RouteDeleteGroup       = "DELETE /whatsapp/wa-group"
+	RouteListParticipants  = "GET /whatsapp/wa-group/participants"
+	RouteRemoveParticipant = "DELETE /whatsapp/wa-group/participants"
+	RouteGroupAISummary    = "GET /channel/wa-group/ai-summary"
+	RouteAssignGroupTags   = "POST /wa-group/assign-tags-custom-fields"
+	RouteRemoveGroupTags   = "POST /wa-group/remove-tags-custom-fields"
 )
 
-const pathCreateGroup = "/whatsapp/wa-group/create"
-
-var epCreateGroup = endpoint{http.MethodPost, pathCreateGroup, RouteCreateGroup}
+// The endpoints, split from their route keys once.
+var (
+	epCreateGroup       = newEndpoint(RouteCreateGroup)
+	epGetGroup          = newEndpoint(RouteGetGroup)
+	epUpdateGroup       = newEndpoint(RouteUpdateGroup)
+	epListGroups        = newEndpoint(RouteListGroups)
+	epDeleteGroup       = newEndpoint(RouteDeleteGroup)
+	epListParticipants  = newEndpoint(RouteListParticipants)
+	epRemoveParticipant = newEndpoint(RouteRemoveParticipant)
+	epGroupAISummary    = newEndpoint(RouteGroupAISummary)
+	epAssignGroupTags   = newEndpoint(RouteAssignGroupTags)
+	epRemoveGroupTags   = newEndpoint(RouteRemoveGroupTags)
+)
 
 // Documented limits of the group fields, in characters.
 const (
@@ -177,4 +199,416 @@ func (v *validator) err(request string) error {
 		return nil
 	}
 	return &ValidationError{Request: request, Fields: v.fields}
+}
+
+// Group is a WhatsApp group as the API describes it.
+type Group struct {
+	GroupID string `json:"groupId"`
+	// Subject is the group's name.
+	Subject     string `json:"subject"`
+	Description string `json:"description"`
+	// TotalParticipantCount is the number of current participants.
+	TotalParticipantCount int `json:"totalParticipantCount"`
+	// InviteLink lets anyone join: treat it as a credential. "" when the
+	// API has none.
+	InviteLink string `json:"inviteLink"`
+	// Status is e.g. "ACTIVE".
+	Status string `json:"status"`
+	// CreatedAt is when the group was created.
+	CreatedAt time.Time `json:"groupCreatedAt"`
+}
+
+// groupQuery is the query of the endpoints that name one group.
+type groupQuery struct {
+	GroupID string `url:"groupId"`
+}
+
+// checkGroupID reports an empty group ID as a *ValidationError.
+func checkGroupID(request, groupID string) error {
+	var v validator
+	v.text("groupId", groupID, true, maxGroupIDChars)
+	return v.err(request)
+}
+
+// maxGroupIDChars bounds the group IDs the SDK sends back. DoubleTick caps
+// your own IDs at 50 characters but documents no format for the ones it
+// generates, so only absurd values are refused.
+const maxGroupIDChars = 1024
+
+// Get returns a group.
+//
+// A group whose creation is still pending answers 404: the error matches
+// [ErrNotFound] and [ErrGroupPending].
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupinfo
+func (s *GroupsService) Get(ctx context.Context, groupID string) (*Group, *Response, error) {
+	if err := checkGroupID("Groups.Get", groupID); err != nil {
+		return nil, nil, err
+	}
+	q, err := encodeQuery(groupQuery{groupID})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(Group)
+	resp, err := s.client.do(ctx, epGetGroup, q, nil, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// UpdateGroupRequest is the body of [GroupsService.Update]. Empty fields are
+// left as they are. The join approval mode cannot be changed.
+type UpdateGroupRequest struct {
+	// WABANumber is the WhatsApp Business number the group belongs to.
+	// Required.
+	WABANumber string `json:"wabaNumber"`
+	// Subject is the new name, at most 128 characters.
+	Subject string `json:"subject,omitempty"`
+	// Description is the new description, at most 2048 characters.
+	Description string `json:"description,omitempty"`
+	// NewGroupID renames the group's ID, at most 50 characters.
+	NewGroupID string `json:"groupId,omitempty"`
+}
+
+// Validate checks r against the documented rules; see
+// [CreateGroupRequest.Validate].
+func (r *UpdateGroupRequest) Validate() error {
+	var v validator
+	r.check(&v)
+	return v.err("UpdateGroupRequest")
+}
+
+func (r *UpdateGroupRequest) check(v *validator) {
+	if r == nil {
+		v.add("request", RuleRequired, "is nil")
+		return
+	}
+	v.wabaNumber("wabaNumber", r.WABANumber)
+	v.text("subject", r.Subject, false, MaxSubjectLength)
+	v.text("description", r.Description, false, MaxDescriptionLength)
+	v.text("groupId", r.NewGroupID, false, MaxGroupIDLength)
+}
+
+// successFlag is the body of the endpoints that answer {"success": true}.
+type successFlag struct {
+	Success bool `json:"success"`
+}
+
+func (r *successFlag) succeeded() bool { return r.Success }
+
+// Update changes a group's subject, description or ID.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/updatewhatsappgroupsettings
+func (s *GroupsService) Update(ctx context.Context, groupID string, req *UpdateGroupRequest) (*Response, error) {
+	var v validator
+	v.text("query.groupId", groupID, true, maxGroupIDChars)
+	req.check(&v)
+	if err := v.err("Groups.Update"); err != nil {
+		return nil, err
+	}
+	q, err := encodeQuery(groupQuery{groupID})
+	if err != nil {
+		return nil, err
+	}
+	return s.client.do(ctx, epUpdateGroup, q, req, new(successFlag))
+}
+
+// Delete deletes a group. No webhook reports a deletion.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/deletewhatsappgroup
+func (s *GroupsService) Delete(ctx context.Context, groupID string) (*Response, error) {
+	if err := checkGroupID("Groups.Delete", groupID); err != nil {
+		return nil, err
+	}
+	q, err := encodeQuery(groupQuery{groupID})
+	if err != nil {
+		return nil, err
+	}
+	return s.client.do(ctx, epDeleteGroup, q, nil, new(successFlag))
+}
+
+// cursorLayout writes timestamp cursors with all the precision they came
+// with, so that a page boundary is not moved by rounding.
+const cursorLayout = time.RFC3339Nano
+
+// ListGroupsOptions selects a page of [GroupsService.List]. The zero value
+// asks for the first page.
+type ListGroupsOptions struct {
+	// LastGroupID is the cursor of the previous page.
+	LastGroupID string `url:"lastGroupId,omitempty"`
+	// OlderThan returns only groups created before it.
+	OlderThan time.Time `url:"olderThanTimestamp,omitempty" layout:"2006-01-02T15:04:05.999999999Z07:00"`
+}
+
+// GroupPage is one page of groups.
+type GroupPage struct {
+	Groups []Group `json:"groups"`
+	// HasMore reports whether another page follows.
+	HasMore bool `json:"hasMore"`
+	// LastGroupID and OlderThan are the cursors of the next page.
+	LastGroupID string    `json:"lastGroupId"`
+	OlderThan   time.Time `json:"olderThanTimestamp"`
+}
+
+// next returns the options of the page after p.
+func (p *GroupPage) next() ListGroupsOptions {
+	return ListGroupsOptions{LastGroupID: p.LastGroupID, OlderThan: p.OlderThan}
+}
+
+// List returns one page of the groups of a WhatsApp Business number. Use
+// [GroupsService.All] to go through every page.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/listwhatsappgroups
+func (s *GroupsService) List(ctx context.Context, wabaNumber string, opts *ListGroupsOptions) (*GroupPage, *Response, error) {
+	var v validator
+	v.wabaNumber("wabaNumber", wabaNumber)
+	if err := v.err("Groups.List"); err != nil {
+		return nil, nil, err
+	}
+	if opts == nil {
+		opts = &ListGroupsOptions{}
+	}
+	q, err := encodeQuery(struct {
+		WABANumber string `url:"wabaNumber"`
+		ListGroupsOptions
+	}{wabaNumber, *opts})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(GroupPage)
+	resp, err := s.client.do(ctx, epListGroups, q, nil, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// All returns every group of a WhatsApp Business number from opts on,
+// fetching pages as the loop asks for them; each page waits for the route's
+// limiter like any call. Stop early by breaking out of the loop. An error
+// ends the sequence: it is yielded with a nil group.
+//
+//	for g, err := range c.Groups.All(ctx, "911111111111", nil) {
+//		if err != nil { return err }
+//		fmt.Println(g.Subject)
+//	}
+func (s *GroupsService) All(ctx context.Context, wabaNumber string, opts *ListGroupsOptions) iter.Seq2[*Group, error] {
+	return paginate(ctx, RouteListGroups, opts, func(o *ListGroupsOptions) ([]Group, bool, ListGroupsOptions, error) {
+		page, _, err := s.List(ctx, wabaNumber, o)
+		if err != nil {
+			return nil, false, ListGroupsOptions{}, err
+		}
+		return page.Groups, page.HasMore, page.next(), nil
+	})
+}
+
+// GroupAISummary is an AI summary of a group's conversation over a range of
+// days.
+type GroupAISummary struct {
+	StartDate         time.Time `json:"startDate"`
+	EndDate           time.Time `json:"endDate"`
+	ChatType          string    `json:"chatType"`
+	GroupName         string    `json:"groupName"`
+	MemberCount       int       `json:"memberCount"`
+	ChatMessagesCount int       `json:"chatMessagesCount"`
+	CallsCount        int       `json:"callsCount"`
+	Members           []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		// CustomerNumber comes with or without "+".
+		CustomerNumber string `json:"customerNumber"`
+	} `json:"members"`
+	Summaries []struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	} `json:"summaries"`
+}
+
+// UnmarshalJSON accepts the dates as date-times (as documented) or as plain
+// dates (as they are sent in the query).
+func (s *GroupAISummary) UnmarshalJSON(b []byte) error {
+	type plain GroupAISummary
+	var v struct {
+		plain
+		StartDate flexTime `json:"startDate"`
+		EndDate   flexTime `json:"endDate"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = GroupAISummary(v.plain)
+	s.StartDate, s.EndDate = time.Time(v.StartDate), time.Time(v.EndDate)
+	return nil
+}
+
+// flexTime decodes an RFC 3339 date-time or a bare date.
+type flexTime time.Time
+
+func (t *flexTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil || s == "" {
+		return err
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if v, err := time.Parse(layout, s); err == nil {
+			*t = flexTime(v)
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is neither a date-time nor a date", s)
+}
+
+// MaxAISummaryDays is the longest range [GroupsService.AISummary] accepts, in
+// days, both ends included: Monday to Sunday.
+const MaxAISummaryDays = 7
+
+// AISummary returns an AI summary of a group's conversation from the day of
+// start to the day of end, both included, in UTC, at most 7 days. Each
+// summary DoubleTick generates costs an AI credit (422, [ErrUnprocessable],
+// when none are left); asking again for the same range returns the stored
+// one at no cost.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupaisummary
+func (s *GroupsService) AISummary(ctx context.Context, groupID string, start, end time.Time) (*GroupAISummary, *Response, error) {
+	var v validator
+	v.text("groupId", groupID, true, maxGroupIDChars)
+	startDay, endDay := utcDay(start), utcDay(end)
+	switch {
+	case start.IsZero() || end.IsZero():
+		v.add("startDate", RuleRequired, "start and end are both required")
+	case endDay.Before(startDay):
+		v.add("endDate", RuleOneOf, "must be on or after startDate (%s), got %s", startDay.Format(time.DateOnly), endDay.Format(time.DateOnly))
+	case endDay.Sub(startDay) > (MaxAISummaryDays-1)*24*time.Hour:
+		v.add("endDate", RuleLength, "must be at most %d days from startDate, both included; got %d", MaxAISummaryDays, int(endDay.Sub(startDay).Hours()/24)+1)
+	}
+	if err := v.err("Groups.AISummary"); err != nil {
+		return nil, nil, err
+	}
+	q, err := encodeQuery(struct {
+		GroupID   string    `url:"groupId"`
+		StartDate time.Time `url:"startDate" layout:"2006-01-02"`
+		EndDate   time.Time `url:"endDate" layout:"2006-01-02"`
+	}{groupID, startDay, endDay})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(GroupAISummary)
+	resp, err := s.client.do(ctx, epGroupAISummary, q, nil, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+func utcDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// CustomField is a custom field to set on a group's chat.
+type CustomField struct {
+	Name   string   `json:"name"`
+	Value  string   `json:"value,omitempty"`
+	Values []string `json:"values,omitempty"`
+}
+
+// AssignTagsRequest is the body of [GroupsService.AssignTags].
+type AssignTagsRequest struct {
+	// GroupID is the group's ID. Required.
+	GroupID      string        `json:"groupId"`
+	Tags         []string      `json:"tags,omitempty"`
+	CustomFields []CustomField `json:"customFields,omitempty"`
+}
+
+// RemoveTagsRequest is the body of [GroupsService.RemoveTags].
+type RemoveTagsRequest struct {
+	// GroupID is the group's ID. Required.
+	GroupID string   `json:"groupId"`
+	Tags    []string `json:"tags,omitempty"`
+	// CustomFields names the custom fields to clear.
+	CustomFields []string `json:"customFields,omitempty"`
+	// ShouldCreateChatLog writes the change into the chat's log; DoubleTick
+	// does so when it is nil.
+	ShouldCreateChatLog *bool `json:"shouldCreateChatLog,omitempty"`
+}
+
+// TagsResult says, per tag and custom field, what [GroupsService.AssignTags]
+// added or [GroupsService.RemoveTags] removed, and what failed.
+type TagsResult struct {
+	Tags struct {
+		Added   []string `json:"added"`
+		Removed []string `json:"removed"`
+		Errored []struct {
+			Tag   string `json:"tag"`
+			Error string `json:"error"`
+		} `json:"errored"`
+	} `json:"tags"`
+	CustomFields struct {
+		Added   []string `json:"added"`
+		Removed []string `json:"removed"`
+		Errored []struct {
+			CustomField string `json:"customField"`
+			Error       string `json:"error"`
+		} `json:"errored"`
+	} `json:"customFields"`
+}
+
+// checkTags checks the fields the two tag requests share.
+func checkTags(v *validator, groupID string, tags []string, fieldNames []string) {
+	v.text("groupId", groupID, true, maxGroupIDChars)
+	if len(tags) == 0 && len(fieldNames) == 0 {
+		v.add("tags", RuleRequired, "give at least one tag or custom field")
+	}
+	for i, t := range tags {
+		v.text(fmt.Sprintf("tags[%d]", i), t, true, math.MaxInt)
+	}
+	for i, n := range fieldNames {
+		v.text(fmt.Sprintf("customFields[%d].name", i), n, true, math.MaxInt)
+	}
+}
+
+// AssignTags adds tags and sets custom fields on a group's chat. Items that
+// fail are listed in the result, not returned as an error.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/wa-group-assign-tags-custom-fields
+func (s *GroupsService) AssignTags(ctx context.Context, req *AssignTagsRequest) (*TagsResult, *Response, error) {
+	if req == nil {
+		req = &AssignTagsRequest{}
+	}
+	names := make([]string, len(req.CustomFields))
+	for i, f := range req.CustomFields {
+		names[i] = f.Name
+	}
+	var v validator
+	checkTags(&v, req.GroupID, req.Tags, names)
+	if err := v.err("AssignTagsRequest"); err != nil {
+		return nil, nil, err
+	}
+	out := new(TagsResult)
+	resp, err := s.client.do(ctx, epAssignGroupTags, nil, req, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// RemoveTags removes tags and clears custom fields from a group's chat.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/wa-group-remove-tags-custom-fields
+func (s *GroupsService) RemoveTags(ctx context.Context, req *RemoveTagsRequest) (*TagsResult, *Response, error) {
+	if req == nil {
+		req = &RemoveTagsRequest{}
+	}
+	var v validator
+	checkTags(&v, req.GroupID, req.Tags, req.CustomFields)
+	if err := v.err("RemoveTagsRequest"); err != nil {
+		return nil, nil, err
+	}
+	out := new(TagsResult)
+	resp, err := s.client.do(ctx, epRemoveGroupTags, nil, req, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
 }

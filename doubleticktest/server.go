@@ -18,8 +18,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +39,22 @@ type Group struct {
 	Description      string
 	JoinApprovalMode doubletick.JoinApprovalMode
 	CreatedAt        time.Time
+	// Tags and CustomFields are those assigned through the tags endpoints.
+	Tags         []string
+	CustomFields map[string]string
+}
+
+// member is a present or past participant of a group.
+type member struct {
+	name                  string
+	phone                 string // E.164
+	joined, left, removed time.Time
+}
+
+// groupState is a group and what the fake keeps about it.
+type groupState struct {
+	Group
+	members []*member // in join order
 }
 
 // Server is a fake DoubleTick API listening on loopback.
@@ -47,10 +65,11 @@ type Server struct {
 	apiKey   string
 	wabas    map[string]bool // nil: every WABA number has an integration
 	now      func() time.Time
+	pageSize int
 	http     *httptest.Server
 	mu       sync.Mutex
-	groups   map[string]*Group
-	order    []string
+	groups   map[string]*groupState
+	order    []string // group IDs in creation order
 	nextID   int
 	requests int
 }
@@ -73,17 +92,36 @@ func WithWABANumbers(numbers ...string) Option {
 	}
 }
 
-// WithClock sets the clock the fake stamps groups with.
+// WithClock sets the clock the fake stamps groups and members with.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithPageSize sets how many groups or participants one page of the list
+// endpoints holds (default 20). DoubleTick documents no page size.
+func WithPageSize(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.pageSize = n
+		}
+	}
+}
 
 // NewServer starts a fake on a loopback port. Close it when done.
 func NewServer(opts ...Option) *Server {
-	s := &Server{apiKey: APIKey, now: time.Now, groups: make(map[string]*Group)}
+	s := &Server{apiKey: APIKey, now: time.Now, pageSize: 20, groups: make(map[string]*groupState)}
 	for _, opt := range opts {
 		opt(s)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /whatsapp/wa-group/create", s.handleCreate)
+	mux.HandleFunc("GET /whatsapp/wa-group/info", s.withGroup(notFound, s.handleInfo))
+	mux.HandleFunc("POST /whatsapp/wa-group/settings", s.withGroup(notFoundOrPending, s.handleSettings))
+	mux.HandleFunc("GET /whatsapp/wa-group/list", s.handleList)
+	mux.HandleFunc("DELETE /whatsapp/wa-group", s.withGroup(notFoundOrPending, s.handleDelete))
+	mux.HandleFunc("GET /whatsapp/wa-group/participants", s.withGroup(notFound, s.handleParticipants))
+	mux.HandleFunc("DELETE /whatsapp/wa-group/participants", s.withGroup(notFoundOrPending, s.handleRemove))
+	mux.HandleFunc("GET /channel/wa-group/ai-summary", s.withGroup(notFound, s.handleAISummary))
+	mux.HandleFunc("POST /wa-group/assign-tags-custom-fields", s.handleTags(true))
+	mux.HandleFunc("POST /wa-group/remove-tags-custom-fields", s.handleTags(false))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})
@@ -117,7 +155,10 @@ func (s *Server) Groups() []Group {
 	defer s.mu.Unlock()
 	out := make([]Group, 0, len(s.order))
 	for _, id := range s.order {
-		out = append(out, *s.groups[id])
+		g := s.groups[id].Group
+		g.Tags = slices.Clone(g.Tags)
+		g.CustomFields = maps.Clone(g.CustomFields)
+		out = append(out, g)
 	}
 	return out
 }
@@ -150,11 +191,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	var verr *doubletick.ValidationError
 	if err := req.Validate(); errors.As(err, &verr) {
-		msgs := make([]string, len(verr.Fields))
-		for i, f := range verr.Fields {
-			msgs[i] = f.Error()
-		}
-		writeError(w, http.StatusBadRequest, msgs...)
+		writeError(w, http.StatusBadRequest, fieldMessages(verr)...)
 		return
 	}
 	if s.wabas != nil && !s.wabas[req.WABANumber] {
@@ -175,11 +212,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "A group with this groupId already exists")
 		return
 	}
-	s.groups[id] = &Group{
+	s.groups[id] = &groupState{Group: Group{
 		GroupID: id, WABANumber: req.WABANumber, Subject: req.Subject,
 		Description: req.Description, JoinApprovalMode: req.JoinApprovalMode,
 		CreatedAt: s.now().UTC(),
-	}
+	}}
 	s.order = append(s.order, id)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.WABANumber})
 }

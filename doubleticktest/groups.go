@@ -1,0 +1,375 @@
+package doubleticktest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/internal/phone"
+)
+
+// The 404 messages DoubleTick documents for a group it does not find.
+const (
+	notFound          = "Group not found for the given groupId"
+	notFoundOrPending = "Group not found or group creation is still pending"
+)
+
+// ErrNoGroup is returned by the simulation methods for an unknown group.
+var ErrNoGroup = errors.New("doubleticktest: no such group")
+
+// Join adds a participant to a group, as if they had followed its invite
+// link. phone may be written with or without "+".
+func (s *Server) Join(groupID, phoneNumber, name string) error {
+	e164, ok := phone.E164(phoneNumber)
+	if !ok {
+		return fmt.Errorf("doubleticktest: %q is not a phone number", phoneNumber)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[groupID]
+	if !ok {
+		return ErrNoGroup
+	}
+	g.members = append(g.members, &member{name: name, phone: e164, joined: s.now().UTC()})
+	return nil
+}
+
+// Leave makes a current participant leave a group of their own accord.
+func (s *Server) Leave(groupID, phoneNumber string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.currentMember(groupID, phoneNumber)
+	if err != nil {
+		return err
+	}
+	m.left = s.now().UTC()
+	return nil
+}
+
+// currentMember finds the current membership of a number in a group. The
+// caller holds s.mu.
+func (s *Server) currentMember(groupID, phoneNumber string) (*member, error) {
+	g, ok := s.groups[groupID]
+	if !ok {
+		return nil, ErrNoGroup
+	}
+	e164, _ := phone.E164(phoneNumber)
+	for i := len(g.members) - 1; i >= 0; i-- {
+		if m := g.members[i]; m.phone == e164 && m.left.IsZero() && m.removed.IsZero() {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("doubleticktest: %s is not a member of %s", phoneNumber, groupID)
+}
+
+// withGroup finds the group named by the groupId query parameter, or answers
+// 404 with msg, and calls h with the lock held.
+func (s *Server) withGroup(msg string, h func(http.ResponseWriter, *http.Request, *groupState)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("groupId")
+		if id == "" {
+			writeError(w, http.StatusBadRequest, "groupId should not be empty")
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g, ok := s.groups[id]
+		if !ok {
+			writeError(w, http.StatusNotFound, msg)
+			return
+		}
+		h(w, r, g)
+	}
+}
+
+func groupJSON(g *groupState) map[string]any {
+	current := 0
+	for _, m := range g.members {
+		if m.left.IsZero() && m.removed.IsZero() {
+			current++
+		}
+	}
+	return map[string]any{
+		"groupId": g.GroupID, "subject": g.Subject, "description": g.Description,
+		"totalParticipantCount": current, "inviteLink": "https://chat.whatsapp.com/" + g.GroupID,
+		"status": "ACTIVE", "groupCreatedAt": g.CreatedAt.Format(time.RFC3339Nano),
+	}
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request, g *groupState) {
+	writeJSON(w, http.StatusOK, groupJSON(g))
+}
+
+func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, g *groupState) {
+	var req doubletick.UpdateGroupRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var verr *doubletick.ValidationError
+	if err := req.Validate(); errors.As(err, &verr) {
+		writeError(w, http.StatusBadRequest, fieldMessages(verr)...)
+		return
+	}
+	if req.WABANumber != g.WABANumber {
+		writeError(w, http.StatusBadRequest, "Invalid fields or no integration found for the given WABA number")
+		return
+	}
+	if req.NewGroupID != "" && req.NewGroupID != g.GroupID {
+		if _, taken := s.groups[req.NewGroupID]; taken {
+			writeError(w, http.StatusUnprocessableEntity, "A group with this groupId already exists")
+			return
+		}
+		delete(s.groups, g.GroupID)
+		s.order[slices.Index(s.order, g.GroupID)] = req.NewGroupID
+		g.GroupID = req.NewGroupID
+		s.groups[g.GroupID] = g
+	}
+	if req.Subject != "" {
+		g.Subject = req.Subject
+	}
+	if req.Description != "" {
+		g.Description = req.Description
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, _ *http.Request, g *groupState) {
+	delete(s.groups, g.GroupID)
+	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == g.GroupID })
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// page returns one page of items, which are ordered newest first: those
+// after the item for which isCursor is true, or, when no item is the cursor,
+// those older than before (all of them when before is zero). It also says
+// whether more follow.
+func page[T any](s *Server, items []T, isCursor func(T) bool, before time.Time, at func(T) time.Time) ([]T, bool) {
+	if i := slices.IndexFunc(items, isCursor); i >= 0 {
+		items = items[i+1:]
+	} else if !before.IsZero() {
+		items = slices.DeleteFunc(slices.Clone(items), func(x T) bool { return !at(x).Before(before) })
+	}
+	if len(items) > s.pageSize {
+		return items[:s.pageSize], true
+	}
+	return items, false
+}
+
+// olderThan reads the olderThanTimestamp query parameter.
+func olderThan(r *http.Request) (time.Time, bool) {
+	v := r.URL.Query().Get("olderThanTimestamp")
+	if v == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	waba := q.Get("wabaNumber")
+	before, ok := olderThan(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
+		return
+	}
+	if waba == "" || (s.wabas != nil && !s.wabas[waba]) {
+		writeError(w, http.StatusBadRequest, "Missing wabaNumber or no integration found for the given WABA number")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*groupState // newest first
+	for i := len(s.order) - 1; i >= 0; i-- {
+		if g := s.groups[s.order[i]]; g.WABANumber == waba {
+			all = append(all, g)
+		}
+	}
+	last := q.Get("lastGroupId")
+	items, more := page(s, all, func(g *groupState) bool { return last != "" && g.GroupID == last },
+		before, func(g *groupState) time.Time { return g.CreatedAt })
+	out := map[string]any{"groups": []any{}, "hasMore": more, "lastGroupId": nil, "olderThanTimestamp": nil}
+	groups := make([]any, len(items))
+	for i, g := range items {
+		groups[i] = groupJSON(g)
+	}
+	out["groups"] = groups
+	if n := len(items); n > 0 {
+		out["lastGroupId"] = items[n-1].GroupID
+		out["olderThanTimestamp"] = items[n-1].CreatedAt.Format(time.RFC3339Nano)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request, g *groupState) {
+	before, ok := olderThan(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
+		return
+	}
+	newest := slices.Clone(g.members)
+	slices.Reverse(newest)
+	last := r.URL.Query().Get("lastPhoneNumber")
+	items, more := page(s, newest, func(m *member) bool { return last != "" && m.phone == last },
+		before, func(m *member) time.Time { return m.joined })
+	list := make([]any, len(items))
+	for i, m := range items {
+		var name any
+		if m.name != "" {
+			name = m.name
+		}
+		list[i] = map[string]any{"name": name, "phoneNumber": m.phone, "dateJoined": timeOrNil(m.joined),
+			"dateLeft": timeOrNil(m.left), "dateRemoved": timeOrNil(m.removed)}
+	}
+	out := map[string]any{"participants": list, "hasMore": more, "lastPhoneNumber": nil, "olderThanTimestamp": nil}
+	if n := len(items); n > 0 {
+		out["lastPhoneNumber"] = items[n-1].phone
+		out["olderThanTimestamp"] = timeOrNil(items[n-1].joined)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, g *groupState) {
+	p := r.URL.Query().Get("participantPhone")
+	if e164, ok := phone.E164(p); !ok || e164 != p {
+		writeError(w, http.StatusBadRequest, "participantPhone must be in E.164 form, e.g. +15551230000")
+		return
+	}
+	m, err := s.currentMember(g.GroupID, p)
+	if err != nil {
+		// Undocumented: the fake answers 404 for a number that is not a member.
+		writeError(w, http.StatusNotFound, "Participant not found in the group")
+		return
+	}
+	m.removed = s.now().UTC()
+	s.nextID++
+	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "request_id": fmt.Sprintf("REQ%029d", s.nextID)})
+}
+
+func (s *Server) handleAISummary(w http.ResponseWriter, r *http.Request, g *groupState) {
+	q := r.URL.Query()
+	start, err1 := time.Parse(time.DateOnly, q.Get("startDate"))
+	end, err2 := time.Parse(time.DateOnly, q.Get("endDate"))
+	if err1 != nil || err2 != nil || end.Before(start) || end.Sub(start) > 6*24*time.Hour {
+		writeError(w, http.StatusBadRequest, "startDate and endDate must be dates, endDate on or after startDate and at most 7 days from it")
+		return
+	}
+	var members []any
+	for _, m := range g.members {
+		if m.left.IsZero() && m.removed.IsZero() {
+			members = append(members, map[string]any{"id": "member_" + strings.TrimPrefix(m.phone, "+"), "name": m.name, "customerNumber": m.phone})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"startDate": start.Format(time.RFC3339Nano), "endDate": end.Format(time.RFC3339Nano), "chatType": "WA_GROUP",
+		"groupName": g.Subject, "memberCount": len(members), "members": members, "chatMessagesCount": 0, "callsCount": 0,
+		"summaries": []any{map[string]any{"title": "No conversation", "description": "No messages were exchanged in this range."}},
+	})
+}
+
+func (s *Server) handleTags(assign bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			GroupID      string          `json:"groupId"`
+			Tags         []string        `json:"tags"`
+			CustomFields json.RawMessage `json:"customFields"`
+		}
+		if err := decodeBody(w, r, &req); err != nil || req.GroupID == "" {
+			writeError(w, http.StatusBadRequest, "groupId should not be empty")
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g, ok := s.groups[req.GroupID]
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("Group '%s' not found", req.GroupID))
+			return
+		}
+		done, tagErrs := []string{}, []any{}
+		for _, t := range req.Tags {
+			has := slices.Contains(g.Tags, t)
+			switch {
+			case assign && !has:
+				g.Tags = append(g.Tags, t)
+				done = append(done, t)
+			case !assign && has:
+				g.Tags = slices.DeleteFunc(g.Tags, func(x string) bool { return x == t })
+				done = append(done, t)
+			case assign:
+				done = append(done, t) // assigning an assigned tag changes nothing and fails nothing
+			default:
+				tagErrs = append(tagErrs, map[string]any{"tag": t, "error": "Tag is not assigned to the group"})
+			}
+		}
+		fieldsDone, err := applyFields(g, assign, req.CustomFields)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		key := "removed"
+		if assign {
+			key = "added"
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{
+			"tags":         map[string]any{key: done, "errored": tagErrs},
+			"customFields": map[string]any{key: fieldsDone, "errored": []any{}},
+		})
+	}
+}
+
+// applyFields sets custom fields ({name, value, values}) or clears them
+// (names).
+func applyFields(g *groupState, assign bool, raw json.RawMessage) ([]string, error) {
+	done := []string{}
+	if len(raw) == 0 {
+		return done, nil
+	}
+	if g.CustomFields == nil {
+		g.CustomFields = map[string]string{}
+	}
+	if assign {
+		var fields []doubletick.CustomField
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, fmt.Errorf("customFields: %v", err)
+		}
+		for _, f := range fields {
+			value := f.Value
+			if len(f.Values) > 0 {
+				value = strings.Join(f.Values, ",")
+			}
+			g.CustomFields[f.Name] = value
+			done = append(done, f.Name)
+		}
+		return done, nil
+	}
+	var names []string
+	if err := json.Unmarshal(raw, &names); err != nil {
+		return nil, fmt.Errorf("customFields: %v", err)
+	}
+	for _, n := range names {
+		delete(g.CustomFields, n)
+		done = append(done, n)
+	}
+	return done, nil
+}
+
+func fieldMessages(verr *doubletick.ValidationError) []string {
+	msgs := make([]string, len(verr.Fields))
+	for i, f := range verr.Fields {
+		msgs[i] = f.Error()
+	}
+	return msgs
+}

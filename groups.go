@@ -138,12 +138,7 @@ func (s *GroupsService) Create(ctx context.Context, req *CreateGroupRequest) (*C
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
-	out := new(CreateGroupResult)
-	resp, err := s.client.do(ctx, epCreateGroup, nil, req, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, req)
 }
 
 // validator collects field violations.
@@ -245,16 +240,7 @@ func (s *GroupsService) Get(ctx context.Context, groupID string) (*Group, *Respo
 	if err := checkGroupID("Groups.Get", groupID); err != nil {
 		return nil, nil, err
 	}
-	q, err := encodeQuery(groupQuery{groupID})
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(Group)
-	resp, err := s.client.do(ctx, epGetGroup, q, nil, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	return call[Group](ctx, s.client, epGetGroup, groupQuery{groupID}, nil)
 }
 
 // UpdateGroupRequest is the body of [GroupsService.Update]. Empty fields are
@@ -307,11 +293,8 @@ func (s *GroupsService) Update(ctx context.Context, groupID string, req *UpdateG
 	if err := v.err("Groups.Update"); err != nil {
 		return nil, err
 	}
-	q, err := encodeQuery(groupQuery{groupID})
-	if err != nil {
-		return nil, err
-	}
-	return s.client.do(ctx, epUpdateGroup, q, req, new(successFlag))
+	_, resp, err := call[successFlag](ctx, s.client, epUpdateGroup, groupQuery{groupID}, req)
+	return resp, err
 }
 
 // Delete deletes a group. No webhook reports a deletion.
@@ -321,23 +304,18 @@ func (s *GroupsService) Delete(ctx context.Context, groupID string) (*Response, 
 	if err := checkGroupID("Groups.Delete", groupID); err != nil {
 		return nil, err
 	}
-	q, err := encodeQuery(groupQuery{groupID})
-	if err != nil {
-		return nil, err
-	}
-	return s.client.do(ctx, epDeleteGroup, q, nil, new(successFlag))
+	_, resp, err := call[successFlag](ctx, s.client, epDeleteGroup, groupQuery{groupID}, nil)
+	return resp, err
 }
-
-// cursorLayout writes timestamp cursors with all the precision they came
-// with, so that a page boundary is not moved by rounding.
-const cursorLayout = time.RFC3339Nano
 
 // ListGroupsOptions selects a page of [GroupsService.List]. The zero value
 // asks for the first page.
 type ListGroupsOptions struct {
 	// LastGroupID is the cursor of the previous page.
 	LastGroupID string `url:"lastGroupId,omitempty"`
-	// OlderThan returns only groups created before it.
+	// OlderThan returns only groups created before it. It is sent as RFC 3339
+	// with all the precision it has, so that a page boundary taken from
+	// GroupPage.OlderThan is not moved by rounding.
 	OlderThan time.Time `url:"olderThanTimestamp,omitempty" layout:"2006-01-02T15:04:05.999999999Z07:00"`
 }
 
@@ -369,19 +347,10 @@ func (s *GroupsService) List(ctx context.Context, wabaNumber string, opts *ListG
 	if opts == nil {
 		opts = &ListGroupsOptions{}
 	}
-	q, err := encodeQuery(struct {
+	return call[GroupPage](ctx, s.client, epListGroups, struct {
 		WABANumber string `url:"wabaNumber"`
 		ListGroupsOptions
-	}{wabaNumber, *opts})
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(GroupPage)
-	resp, err := s.client.do(ctx, epListGroups, q, nil, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	}{wabaNumber, *opts}, nil)
 }
 
 // All returns every group of a WhatsApp Business number from opts on,
@@ -485,20 +454,11 @@ func (s *GroupsService) AISummary(ctx context.Context, groupID string, start, en
 	if err := v.err("Groups.AISummary"); err != nil {
 		return nil, nil, err
 	}
-	q, err := encodeQuery(struct {
+	return call[GroupAISummary](ctx, s.client, epGroupAISummary, struct {
 		GroupID   string    `url:"groupId"`
 		StartDate time.Time `url:"startDate" layout:"2006-01-02"`
 		EndDate   time.Time `url:"endDate" layout:"2006-01-02"`
-	}{groupID, startDay, endDay})
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(GroupAISummary)
-	resp, err := s.client.do(ctx, epGroupAISummary, q, nil, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	}{groupID, startDay, endDay}, nil)
 }
 
 func utcDay(t time.Time) time.Time {
@@ -585,12 +545,7 @@ func (s *GroupsService) AssignTags(ctx context.Context, req *AssignTagsRequest) 
 	if err := v.err("AssignTagsRequest"); err != nil {
 		return nil, nil, err
 	}
-	out := new(TagsResult)
-	resp, err := s.client.do(ctx, epAssignGroupTags, nil, req, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	return call[TagsResult](ctx, s.client, epAssignGroupTags, nil, req)
 }
 
 // RemoveTags removes tags and clears custom fields from a group's chat.
@@ -605,10 +560,5 @@ func (s *GroupsService) RemoveTags(ctx context.Context, req *RemoveTagsRequest) 
 	if err := v.err("RemoveTagsRequest"); err != nil {
 		return nil, nil, err
 	}
-	out := new(TagsResult)
-	resp, err := s.client.do(ctx, epRemoveGroupTags, nil, req, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	return call[TagsResult](ctx, s.client, epRemoveGroupTags, nil, req)
 }

@@ -68,19 +68,10 @@ func (s *ParticipantsService) List(ctx context.Context, groupID string, opts *Li
 	if opts == nil {
 		opts = &ListParticipantsOptions{}
 	}
-	q, err := encodeQuery(struct {
+	return call[ParticipantPage](ctx, s.client, epListParticipants, struct {
 		groupQuery
 		ListParticipantsOptions
-	}{groupQuery{groupID}, *opts})
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(ParticipantPage)
-	resp, err := s.client.do(ctx, epListParticipants, q, nil, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	}{groupQuery{groupID}, *opts}, nil)
 }
 
 // All returns every participant of a group from opts on, fetching pages as
@@ -121,17 +112,8 @@ func (s *ParticipantsService) Remove(ctx context.Context, groupID, phoneNumber s
 	if err := v.err("Participants.Remove"); err != nil {
 		return nil, nil, err
 	}
-	q, err := encodeQuery(struct {
+	return call[RemoveParticipantResult](ctx, s.client, epRemoveParticipant, struct {
 		groupQuery
 		Phone string `url:"participantPhone"`
-	}{groupQuery{groupID}, e164})
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(RemoveParticipantResult)
-	resp, err := s.client.do(ctx, epRemoveParticipant, q, nil, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	}{groupQuery{groupID}, e164}, nil)
 }

@@ -107,13 +107,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request, g *groupStat
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, g *groupState) {
 	var req doubletick.UpdateGroupRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	var verr *doubletick.ValidationError
-	if err := req.Validate(); errors.As(err, &verr) {
-		writeError(w, http.StatusBadRequest, fieldMessages(verr)...)
+	if !decodeValid(w, r, &req) {
 		return
 	}
 	if req.WABANumber != g.WABANumber {
@@ -364,12 +358,4 @@ func applyFields(g *groupState, assign bool, raw json.RawMessage) ([]string, err
 		done = append(done, n)
 	}
 	return done, nil
-}
-
-func fieldMessages(verr *doubletick.ValidationError) []string {
-	msgs := make([]string, len(verr.Fields))
-	for i, f := range verr.Fields {
-		msgs[i] = f.Error()
-	}
-	return msgs
 }

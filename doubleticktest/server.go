@@ -185,13 +185,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var req doubletick.CreateGroupRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	var verr *doubletick.ValidationError
-	if err := req.Validate(); errors.As(err, &verr) {
-		writeError(w, http.StatusBadRequest, fieldMessages(verr)...)
+	if !decodeValid(w, r, &req) {
 		return
 	}
 	if s.wabas != nil && !s.wabas[req.WABANumber] {
@@ -219,6 +213,25 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}}
 	s.order = append(s.order, id)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.WABANumber})
+}
+
+// decodeValid reads a JSON body into v and validates it by the documented
+// rules, or answers 400 as DoubleTick does and reports false.
+func decodeValid(w http.ResponseWriter, r *http.Request, v interface{ Validate() error }) bool {
+	if err := decodeBody(w, r, v); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return false
+	}
+	var verr *doubletick.ValidationError
+	if err := v.Validate(); errors.As(err, &verr) {
+		msgs := make([]string, len(verr.Fields))
+		for i, f := range verr.Fields {
+			msgs[i] = f.Error()
+		}
+		writeError(w, http.StatusBadRequest, msgs...)
+		return false
+	}
+	return true
 }
 
 // decodeBody reads a JSON body of at most 1 MiB into v.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/internal/phone"
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // The 404 messages DoubleTick documents for a group it does not find.
@@ -35,7 +36,9 @@ func (s *Server) Join(groupID, phoneNumber, name string) error {
 	if !ok {
 		return ErrNoGroup
 	}
-	g.members = append(g.members, &member{name: name, phone: e164, joined: s.now().UTC()})
+	m := &member{name: name, phone: e164, joined: s.now().UTC()}
+	g.members = append(g.members, m)
+	s.emitMembership(webhooks.TypeParticipantJoined, g, m, m.joined)
 	return nil
 }
 
@@ -48,6 +51,7 @@ func (s *Server) Leave(groupID, phoneNumber string) error {
 		return err
 	}
 	m.left = s.now().UTC()
+	s.emitMembership(webhooks.TypeParticipantLeft, s.groups[groupID], m, m.left)
 	return nil
 }
 
@@ -249,6 +253,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, g *groupSt
 		return
 	}
 	m.removed = s.now().UTC()
+	s.emitMembership(webhooks.TypeParticipantRemoved, g, m, m.removed)
 	s.nextID++
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "request_id": fmt.Sprintf("REQ%029d", s.nextID)})
 }

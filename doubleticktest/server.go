@@ -15,6 +15,7 @@
 package doubleticktest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,16 +63,39 @@ type Server struct {
 	// URL is the base URL of the fake, e.g. "http://127.0.0.1:53412".
 	URL string
 
-	apiKey   string
-	wabas    map[string]bool // nil: every WABA number has an integration
-	now      func() time.Time
-	pageSize int
-	http     *httptest.Server
-	mu       sync.Mutex
-	groups   map[string]*groupState
-	order    []string // group IDs in creation order
-	nextID   int
-	requests int
+	apiKey         string
+	wabas          map[string]bool // nil: every WABA number has an integration
+	now            func() time.Time
+	pageSize       int
+	duplicateIDErr int
+	limits         map[string]*window // by route key
+	http           *httptest.Server
+
+	// Webhook delivery.
+	numSenders    int
+	maxAttempts   int
+	retryBase     time.Duration
+	webhookClient *http.Client
+	ctx           context.Context // cancelled by Close
+	cancel        context.CancelFunc
+	stop          chan struct{}
+	senders       sync.WaitGroup
+
+	mu          sync.Mutex
+	groups      map[string]*groupState
+	order       []string // group IDs in creation order
+	nextID      int
+	requests    int
+	faults      faults
+	receivers   []*Receiver
+	queue       []*delivery
+	queued      *sync.Cond // signalled on s.mu when the queue grows or the server closes
+	closed      bool
+	held        []*delivery
+	holding     bool
+	duplicate   bool
+	done        []Delivery
+	doneChanged chan struct{} // closed and replaced whenever done grows
 }
 
 // Option configures a [Server].
@@ -105,9 +129,48 @@ func WithPageSize(n int) Option {
 	}
 }
 
+// WithDuplicateGroupIDStatus sets the status the fake answers a create with
+// when the groupId is taken (default 422, a business rule failure).
+// DoubleTick does not document this case.
+func WithDuplicateGroupIDStatus(status int) Option {
+	return func(s *Server) { s.duplicateIDErr = status }
+}
+
+// WithWebhookSenders sets how many webhooks the fake sends at once
+// (default 4).
+func WithWebhookSenders(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.numSenders = n
+		}
+	}
+}
+
+// WithWebhookRetries sets how many times a webhook is sent before the fake
+// gives up (default 5), and the first wait between attempts, which doubles
+// each time (default 100 ms). DoubleTick documents neither.
+func WithWebhookRetries(attempts int, firstWait time.Duration) Option {
+	return func(s *Server) {
+		if attempts > 0 {
+			s.maxAttempts = attempts
+		}
+		if firstWait > 0 {
+			s.retryBase = firstWait
+		}
+	}
+}
+
 // NewServer starts a fake on a loopback port. Close it when done.
 func NewServer(opts ...Option) *Server {
-	s := &Server{apiKey: APIKey, now: time.Now, pageSize: 20, groups: make(map[string]*groupState)}
+	s := &Server{
+		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
+		groups: make(map[string]*groupState), limits: map[string]*window{},
+		numSenders: 4, maxAttempts: 5, retryBase: 100 * time.Millisecond,
+		stop: make(chan struct{}), doneChanged: make(chan struct{}),
+	}
+	s.queued = sync.NewCond(&s.mu)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.webhookClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -125,13 +188,29 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})
-	s.http = httptest.NewServer(s.authenticate(mux))
+	s.http = httptest.NewServer(s.inject(s.authenticate(s.rateLimit(mux))))
 	s.URL = s.http.URL
+	for range s.numSenders {
+		s.senders.Add(1)
+		go s.sender()
+	}
 	return s
 }
 
-// Close shuts the fake down and waits for its requests to finish.
-func (s *Server) Close() { s.http.Close() }
+// Close shuts the fake down: it waits for the API requests under way, stops
+// delivering webhooks (those not yet sent are dropped; use WaitDeliveries
+// first to see them through), and stops every goroutine it started.
+func (s *Server) Close() {
+	s.http.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.queued.Broadcast()
+	s.mu.Unlock()
+	close(s.stop)
+	s.cancel()
+	s.senders.Wait()
+	s.webhookClient.CloseIdleConnections()
+}
 
 // Client returns a Client pointed at the fake with its API key.
 func (s *Server) Client() *doubletick.Client {
@@ -172,9 +251,6 @@ func (s *Server) Requests() int {
 
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests++
-		s.mu.Unlock()
 		if r.Header.Get(doubletick.HeaderAuthorization) != s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
 			writeError(w, http.StatusUnauthorized, "Invalid public api key")
 			return
@@ -201,16 +277,18 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		id = fmt.Sprintf("wagrp_%06d", s.nextID)
 	}
 	if _, taken := s.groups[id]; taken {
-		// DoubleTick does not document a repeated groupId; the fake treats it
-		// as a business rule failure.
-		writeError(w, http.StatusUnprocessableEntity, "A group with this groupId already exists")
+		// DoubleTick does not document a repeated groupId; by default the fake
+		// treats it as a business rule failure (WithDuplicateGroupIDStatus).
+		writeError(w, s.duplicateIDErr, "A group with this groupId already exists")
 		return
 	}
-	s.groups[id] = &groupState{Group: Group{
+	g := &groupState{Group: Group{
 		GroupID: id, WABANumber: req.WABANumber, Subject: req.Subject,
 		Description: req.Description, JoinApprovalMode: req.JoinApprovalMode,
 		CreatedAt: s.now().UTC(),
 	}}
+	s.groups[id] = g
+	s.emitCreated(g)
 	s.order = append(s.order, id)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.WABANumber})
 }

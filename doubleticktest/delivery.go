@@ -3,23 +3,20 @@ package doubleticktest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
 
 // PayloadFormat picks which of DoubleTick's two documented webhook formats a
@@ -361,16 +358,11 @@ func (s *Server) send(d *delivery) (int, error) {
 		}
 	}
 	if r.HMACHeader != "" {
-		m := hmac.New(sha256.New, r.HMACSecret)
-		m.Write(d.body)
-		sig := hex.EncodeToString(m.Sum(nil))
-		if r.HMACEncoding == webhooks.Base64 {
-			sig = base64.StdEncoding.EncodeToString(m.Sum(nil))
-		}
-		req.Header.Set(r.HMACHeader, sig)
+		req.Header.Set(r.HMACHeader, webhookstest.SignHMAC(r.HMACSecret, r.HMACEncoding, d.body))
 	}
 	if r.StandardSecret != "" {
-		if err := signStandard(req, r.StandardSecret, d.body, s.now()); err != nil {
+		id := fmt.Sprintf("msg_%x", sha256.Sum256(d.body))[:24]
+		if err := webhookstest.Standard(r.StandardSecret, id, s.now())(req, d.body); err != nil {
 			return 0, err
 		}
 	}
@@ -381,20 +373,4 @@ func (s *Server) send(d *delivery) (int, error) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-func signStandard(req *http.Request, secret string, body []byte, now time.Time) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return errors.New("doubleticktest: StandardSecret is not whsec_ and base64")
-	}
-	id := fmt.Sprintf("msg_%x", sha256.Sum256(body))[:24]
-	ts := strconv.FormatInt(now.Unix(), 10)
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + ts + "."))
-	m.Write(body)
-	req.Header.Set(webhooks.HeaderWebhookID, id)
-	req.Header.Set(webhooks.HeaderWebhookTimestamp, ts)
-	req.Header.Set(webhooks.HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
-	return nil
 }

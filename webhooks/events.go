@@ -238,20 +238,15 @@ func (e *GroupMessageReceived) RawJSON() json.RawMessage { return e.raw }
 type Unknown struct {
 	// EventType is the type the payload named, "" when it named none.
 	EventType Type
+	groupID   string
 	raw       json.RawMessage
 }
 
 // Type returns the type the payload named.
 func (e *Unknown) Type() Type { return e.EventType }
 
-// Group returns the payload's groupId, if it has a string one.
-func (e *Unknown) Group() string {
-	var v struct {
-		GroupID string `json:"groupId"`
-	}
-	_ = json.Unmarshal(e.raw, &v)
-	return v.GroupID
-}
+// Group returns the payload's groupId, if it has one.
+func (e *Unknown) Group() string { return e.groupID }
 
 // Time returns the zero time: an unknown event's time field is unknown.
 func (e *Unknown) Time() time.Time { return time.Time{} }
@@ -370,7 +365,7 @@ func parseJSON(body []byte) (Event, error) {
 	raw := json.RawMessage(bytes.Clone(body))
 	k, ok := registry[t]
 	if !ok {
-		return &Unknown{EventType: t, raw: raw}, nil
+		return &Unknown{EventType: t, groupID: w.GroupID, raw: raw}, nil
 	}
 	c := GroupEvent{Event: t, OrgID: w.OrgID, IntegrationID: w.IntegrationID, GroupID: w.GroupID, GroupName: w.GroupName, raw: raw}
 	return k.build(&w, c)

@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-querystring/query"
 	"golang.org/x/time/rate"
 )
 
@@ -667,6 +668,33 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, payload [
 	err = c.decode(httpResp, resp, ep.method, ep.route, out)
 	c.log(ctx, ep, attempt, resp.StatusCode, start, resp.RequestID, err)
 	return resp, true, err
+}
+
+// call sends one call, with query (a struct with url tags, or nil) and body
+// (sent as JSON unless nil), and returns its decoded 2xx answer.
+func call[T any](ctx context.Context, c *Client, ep endpoint, query, body any) (*T, *Response, error) {
+	var q url.Values
+	if query != nil {
+		var err error
+		if q, err = encodeQuery(query); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := new(T)
+	resp, err := c.do(ctx, ep, q, body, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// encodeQuery turns a struct with url tags into a query string.
+func encodeQuery(v any) (url.Values, error) {
+	q, err := query.Values(v)
+	if err != nil {
+		return nil, fmt.Errorf("doubletick: encoding query: %w", err)
+	}
+	return q, nil
 }
 
 // decode reads the body of httpResp into out, or into a typed error.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"net/url"
-
-	"github.com/google/go-querystring/query"
 )
 
 // paginate yields every item of the pages fetch returns, following the
@@ -48,31 +45,4 @@ func paginate[T any, O comparable](ctx context.Context, route string, opts *O, f
 			cur = next
 		}
 	}
-}
-
-// call sends one call, with query (a struct with url tags, or nil) and body
-// (sent as JSON unless nil), and returns its decoded 2xx answer.
-func call[T any](ctx context.Context, c *Client, ep endpoint, query, body any) (*T, *Response, error) {
-	var q url.Values
-	if query != nil {
-		var err error
-		if q, err = encodeQuery(query); err != nil {
-			return nil, nil, err
-		}
-	}
-	out := new(T)
-	resp, err := c.do(ctx, ep, q, body, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
-}
-
-// encodeQuery turns a struct with url tags into a query string.
-func encodeQuery(v any) (url.Values, error) {
-	q, err := query.Values(v)
-	if err != nil {
-		return nil, fmt.Errorf("doubletick: encoding query: %w", err)
-	}
-	return q, nil
 }

@@ -159,22 +159,26 @@ func page[T any](s *Server, items []T, isCursor func(T) bool, before time.Time, 
 	return items, false
 }
 
-// olderThan reads the olderThanTimestamp query parameter.
-func olderThan(r *http.Request) (time.Time, bool) {
+// olderThan reads the olderThanTimestamp query parameter (zero when
+// absent), or answers 400 and reports false.
+func olderThan(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 	v := r.URL.Query().Get("olderThanTimestamp")
 	if v == "" {
 		return time.Time{}, true
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
-	return t, err == nil
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	waba := q.Get("wabaNumber")
-	before, ok := olderThan(r)
+	before, ok := olderThan(w, r)
 	if !ok {
-		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
 		return
 	}
 	if waba == "" || (s.wabas != nil && !s.wabas[waba]) {
@@ -213,9 +217,8 @@ func timeOrNil(t time.Time) any {
 }
 
 func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request, g *groupState) {
-	before, ok := olderThan(r)
+	before, ok := olderThan(w, r)
 	if !ok {
-		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
 		return
 	}
 	newest := slices.Clone(g.members)

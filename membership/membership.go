@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/doubletick-go/doubletick/internal/phone"
@@ -109,7 +110,7 @@ func (e *InvalidChangeError) Is(target error) bool { return target == ErrInvalid
 
 // Validate returns an *InvalidChangeError when c cannot be applied: no group
 // ID, a phone that is not E.164, a state that is not Joined, Left or Removed,
-// or a zero time.
+// or a zero time or one outside 1970 to 2262.
 func (c Change) Validate() error {
 	switch {
 	case c.GroupID == "":
@@ -120,9 +121,18 @@ func (c Change) Validate() error {
 		return &InvalidChangeError{Field: "State", Rule: "must be joined, left or removed"}
 	case c.At.IsZero():
 		return &InvalidChangeError{Field: "At", Rule: "is required"}
+	case c.At.Before(minTime) || c.At.After(maxTime):
+		return &InvalidChangeError{Field: "At", Rule: "must be between 1970 and 2262"}
 	}
 	return nil
 }
+
+// minTime and maxTime bound the times a store keeps, so that every one is a
+// whole number of nanoseconds since 1970 in an int64.
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
 
 func isE164(s string) bool {
 	n, ok := phone.E164(s)

@@ -197,7 +197,8 @@ func later(a, b time.Time) time.Time {
 
 // AuditEntry is one change as a store applied it.
 type AuditEntry struct {
-	// Seq orders the entries of a store in the order it applied them.
+	// Seq orders the entries of a store in the order it applied them; a SQL
+	// store's sequence has gaps.
 	Seq int64
 	Change
 	// Before and After are the participant's state before and after the

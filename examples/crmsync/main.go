@@ -1,0 +1,323 @@
+// Command crmsync is a webhook receiver that keeps a CRM's record of who is
+// in which WhatsApp group, in a SQLite file or a PostgreSQL database, right
+// through duplicated, reordered and lost webhooks.
+//
+//	go run ./examples/crmsync -demo                       # offline, against the SDK's fake API
+//	go run ./examples/crmsync -addr 127.0.0.1:8080         # SQLite file crmsync.db
+//	go run ./examples/crmsync -store postgres              # PostgreSQL at $DATABASE_URL
+//
+// Each webhook is applied by a membership.Tracker behind webhooks.NewHandler;
+// several replicas may share one PostgreSQL database. With DOUBLETICK_API_KEY
+// and -waba set, every group of that number is reconciled from the
+// participants endpoint at start and then every -reconcile, which repairs
+// what lost webhooks missed.
+//
+// Secrets come from the environment, never from flags: DOUBLETICK_API_KEY,
+// DOUBLETICK_WEBHOOK_SECRET (the bearer token registered with the webhook)
+// and DATABASE_URL (it may hold a password).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/doubletick-go/doubletick/membership"
+	"github.com/doubletick-go/doubletick/membership/sqlstore"
+	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
+	"github.com/doubletick-go/doubletick/webhooks"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "crmsync:", err)
+		os.Exit(2)
+	}
+}
+
+// run runs the receiver, or the demo; getenv reads the environment, and
+// ready, when not nil, receives the address the receiver listens on.
+func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string, ready chan<- string) error {
+	fs := flag.NewFlagSet("crmsync", flag.ContinueOnError)
+	fs.SetOutput(out)
+	storeKind := fs.String("store", "sqlite", "where to keep members: sqlite, or postgres at $DATABASE_URL")
+	dbPath := fs.String("db", "crmsync.db", "the SQLite file, with -store sqlite")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to receive webhooks on")
+	path := fs.String("path", "/doubletick/webhooks", "URL path of the webhook")
+	every := fs.Duration("reconcile", 15*time.Minute, "how often to reconcile every group of -waba from the API (0: never); needs DOUBLETICK_API_KEY")
+	waba := fs.String("waba", "", "the WhatsApp Business number whose groups are reconciled, digits with country code")
+	demo := fs.Bool("demo", false, "run offline against the SDK's fake API: deliver duplicated, reversed and lost webhooks, reconcile, print the result")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *demo && !isSet(fs, "db") {
+		// The demo leaves nothing behind unless told where to write.
+		dir, err := os.MkdirTemp("", "crmsync")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*dbPath = filepath.Join(dir, "crmsync.db")
+	}
+
+	db, dialect, err := openDB(ctx, *storeKind, *dbPath, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := sqlstore.New(db, dialect)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if *demo {
+		return runDemo(ctx, store, out)
+	}
+	return serve(ctx, store, *addr, *path, reconcile{*waba, *every}, out, getenv, ready)
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func openDB(ctx context.Context, kind, path string, getenv func(string) string) (*sql.DB, sqlstore.Dialect, error) {
+	switch kind {
+	case "sqlite":
+		db, err := sqlite.Open(ctx, path)
+		return db, sqlstore.SQLite, err
+	case "postgres":
+		dsn := getenv("DATABASE_URL")
+		if dsn == "" {
+			return nil, 0, errors.New("-store postgres needs DATABASE_URL")
+		}
+		db, err := sql.Open("pgx", dsn)
+		if err == nil {
+			err = db.PingContext(ctx)
+		}
+		return db, sqlstore.Postgres, err
+	}
+	return nil, 0, fmt.Errorf("-store %q: want sqlite or postgres", kind)
+}
+
+// reconcile is which groups to reconcile, and how often.
+type reconcile struct {
+	waba  string
+	every time.Duration
+}
+
+// serve receives webhooks until ctx ends, and reconciles on a schedule when
+// it has an API key and a WABA number.
+func serve(ctx context.Context, store membership.Store, addr, path string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
+	secret := getenv("DOUBLETICK_WEBHOOK_SECRET")
+	if secret == "" {
+		return errors.New("DOUBLETICK_WEBHOOK_SECRET must hold the bearer token registered with the webhook")
+	}
+	verifier, err := webhooks.NewBearerVerifier(secret)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
+	opts := []membership.Option{membership.WithLogger(log)}
+	var client *doubletick.Client
+	if key := getenv("DOUBLETICK_API_KEY"); key != "" {
+		if client, err = doubletick.NewClient(key, doubletick.WithLogger(log)); err != nil {
+			return err
+		}
+		opts = append(opts, membership.WithParticipants(client.Participants))
+	}
+	tracker, err := membership.NewTracker(store, opts...)
+	if err != nil {
+		return err
+	}
+	handler, err := webhooks.NewHandler(verifier, webhooks.OnEvent(tracker.Handle), webhooks.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(path, handler)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	log.Info("receiving webhooks", "url", "http://"+ln.Addr().String()+path)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	if client != nil && rec.waba != "" && rec.every > 0 {
+		go reconcileEvery(ctx, client, tracker, rec, log)
+	}
+
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// reconcileEvery reconciles every group of a WABA number now and then on
+// schedule.
+func reconcileEvery(ctx context.Context, c *doubletick.Client, tracker *membership.Tracker, rec reconcile, log *slog.Logger) {
+	t := time.NewTicker(rec.every)
+	defer t.Stop()
+	for {
+		for g, err := range c.Groups.All(ctx, rec.waba, nil) {
+			if err != nil {
+				log.Error("listing groups", "error", err)
+				break
+			}
+			r, err := tracker.Reconcile(ctx, g.GroupID)
+			if err != nil {
+				log.Error("reconciling", "group", g.GroupID, "error", err)
+				continue
+			}
+			if len(r.Applied) > 0 || len(r.Unlisted) > 0 {
+				log.Info("reconciled", "group", g.GroupID, "applied", len(r.Applied), "changed", len(r.Changed()), "unlisted", len(r.Unlisted))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runDemo plays a group's life through the fake API and a real receiver on
+// loopback: every webhook twice and in reverse order, then one lost, then a
+// reconcile; and prints the members and the audit log.
+func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
+	api := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1))
+	defer api.Close()
+	client := api.Client()
+	tracker, err := membership.NewTracker(store, membership.WithParticipants(client.Participants))
+	if err != nil {
+		return err
+	}
+	token := rand.Text()
+	verifier, err := webhooks.NewBearerVerifier(token)
+	if err != nil {
+		return err
+	}
+	handler, err := webhooks.NewHandler(verifier, webhooks.OnEvent(tracker.Handle))
+	if err != nil {
+		return err
+	}
+	// lose drops deliveries unseen, as if DoubleTick never sent them.
+	var lose atomic.Bool
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	receiver := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lose.Load() {
+			return
+		}
+		handler.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go receiver.Serve(ln)
+	defer receiver.Close()
+	if err := api.AddReceiver(doubleticktest.Receiver{URL: "http://" + ln.Addr().String(),
+		Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: token}}); err != nil {
+		return err
+	}
+
+	const group = "crm_demo"
+	api.Hold()
+	api.DuplicateWebhooks(true)
+	if _, _, err := client.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "CRM demo", GroupID: group}); err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return api.Join(group, "+919876543210", "Asha") },
+		func() error { return api.Join(group, "+15551230000", "Bo") },
+		func() error { return api.Leave(group, "+919876543210") },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	api.Release(true)
+	if err := api.WaitDeliveries(ctx, 8); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "4 webhooks delivered twice each, newest first.")
+
+	lose.Store(true)
+	if err := api.Join(group, "+447700900123", "Cy"); err != nil {
+		return err
+	}
+	if err := api.WaitDeliveries(ctx, 10); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Cy's GROUP_PARTICIPANT_JOINED was lost.")
+	report, err := tracker.Reconcile(ctx, group)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Reconcile listed %d participants and applied %d change(s) the webhooks missed.\n\n", report.Listed, len(report.Applied))
+	return printGroup(ctx, store, group, out)
+}
+
+// printGroup prints a group's members and audit log.
+func printGroup(ctx context.Context, store membership.Store, group string, out io.Writer) error {
+	members, err := store.Members(ctx, group)
+	if err != nil {
+		return err
+	}
+	audit, err := store.Audit(ctx, group)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "members of %s\tstate\tjoined\tleft\tremoved\n", group)
+	for _, m := range members {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Phone, m.State, clock(m.JoinedAt), clock(m.LeftAt), clock(m.RemovedAt))
+	}
+	fmt.Fprintf(w, "\naudit\tsource\tchange\tbefore\tafter\n")
+	for _, e := range audit {
+		before := string(e.Before)
+		if before == "" {
+			before = "-"
+		}
+		fmt.Fprintf(w, "%d %s\t%s\t%s\t%s\t%s\n", e.Seq, e.Phone, e.Source, e.State, before, e.After)
+	}
+	return w.Flush()
+}
+
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("15:04:05.000")
+}

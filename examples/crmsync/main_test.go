@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick/membership"
+	"github.com/doubletick-go/doubletick/membership/sqlstore"
+	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
+)
+
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+// The demo ends with the lost join repaired and every change audited once.
+func checkDemo(t *testing.T, out string) {
+	t.Helper()
+	assert.Contains(t, out, "applied 1 change(s) the webhooks missed")
+	assert.Regexp(t, `\+15551230000\s+joined`, out)
+	assert.Regexp(t, `\+447700900123\s+joined`, out)
+	assert.Regexp(t, `\+919876543210\s+left`, out)
+	assert.Regexp(t, `\+447700900123\s+reconcile\s+joined`, out)
+	assert.Equal(t, 4, strings.Count(out, "webhook  ")+strings.Count(out, "reconcile  "), "four audit entries:\n%s", out)
+}
+
+func TestDemoSQLite(t *testing.T) {
+	var out bytes.Buffer
+	path := filepath.Join(t.TempDir(), "crm.db")
+	require.NoError(t, run(context.Background(), []string{"-demo", "-db", path}, &out, env(nil), nil))
+	checkDemo(t, out.String())
+	_, err := os.Stat(path)
+	assert.NoError(t, err, "the SQLite file holds the result")
+}
+
+func TestDemoPostgres(t *testing.T) {
+	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("DOUBLETICK_TEST_POSTGRES_DSN is not set in CI")
+		}
+		t.Skip("no PostgreSQL: source .ci/services to run this test")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer admin.Close()
+	schema := fmt.Sprintf("crmsync_%d", time.Now().UnixNano())
+	_, err = admin.Exec("CREATE SCHEMA " + schema)
+	require.NoError(t, err)
+	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-demo", "-store", "postgres"}, &out,
+		env(map[string]string{"DATABASE_URL": dsn + "&search_path=" + schema}), nil))
+	checkDemo(t, out.String())
+}
+
+// Serving, a verified webhook lands in the SQLite file; an unverified one
+// does not.
+func TestServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crm.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token"}), ready)
+	}()
+	addr := <-ready
+	post := func(token string) int {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
+			`{"event":"GROUP_PARTICIPANT_JOINED","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusUnauthorized, post("wrong"))
+	assert.Equal(t, http.StatusOK, post("hook-token"))
+	assert.Equal(t, http.StatusOK, post("hook-token"), "a redelivery is acknowledged")
+	cancel()
+	require.NoError(t, <-done)
+
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	m, ok, err := store.Member(context.Background(), "g1", "+919876543210")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, membership.Joined, m.State)
+	audit, err := store.Audit(context.Background(), "g1")
+	require.NoError(t, err)
+	assert.Len(t, audit, 1)
+}
+
+func TestRefusesMissingSecrets(t *testing.T) {
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"-db", filepath.Join(dir, "a.db"), "-addr", "127.0.0.1:0"}, &bytes.Buffer{}, env(nil), nil)
+	assert.ErrorContains(t, err, "DOUBLETICK_WEBHOOK_SECRET")
+	err = run(context.Background(), []string{"-store", "postgres"}, &bytes.Buffer{}, env(nil), nil)
+	assert.ErrorContains(t, err, "DATABASE_URL")
+	err = run(context.Background(), []string{"-store", "mysql"}, &bytes.Buffer{}, env(nil), nil)
+	assert.ErrorContains(t, err, "want sqlite or postgres")
+}

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // redisClient returns a client of the test server, or skips the test when
 // no server answers and CI is not set (in CI, .ci/services starts one).
-func redisClient(t *testing.T) *redis.Client {
+func redisClient(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("DOUBLETICK_TEST_REDIS_ADDR")
 	if addr == "" {

@@ -2,8 +2,9 @@
 // database/sql, for SQLite and PostgreSQL, with its migrations.
 //
 // Several processes may share one database: each change is applied in one
-// transaction that inserts its audit entry (a unique key makes a second
-// delivery a no-op) and merges it into the member's row under a row lock.
+// transaction that locks the member's row, inserts the change's audit entry
+// (a unique key makes a second delivery roll back) and writes the merged
+// row.
 //
 // Times are stored as Unix nanoseconds (BIGINT, NULL for none), the same in
 // both databases; in PostgreSQL, to_timestamp(joined_at / 1e9) reads one.
@@ -56,8 +57,8 @@ type Store struct {
 }
 
 type queries struct {
-	insertAudit, lockMember, updateMember, updateAudit string
-	member, members, audit                             string
+	insertAudit, lockMember, updateMember string
+	member, members, audit                string
 }
 
 // New returns a Store on db. Run [Store.Migrate] once before using it.
@@ -72,7 +73,7 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	return &Store{db: db, d: d, q: queries{
 		insertAudit: d.bind(`INSERT INTO doubletick_membership_audit
 			(group_id, phone, state, at, source, before_state, after_state, applied_at)
-			VALUES (?, ?, ?, ?, ?, '', '', ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (group_id, phone, state, at) DO NOTHING RETURNING seq`),
 		// Inserts the row if it is missing and locks it either way.
 		lockMember: d.bind(`INSERT INTO doubletick_members (group_id, phone, state) VALUES (?, ?, '')
@@ -80,9 +81,8 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 			RETURNING ` + cols),
 		updateMember: d.bind(`UPDATE doubletick_members SET state = ?, joined_at = ?, left_at = ?, removed_at = ?
 			WHERE group_id = ? AND phone = ?`),
-		updateAudit: d.bind(`UPDATE doubletick_membership_audit SET before_state = ?, after_state = ? WHERE seq = ?`),
-		member:      d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND phone = ? AND state <> ''`),
-		members:     d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND state <> '' ORDER BY phone`),
+		member:  d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND phone = ? AND state <> ''`),
+		members: d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND state <> '' ORDER BY phone`),
 		audit: d.bind(`SELECT seq, phone, state, at, source, before_state, after_state, applied_at
 			FROM doubletick_membership_audit WHERE group_id = ? ORDER BY seq`),
 	}}, nil
@@ -170,6 +170,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	})
 }
 
+// errDuplicate rolls back the transaction of a change applied before.
+var errDuplicate = errors.New("duplicate")
+
 // Apply records and merges c in one transaction; see membership.Store.
 func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.Time) (membership.AuditEntry, bool, error) {
 	if err := c.Validate(); err != nil {
@@ -179,28 +182,30 @@ func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.T
 	e := membership.AuditEntry{Change: c, AppliedAt: appliedAt}
 	fresh := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q.insertAudit, c.GroupID, c.Phone, string(c.State), c.At.UnixNano(),
-			string(c.Source), appliedAt.UnixNano()).Scan(&e.Seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // applied before
-		}
-		if err != nil {
-			return err
-		}
-		fresh = true
+		// The member's row lock comes first: every transaction on one
+		// member, duplicates included, waits for the one before it.
 		before, err := scanMember(tx.QueryRowContext(ctx, s.q.lockMember, c.GroupID, c.Phone), nil)
 		if err != nil {
 			return err
 		}
 		after := before.Merge(c)
 		e.Before, e.After = before.State, after.State
-		if _, err := tx.ExecContext(ctx, s.q.updateMember, string(after.State),
-			nanos(after.JoinedAt), nanos(after.LeftAt), nanos(after.RemovedAt), c.GroupID, c.Phone); err != nil {
+		err = tx.QueryRowContext(ctx, s.q.insertAudit, c.GroupID, c.Phone, string(c.State), c.At.UnixNano(),
+			string(c.Source), string(e.Before), string(e.After), appliedAt.UnixNano()).Scan(&e.Seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errDuplicate // applied before: roll back the lock's write
+		}
+		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q.updateAudit, string(e.Before), string(e.After), e.Seq)
+		fresh = true
+		_, err = tx.ExecContext(ctx, s.q.updateMember, string(after.State),
+			nanos(after.JoinedAt), nanos(after.LeftAt), nanos(after.RemovedAt), c.GroupID, c.Phone)
 		return err
 	})
+	if errors.Is(err, errDuplicate) {
+		return membership.AuditEntry{}, false, nil
+	}
 	if err != nil || !fresh {
 		return membership.AuditEntry{}, false, err
 	}

@@ -43,7 +43,7 @@ func TestSQLite(t *testing.T) {
 
 // postgresDSN returns the test server's DSN, or skips the test when no
 // server answers and CI is not set (in CI, .ci/services starts one).
-func postgresDSN(t *testing.T) string {
+func postgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
 	if dsn == "" {
@@ -65,7 +65,7 @@ func postgresDSN(t *testing.T) string {
 
 // freshSchema makes an empty schema for one test, dropped after it, and
 // returns a DSN whose connections use it.
-func freshSchema(t *testing.T, dsn string) string {
+func freshSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)

@@ -353,7 +353,7 @@ func (l *Limiter) Pause(route string, until time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	d := until.Sub(time.Now())
+	d := time.Until(until)
 	if d <= 0 {
 		return
 	}

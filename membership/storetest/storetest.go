@@ -299,31 +299,94 @@ func expected(evs []event) map[string][]membership.Member {
 	return out
 }
 
-// testConcurrentReplay delivers n distinct events, many of them more than
-// once, in a random order, through appliers concurrent Trackers each with
-// its own handle on the store, and compares the result with the ordered,
-// de-duplicated fold.
-func testConcurrentReplay(t *testing.T, open func() membership.Store, n, appliers int) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
-	evs := replayEvents(rng, n)
+// Replay is a recorded stream of webhook deliveries for a concurrent replay:
+// distinct membership events over a few groups, some delivered two or
+// three times, with and without the phone's "+", shuffled. The same seed
+// gives the same Replay, so several processes can share one.
+type Replay struct {
+	// Seed made this Replay.
+	Seed uint64
+	// Deliveries are the webhook bodies, in delivery order.
+	Deliveries [][]byte
+	events     []event
+}
 
-	var deliveries [][]byte
-	for _, e := range evs {
+// NewReplay makes a Replay of n distinct events from seed.
+func NewReplay(seed uint64, n int) *Replay {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	r := &Replay{Seed: seed, events: replayEvents(rng, n)}
+	for _, e := range r.events {
 		copies := 1
-		switch r := rng.IntN(10); {
-		case r < 3:
+		switch x := rng.IntN(10); {
+		case x < 3:
 			copies = 2
-		case r == 3:
+		case x == 3:
 			copies = 3
 		}
 		for range copies {
-			deliveries = append(deliveries, e.body(rng.IntN(2) == 0))
+			r.Deliveries = append(r.Deliveries, e.body(rng.IntN(2) == 0))
 		}
 	}
-	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+	rng.Shuffle(len(r.Deliveries), func(i, j int) { r.Deliveries[i], r.Deliveries[j] = r.Deliveries[j], r.Deliveries[i] })
+	return r
+}
 
+// Events returns how many distinct events the Replay holds.
+func (r *Replay) Events() int { return len(r.events) }
+
+// Apply delivers the deliveries whose index i has i%shards == shard to
+// tracker, and returns how many were applied and how many were duplicates.
+func (r *Replay) Apply(ctx context.Context, tracker *membership.Tracker, shard, shards int) (applied, duplicates int, err error) {
+	for i := shard; i < len(r.Deliveries); i += shards {
+		outcome, err := r.deliver(ctx, tracker, i)
+		if err != nil {
+			return applied, duplicates, err
+		}
+		switch outcome {
+		case membership.Applied:
+			applied++
+		case membership.Duplicate:
+			duplicates++
+		}
+	}
+	return applied, duplicates, nil
+}
+
+// deliver parses delivery i and applies it.
+func (r *Replay) deliver(ctx context.Context, tracker *membership.Tracker, i int) (membership.Outcome, error) {
+	ev, err := webhooks.Parse(r.Deliveries[i])
+	if err == nil {
+		var res membership.Result
+		res, err = tracker.Apply(ctx, ev)
+		if err == nil {
+			return res.Outcome, nil
+		}
+	}
+	return 0, fmt.Errorf("delivery %d: %w", i, err)
+}
+
+// Check compares s with the members that the ordered, de-duplicated events
+// give, group by group, and checks one audit entry per distinct event.
+func (r *Replay) Check(t testing.TB, s membership.Store) {
+	t.Helper()
+	ctx := context.Background()
+	audited := 0
+	for group, want := range expected(r.events) {
+		got, err := s.Members(ctx, group)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "group %s (seed %d)", group, r.Seed)
+		audit, err := s.Audit(ctx, group)
+		require.NoError(t, err)
+		audited += len(audit)
+	}
+	assert.Equal(t, len(r.events), audited, "one audit entry per distinct event (seed %d)", r.Seed)
+}
+
+// testConcurrentReplay delivers a Replay of n events through appliers
+// goroutines, each with its own Tracker and handle on the store, taking
+// deliveries from one queue, and checks the result.
+func testConcurrentReplay(t *testing.T, open func() membership.Store, n, appliers int) {
+	r := NewReplay(uint64(time.Now().UnixNano()), n)
 	ctx := context.Background()
 	var next, applied, duplicate atomic.Int64
 	errs := make(chan error, appliers)
@@ -334,23 +397,19 @@ func testConcurrentReplay(t *testing.T, open func() membership.Store, n, applier
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(deliveries) {
+				if i >= len(r.Deliveries) {
 					return
 				}
-				ev, err := webhooks.Parse(deliveries[i])
-				if err == nil {
-					var res membership.Result
-					res, err = tr.Apply(ctx, ev)
-					switch res.Outcome {
-					case membership.Applied:
-						applied.Add(1)
-					case membership.Duplicate:
-						duplicate.Add(1)
-					}
-				}
+				outcome, err := r.deliver(ctx, tr, i)
 				if err != nil {
-					errs <- fmt.Errorf("delivery %d: %w", i, err)
+					errs <- err
 					return
+				}
+				switch outcome {
+				case membership.Applied:
+					applied.Add(1)
+				case membership.Duplicate:
+					duplicate.Add(1)
 				}
 			}
 		})
@@ -363,20 +422,9 @@ func testConcurrentReplay(t *testing.T, open func() membership.Store, n, applier
 	}
 	require.NoError(t, errors.Join(failed...))
 
-	assert.Equal(t, int64(n), applied.Load(), "every distinct event applied once")
-	assert.Equal(t, int64(len(deliveries)-n), duplicate.Load(), "every redelivery found a duplicate")
-
-	s := open()
-	want := expected(evs)
-	audited := 0
-	for group, wantMembers := range want {
-		got, err := s.Members(ctx, group)
-		require.NoError(t, err)
-		require.Equal(t, wantMembers, got, "group %s (seed %d)", group, seed)
-		audit, err := s.Audit(ctx, group)
-		require.NoError(t, err)
-		audited += len(audit)
-	}
-	assert.Equal(t, n, audited, "one audit entry per distinct event")
-	t.Logf("%d deliveries of %d events through %d appliers: %d applied, %d duplicates", len(deliveries), n, appliers, applied.Load(), duplicate.Load())
+	assert.Equal(t, int64(n), applied.Load(), "every distinct event applied once (seed %d)", r.Seed)
+	assert.Equal(t, int64(len(r.Deliveries)-n), duplicate.Load(), "every redelivery found a duplicate (seed %d)", r.Seed)
+	r.Check(t, open())
+	t.Logf("%d deliveries of %d events through %d appliers: %d applied, %d duplicates (seed %d)",
+		len(r.Deliveries), n, appliers, applied.Load(), duplicate.Load(), r.Seed)
 }

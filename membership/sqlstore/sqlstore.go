@@ -11,6 +11,11 @@
 // The tables are doubletick_members, doubletick_membership_audit and
 // doubletick_schema_migrations.
 //
+// The audit log grows by one row per distinct change. Deleting old rows
+// (by applied_at) is safe: the members' rows alone decide their state, so a
+// change whose row was deleted, if delivered again, changes no member; it is
+// only logged again.
+//
 // For SQLite, open the database with package membership/sqlstore/sqlite,
 // which sets the pragmas that concurrent writers need. For PostgreSQL, use
 // any driver, such as github.com/jackc/pgx/v5/stdlib.

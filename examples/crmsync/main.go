@@ -170,7 +170,12 @@ func serve(ctx context.Context, store membership.Store, addr, path string, rec r
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	if client != nil && rec.waba != "" && rec.every > 0 {
+	switch {
+	case client == nil || rec.every <= 0:
+		log.Info("reconcile off: it needs DOUBLETICK_API_KEY and a positive -reconcile")
+	case rec.waba == "":
+		log.Info("reconcile off: name the WhatsApp Business number with -waba")
+	default:
 		go reconcileEvery(ctx, client, tracker, rec, log)
 	}
 

@@ -3,11 +3,9 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
-	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
 	"github.com/doubletick-go/doubletick/membership/storetest"
 )
 
@@ -39,17 +36,10 @@ const (
 // fourth delivery, and checks the result against the ordered,
 // de-duplicated stream.
 func TestAcrossProcesses(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		dialect sqlstore.Dialect
-		dsn     func(t *testing.T) string
-	}{
-		{"sqlite", sqlstore.SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "members.db") }},
-		{"postgres", sqlstore.Postgres, func(t *testing.T) string { return freshSchema(t, postgresDSN(t)) }},
-	} {
+	for _, tc := range databases {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn := tc.dsn(t)
-			store := openDSN(t, tc.dialect, dsn)
+			dsn := tc.empty(t)
+			store := openStore(t, tc.dialect, dsn)
 			seed := uint64(time.Now().UnixNano())
 			cmds := make([]*exec.Cmd, processes)
 			outs := make([]bytes.Buffer, processes)
@@ -81,25 +71,11 @@ func TestApplierProcess(t *testing.T) {
 	dialect, _ := strconv.Atoi(os.Getenv(envDialect))
 	seed, _ := strconv.ParseUint(os.Getenv(envSeed), 10, 64)
 	shard, _ := strconv.Atoi(os.Getenv(envShard))
-	tracker, err := membership.NewTracker(openDSN(t, sqlstore.Dialect(dialect), dsn))
+	tracker, err := membership.NewTracker(openStore(t, sqlstore.Dialect(dialect), dsn))
 	require.NoError(t, err)
 	r := storetest.NewReplay(seed, processedEvents)
 	applied, duplicates, err := r.Apply(context.Background(), tracker, shard, processes)
 	require.NoError(t, err)
 	assert.Positive(t, applied)
 	fmt.Printf("process %d: %d applied, %d duplicates\n", shard, applied, duplicates)
-}
-
-// openDSN opens a migrated Store on a SQLite path or a PostgreSQL DSN.
-func openDSN(t *testing.T, d sqlstore.Dialect, dsn string) membership.Store {
-	t.Helper()
-	var db *sql.DB
-	var err error
-	if d == sqlstore.SQLite {
-		db, err = sqlite.Open(context.Background(), dsn)
-	} else {
-		db, err = sql.Open("pgx", dsn)
-	}
-	require.NoError(t, err)
-	return openStore(t, db, d)
 }

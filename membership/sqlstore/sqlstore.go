@@ -26,6 +26,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -185,8 +186,7 @@ func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.T
 	}
 	c.At = c.At.UTC()
 	e := membership.AuditEntry{Change: c, AppliedAt: appliedAt}
-	fresh := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.retry(ctx, func(tx *sql.Tx) error {
 		// The member's row lock comes first: every transaction on one
 		// member, duplicates included, waits for the one before it.
 		before, err := scanMember(tx.QueryRowContext(ctx, s.q.lockMember, c.GroupID, c.Phone), nil)
@@ -203,15 +203,14 @@ func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.T
 		if err != nil {
 			return err
 		}
-		fresh = true
 		_, err = tx.ExecContext(ctx, s.q.updateMember, string(after.State),
 			nanos(after.JoinedAt), nanos(after.LeftAt), nanos(after.RemovedAt), c.GroupID, c.Phone)
 		return err
 	})
-	if errors.Is(err, errDuplicate) {
+	switch {
+	case errors.Is(err, errDuplicate):
 		return membership.AuditEntry{}, false, nil
-	}
-	if err != nil || !fresh {
+	case err != nil:
 		return membership.AuditEntry{}, false, err
 	}
 	return e, true, nil
@@ -312,6 +311,51 @@ func fromNanos(n sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n.Int64).UTC()
+}
+
+// retry runs f in a transaction, and again in a new one while the database
+// answers that the transaction lost a race it may win later: SQLite's
+// "database is locked" when other processes held the write lock past the
+// busy timeout, PostgreSQL's serialization failure or deadlock. It waits a
+// little longer each time, until ctx ends.
+func (s *Store) retry(ctx context.Context, f func(*sql.Tx) error) error {
+	wait := time.Millisecond
+	for {
+		err := s.inTx(ctx, f)
+		if err == nil || !s.d.transient(err) {
+			return err
+		}
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// transient reports whether err is a lost race worth running again.
+func (d Dialect) transient(err error) bool {
+	if d == SQLite {
+		var coded interface{ Code() int }
+		if errors.As(err, &coded) {
+			switch coded.Code() & 0xff { // the primary result code
+			case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+				return true
+			}
+		}
+		return false
+	}
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		switch state.SQLState() {
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return true
+		}
+	}
+	return false
 }
 
 // inTx runs f in a transaction and commits it, or rolls it back when f

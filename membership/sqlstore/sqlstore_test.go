@@ -20,25 +20,30 @@ import (
 	"github.com/doubletick-go/doubletick/membership/storetest"
 )
 
-// openStore returns a migrated Store on db, closed with the test.
-func openStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) membership.Store {
+// openStore returns a migrated Store on a SQLite path or a PostgreSQL DSN,
+// with its own *sql.DB, as another process would have.
+func openStore(t *testing.T, d sqlstore.Dialect, dsn string) membership.Store {
 	t.Helper()
-	t.Cleanup(func() { db.Close() })
-	s, err := sqlstore.New(db, d)
+	s, err := sqlstore.New(openDB(t, d, dsn), d)
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(context.Background()))
 	return s
 }
 
-func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) func() membership.Store {
-		path := filepath.Join(t.TempDir(), "members.db")
-		return func() membership.Store {
-			db, err := sqlite.Open(context.Background(), path)
-			require.NoError(t, err)
-			return openStore(t, db, sqlstore.SQLite)
-		}
-	})
+// TestStore runs the conformance suite, 10,000-event concurrent replay
+// included, on SQLite and on PostgreSQL.
+func TestStore(t *testing.T) {
+	for _, tc := range databases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.dialect == sqlstore.Postgres {
+				postgresDSN(t) // skips once here, not in every check
+			}
+			storetest.Run(t, func(t *testing.T) func() membership.Store {
+				dsn := tc.empty(t)
+				return func() membership.Store { return openStore(t, tc.dialect, dsn) }
+			})
+		})
+	}
 }
 
 // postgresDSN returns the test server's DSN, or skips the test when no
@@ -80,51 +85,42 @@ func freshSchema(t testing.TB, dsn string) string {
 	return dsn + "&search_path=" + schema
 }
 
-func TestPostgres(t *testing.T) {
-	dsn := postgresDSN(t)
-	storetest.Run(t, func(t *testing.T) func() membership.Store {
-		schemaDSN := freshSchema(t, dsn)
-		return func() membership.Store {
-			db, err := sql.Open("pgx", schemaDSN)
-			require.NoError(t, err)
-			db.SetMaxOpenConns(4)
-			return openStore(t, db, sqlstore.Postgres)
-		}
-	})
+// databases are the two dialects, each with a function that makes an empty
+// database for one test and returns its SQLite path or PostgreSQL DSN.
+var databases = []struct {
+	name    string
+	dialect sqlstore.Dialect
+	empty   func(t *testing.T) string
+}{
+	{"sqlite", sqlstore.SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "members.db") }},
+	{"postgres", sqlstore.Postgres, func(t *testing.T) string { return freshSchema(t, postgresDSN(t)) }},
+}
+
+// openDB opens a SQLite path or a PostgreSQL DSN, closed with the test.
+func openDB(t *testing.T, d sqlstore.Dialect, dsn string) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if d == sqlstore.SQLite {
+		db, err = sqlite.Open(context.Background(), dsn)
+	} else {
+		db, err = sql.Open("pgx", dsn)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // TestConcurrentMigrate runs Migrate from several processes' worth of
 // connections at once: each must succeed, and the schema be made once.
 func TestConcurrentMigrate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		open func(t *testing.T) (func() *sql.DB, sqlstore.Dialect)
-	}{
-		{"sqlite", func(t *testing.T) (func() *sql.DB, sqlstore.Dialect) {
-			path := filepath.Join(t.TempDir(), "m.db")
-			return func() *sql.DB {
-				db, err := sqlite.Open(context.Background(), path)
-				require.NoError(t, err)
-				return db
-			}, sqlstore.SQLite
-		}},
-		{"postgres", func(t *testing.T) (func() *sql.DB, sqlstore.Dialect) {
-			dsn := freshSchema(t, postgresDSN(t))
-			return func() *sql.DB {
-				db, err := sql.Open("pgx", dsn)
-				require.NoError(t, err)
-				return db
-			}, sqlstore.Postgres
-		}},
-	} {
+	for _, tc := range databases {
 		t.Run(tc.name, func(t *testing.T) {
-			open, d := tc.open(t)
+			dsn := tc.empty(t)
 			var wg sync.WaitGroup
 			errs := make([]error, 4)
 			for i := range errs {
-				db := open()
-				t.Cleanup(func() { db.Close() })
-				s, err := sqlstore.New(db, d)
+				s, err := sqlstore.New(openDB(t, tc.dialect, dsn), tc.dialect)
 				require.NoError(t, err)
 				wg.Go(func() { errs[i] = s.Migrate(context.Background()) })
 			}
@@ -132,10 +128,8 @@ func TestConcurrentMigrate(t *testing.T) {
 			for _, err := range errs {
 				require.NoError(t, err)
 			}
-			db := open()
-			defer db.Close()
 			var n int
-			require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM doubletick_schema_migrations").Scan(&n))
+			require.NoError(t, openDB(t, tc.dialect, dsn).QueryRow("SELECT COUNT(*) FROM doubletick_schema_migrations").Scan(&n))
 			assert.Equal(t, 1, n)
 		})
 	}
@@ -151,4 +145,42 @@ func TestNewRefusesBadArguments(t *testing.T) {
 	assert.ErrorContains(t, err, "Dialect(9)")
 	_, err = sqlite.Open(context.Background(), "a?b")
 	assert.Error(t, err)
+}
+
+// A change that meets SQLite's lock held past the busy timeout, by another
+// process, is applied once the lock is free, not failed.
+func TestApplyOutlastsTheWriteLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	holder := openDB(t, sqlstore.SQLite, path)
+	openStore(t, sqlstore.SQLite, path) // migrates
+	// A handle that gives up on a lock after 10 ms, as if busy.
+	impatient, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10)")
+	require.NoError(t, err)
+	t.Cleanup(func() { impatient.Close() })
+	s, err := sqlstore.New(impatient, sqlstore.SQLite)
+	require.NoError(t, err)
+
+	tx, err := holder.Begin() // takes the write lock: _txlock=immediate
+	require.NoError(t, err)
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		released <- time.Now()
+		assert.NoError(t, tx.Commit())
+	}()
+	_, fresh, err := s.Apply(context.Background(), membership.Change{GroupID: "g", Phone: "+919876543210",
+		State: membership.Joined, At: time.Now(), Source: membership.SourceWebhook}, time.Now())
+	done := time.Now()
+	require.NoError(t, err)
+	assert.True(t, fresh)
+	assert.True(t, done.After(<-released), "applied after the lock was released")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	tx, err = holder.Begin()
+	require.NoError(t, err)
+	defer tx.Rollback()
+	_, _, err = s.Apply(ctx, membership.Change{GroupID: "g", Phone: "+919876543210",
+		State: membership.Left, At: time.Now(), Source: membership.SourceWebhook}, time.Now())
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "retrying stops with the context")
 }

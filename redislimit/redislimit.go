@@ -245,6 +245,7 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 			return l.unavailable(ctx, route, err)
 		}
 		if err := sleep(ctx, d); err != nil {
+			l.giveBack(route, lim) // the caller left: its slot is another's
 			return err
 		}
 		// A pause this process learned of while the caller slept holds it
@@ -265,8 +266,7 @@ func (l *Limiter) try(ctx context.Context, route string, lim doubletick.RateLimi
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	interval := float64(time.Second/time.Microsecond) / float64(lim.Rate)
-	res, err := reserve.Run(ctx, l.rdb, l.keys(route), strconv.FormatFloat(interval, 'f', -1, 64), lim.Burst, maxWait).Int64Slice()
+	res, err := reserve.Run(ctx, l.rdb, l.keys(route), interval(lim), lim.Burst, maxWait).Int64Slice()
 	if err != nil {
 		return 0, err
 	}
@@ -280,6 +280,36 @@ func (l *Limiter) try(ctx context.Context, route string, lim doubletick.RateLimi
 	}
 	return max(d, 0), nil
 }
+
+// interval is the emission interval of lim in microseconds: one request
+// per interval on average.
+func interval(lim doubletick.RateLimit) string {
+	return strconv.FormatFloat(float64(time.Second/time.Microsecond)/float64(lim.Rate), 'f', -1, 64)
+}
+
+// giveBack returns the slot of a caller that left before its reserved
+// time, moving the route's TAT back one interval while it is ahead of
+// now, as x/time/rate's Reservation.Cancel does. It is best effort: an
+// error only leaves the slot unused.
+func (l *Limiter) giveBack(route string, lim doubletick.RateLimit) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	defer cancel()
+	if err := giveBack.Run(ctx, l.rdb, l.keys(route)[:1], interval(lim)).Err(); err != nil {
+		l.log.Warn("redislimit: slot of a cancelled wait not given back", "route", route, "error", err)
+	}
+}
+
+// giveBack moves the TAT back one emission interval (ARGV[1]) when that
+// leaves it ahead of now.
+var giveBack = redis.NewScript(`
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call("GET", KEYS[1]) or "0") - tonumber(ARGV[1])
+if tat >= now then
+  redis.call("SET", KEYS[1], string.format("%.0f", tat), "PX", math.ceil((tat - now) / 1000) + 1000)
+end
+return 1`)
 
 // keys are the route's GCRA state and pause, with a hash tag so that a
 // Redis Cluster keeps both in one slot.

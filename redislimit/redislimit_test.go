@@ -308,3 +308,22 @@ func TestPasswordNotPrinted(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(verb, err), "s3cret", verb)
 	}
 }
+
+// A caller that gives up while waiting for its slot gives the slot back,
+// so the budget is not spent on requests never sent.
+func TestCancelledWaitGivesItsSlotBack(t *testing.T) {
+	lim, err := redislimit.New(redisClient(t), redislimit.WithPrefix(prefix(t)),
+		redislimit.WithRateLimit(doubletick.RateLimit{Rate: rate.Every(400 * time.Millisecond), Burst: 1}))
+	require.NoError(t, err)
+	require.NoError(t, lim.Wait(context.Background(), "GET /x"), "the burst")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	assert.ErrorIs(t, lim.Wait(ctx, "GET /x"), context.Canceled, "the slot at +400 ms, given up")
+
+	start := time.Now()
+	require.NoError(t, lim.Wait(context.Background(), "GET /x"))
+	waited := time.Since(start)
+	assert.Less(t, waited, 500*time.Millisecond, "took the given-back slot at +400 ms, not the next at +800 ms")
+	assert.Greater(t, waited, 250*time.Millisecond, "and still kept the rate")
+}

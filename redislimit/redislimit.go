@@ -249,10 +249,11 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 			return err
 		}
 		// A pause this process learned of while the caller slept holds it
-		// back too; the reserved slot is then given up.
+		// back too; the reserved slot is then given back.
 		if l.localPause(route) <= 0 {
 			return nil
 		}
+		l.giveBack(route, lim)
 	}
 }
 

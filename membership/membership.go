@@ -47,21 +47,21 @@ const (
 	Removed State = "removed"
 )
 
-// rank breaks ties between changes at the same instant: the higher wins.
-func (s State) rank() int {
-	switch s {
-	case Joined:
-		return 1
-	case Left:
-		return 2
-	case Removed:
-		return 3
-	}
-	return 0
+// Valid reports whether s is Joined, Left or Removed.
+func (s State) Valid() bool { return s == Joined || s == Left || s == Removed }
+
+// stamp is a state and the latest time a participant was put in it.
+type stamp struct {
+	state State
+	at    time.Time
 }
 
-// Valid reports whether s is Joined, Left or Removed.
-func (s State) Valid() bool { return s.rank() > 0 }
+// stamps pairs the three states with their times in tie-break order: at the
+// same instant a later entry wins, so a removal beats a leave, and a leave
+// a join.
+func stamps(joined, left, removed time.Time) [3]stamp {
+	return [3]stamp{{Joined, joined}, {Left, left}, {Removed, removed}}
+}
 
 // Source says where a change came from.
 type Source string
@@ -176,12 +176,8 @@ func (m Member) Merge(c Change) Member {
 	}
 	m.State = ""
 	var latest time.Time
-	for _, s := range [...]struct {
-		state State
-		at    time.Time
-	}{{Joined, m.JoinedAt}, {Left, m.LeftAt}, {Removed, m.RemovedAt}} {
-		// Ordered by rank, so a tie goes to the later entry.
-		if !s.at.IsZero() && !s.at.Before(latest) {
+	for _, s := range stamps(m.JoinedAt, m.LeftAt, m.RemovedAt) {
+		if !s.at.IsZero() && !s.at.Before(latest) { // a tie goes to the later entry
 			m.State, latest = s.state, s.at
 		}
 	}

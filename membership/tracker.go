@@ -241,10 +241,7 @@ func (t *Tracker) Reconcile(ctx context.Context, groupID string) (*Report, error
 			continue
 		}
 		listed[e164] = true
-		for _, d := range [...]struct {
-			state State
-			at    time.Time
-		}{{Joined, p.DateJoined}, {Left, p.DateLeft}, {Removed, p.DateRemoved}} {
+		for _, d := range stamps(p.DateJoined, p.DateLeft, p.DateRemoved) {
 			if d.at.IsZero() {
 				continue
 			}

@@ -87,7 +87,7 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 			RETURNING ` + cols),
 		updateMember: d.bind(`UPDATE doubletick_members SET state = ?, joined_at = ?, left_at = ?, removed_at = ?
 			WHERE group_id = ? AND phone = ?`),
-		member:  d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND phone = ? AND state <> ''`),
+		member:  d.bind(`SELECT ` + cols + ` FROM doubletick_members WHERE group_id = ? AND phone = ? AND state <> ''`),
 		members: d.bind(`SELECT phone, ` + cols + ` FROM doubletick_members WHERE group_id = ? AND state <> '' ORDER BY phone`),
 		audit: d.bind(`SELECT seq, phone, state, at, source, before_state, after_state, applied_at
 			FROM doubletick_membership_audit WHERE group_id = ? ORDER BY seq`),
@@ -186,7 +186,7 @@ func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.T
 	}
 	c.At = c.At.UTC()
 	e := membership.AuditEntry{Change: c, AppliedAt: appliedAt}
-	err := s.retry(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// The member's row lock comes first: every transaction on one
 		// member, duplicates included, waits for the one before it.
 		before, err := scanMember(tx.QueryRowContext(ctx, s.q.lockMember, c.GroupID, c.Phone), nil)
@@ -218,15 +218,14 @@ func (s *Store) Apply(ctx context.Context, c membership.Change, appliedAt time.T
 
 // Member returns one participant; see membership.Store.
 func (s *Store) Member(ctx context.Context, groupID, phone string) (membership.Member, bool, error) {
-	var p string
-	m, err := scanMember(s.db.QueryRowContext(ctx, s.q.member, groupID, phone), &p)
+	m, err := scanMember(s.db.QueryRowContext(ctx, s.q.member, groupID, phone), nil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return membership.Member{}, false, nil
 	}
 	if err != nil {
 		return membership.Member{}, false, fmt.Errorf("sqlstore: %w", err)
 	}
-	m.GroupID, m.Phone = groupID, p
+	m.GroupID, m.Phone = groupID, phone
 	return m, true, nil
 }
 
@@ -313,29 +312,6 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// retry runs f in a transaction, and again in a new one while the database
-// answers that the transaction lost a race it may win later: SQLite's
-// "database is locked" when other processes held the write lock past the
-// busy timeout, PostgreSQL's serialization failure or deadlock. It waits a
-// little longer each time, until ctx ends.
-func (s *Store) retry(ctx context.Context, f func(*sql.Tx) error) error {
-	wait := time.Millisecond
-	for {
-		err := s.inTx(ctx, f)
-		if err == nil || !s.d.transient(err) {
-			return err
-		}
-		t := time.NewTimer(wait + rand.N(wait))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, 100*time.Millisecond)
-	}
-}
-
 // transient reports whether err is a lost race worth running again.
 func (d Dialect) transient(err error) bool {
 	if d == SQLite {
@@ -359,8 +335,31 @@ func (d Dialect) transient(err error) bool {
 }
 
 // inTx runs f in a transaction and commits it, or rolls it back when f
-// fails.
+// fails. While the database answers that the transaction lost a race it may
+// win later (SQLite's "database is locked" when other processes held the
+// write lock past the busy timeout, PostgreSQL's serialization failure or
+// deadlock), it runs f again in a new transaction, waiting a little longer
+// each time, until ctx ends.
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	wait := time.Millisecond
+	for {
+		err := s.once(ctx, f)
+		if err == nil || !s.d.transient(err) {
+			return err
+		}
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// once runs f in one transaction.
+func (s *Store) once(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)

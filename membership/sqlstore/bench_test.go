@@ -2,15 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
-	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
 )
 
 // Applying a change costs one transaction of four statements (audit insert,
@@ -19,10 +16,9 @@ import (
 // INSERT into a table of the audit's shape. Compare BenchmarkApply/X with
 // BenchmarkBaselineInsert/X.
 func BenchmarkApply(b *testing.B) {
-	for name, open := range benchDatabases(b) {
-		b.Run(name, func(b *testing.B) {
-			db, d := open(b)
-			s, err := sqlstore.New(db, d)
+	for _, tc := range databases {
+		b.Run(tc.name, func(b *testing.B) {
+			s, err := sqlstore.New(openDB(b, tc.dialect, tc.empty(b)), tc.dialect)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -46,11 +42,11 @@ func BenchmarkApply(b *testing.B) {
 }
 
 func BenchmarkBaselineInsert(b *testing.B) {
-	for name, open := range benchDatabases(b) {
-		b.Run(name, func(b *testing.B) {
-			db, d := open(b)
+	for _, tc := range databases {
+		b.Run(tc.name, func(b *testing.B) {
+			db := openDB(b, tc.dialect, tc.empty(b))
 			q := `INSERT INTO changes (group_id, phone, state, at, source, applied_at) VALUES (?, ?, ?, ?, ?, ?)`
-			if d == sqlstore.Postgres {
+			if tc.dialect == sqlstore.Postgres {
 				q = `INSERT INTO changes (group_id, phone, state, at, source, applied_at) VALUES ($1, $2, $3, $4, $5, $6)`
 			}
 			if _, err := db.Exec(`CREATE TABLE changes (group_id TEXT NOT NULL, phone TEXT NOT NULL, state TEXT NOT NULL,
@@ -75,28 +71,4 @@ func BenchmarkBaselineInsert(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchDatabases opens an empty SQLite file and, when a server answers, an
-// empty PostgreSQL schema.
-func benchDatabases(b *testing.B) map[string]func(*testing.B) (*sql.DB, sqlstore.Dialect) {
-	dbs := map[string]func(*testing.B) (*sql.DB, sqlstore.Dialect){
-		"sqlite": func(b *testing.B) (*sql.DB, sqlstore.Dialect) {
-			db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			return db, sqlstore.SQLite
-		},
-	}
-	dbs["postgres"] = func(b *testing.B) (*sql.DB, sqlstore.Dialect) {
-		db, err := sql.Open("pgx", freshSchema(b, postgresDSN(b)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		return db, sqlstore.Postgres
-	}
-	return dbs
 }

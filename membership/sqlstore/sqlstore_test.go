@@ -90,14 +90,14 @@ func freshSchema(t testing.TB, dsn string) string {
 var databases = []struct {
 	name    string
 	dialect sqlstore.Dialect
-	empty   func(t *testing.T) string
+	empty   func(t testing.TB) string
 }{
-	{"sqlite", sqlstore.SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "members.db") }},
-	{"postgres", sqlstore.Postgres, func(t *testing.T) string { return freshSchema(t, postgresDSN(t)) }},
+	{"sqlite", sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "members.db") }},
+	{"postgres", sqlstore.Postgres, func(t testing.TB) string { return freshSchema(t, postgresDSN(t)) }},
 }
 
 // openDB opens a SQLite path or a PostgreSQL DSN, closed with the test.
-func openDB(t *testing.T, d sqlstore.Dialect, dsn string) *sql.DB {
+func openDB(t testing.TB, d sqlstore.Dialect, dsn string) *sql.DB {
 	t.Helper()
 	var db *sql.DB
 	var err error

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,9 +78,6 @@ type Option func(*Limiter) error
 // budget of all replicas together.
 func WithRateLimit(l doubletick.RateLimit) Option {
 	return func(lim *Limiter) error {
-		if err := check("WithRateLimit", l); err != nil {
-			return err
-		}
 		lim.def = l
 		return nil
 	}
@@ -91,19 +87,9 @@ func WithRateLimit(l doubletick.RateLimit) Option {
 // [doubletick.RouteCreateGroup].
 func WithPathRateLimit(route string, l doubletick.RateLimit) Option {
 	return func(lim *Limiter) error {
-		if err := check("WithPathRateLimit "+route, l); err != nil {
-			return err
-		}
 		lim.routes[route] = l
 		return nil
 	}
-}
-
-func check(name string, l doubletick.RateLimit) error {
-	if l.Rate != rate.Inf && (math.IsNaN(float64(l.Rate)) || l.Rate <= 0 || l.Burst < 1) {
-		return fmt.Errorf("redislimit: %s: need a positive rate (or rate.Inf) and a burst of at least 1, got %v and %d", name, float64(l.Rate), l.Burst)
-	}
-	return nil
 }
 
 // WithPrefix sets the prefix of every key the Limiter writes; by default
@@ -196,12 +182,13 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Limiter, error) {
 			return nil, err
 		}
 	}
+	// The SDK's own limiter checks the limits, and is the default fallback.
+	local, err := doubletick.NewPathLimiter(doubletick.PathLimiterConfig{Default: lim.def, Routes: lim.routes})
+	if err != nil {
+		return nil, fmt.Errorf("redislimit: %w", err)
+	}
 	if !lim.failClosed && lim.fallback == nil {
-		fb, err := doubletick.NewPathLimiter(doubletick.PathLimiterConfig{Default: lim.def, Routes: lim.routes})
-		if err != nil {
-			return nil, err
-		}
-		lim.fallback = fb
+		lim.fallback = local
 	}
 	return lim, nil
 }
@@ -300,12 +287,17 @@ func (l *Limiter) giveBack(route string, lim doubletick.RateLimit) {
 	}
 }
 
-// giveBack moves the TAT back one emission interval (ARGV[1]) when that
-// leaves it ahead of now.
-var giveBack = redis.NewScript(`
+// luaNow starts each script: now, Redis's clock in microseconds. Scripts
+// that write after reading the clock need effects replication, the default
+// from Redis 5 on and asked for before.
+const luaNow = `
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])`
+
+// giveBack moves the TAT back one emission interval (ARGV[1]) when that
+// leaves it ahead of now.
+var giveBack = redis.NewScript(luaNow + `
 local tat = tonumber(redis.call("GET", KEYS[1]) or "0") - tonumber(ARGV[1])
 if tat >= now then
   redis.call("SET", KEYS[1], string.format("%.0f", tat), "PX", math.ceil((tat - now) / 1000) + 1000)
@@ -325,10 +317,7 @@ func (l *Limiter) keys(route string) []string {
 // accepts (-1: any). It returns {1, wait} having reserved a send time
 // wait from now, or {0, wait} having reserved nothing because wait is too
 // long. A pause moves "now" to its end, so at most a burst goes then.
-var reserve = redis.NewScript(`
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+var reserve = redis.NewScript(luaNow + `
 local interval, burst, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local base = math.max(now, tonumber(redis.call("GET", KEYS[2]) or "0"))
 local tat = math.max(base, tonumber(redis.call("GET", KEYS[1]) or "0")) + interval
@@ -395,11 +384,9 @@ func (l *Limiter) Pause(route string, until time.Time) {
 
 // extendPause makes the pause of a route end ARGV[1] microseconds from now
 // on Redis's clock, unless it already ends later.
-var extendPause = redis.NewScript(`
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call("TIME")
+var extendPause = redis.NewScript(luaNow + `
 local d = tonumber(ARGV[1])
-local ends = tonumber(t[1]) * 1000000 + tonumber(t[2]) + d
+local ends = now + d
 if ends > tonumber(redis.call("GET", KEYS[1]) or "0") then
   redis.call("SET", KEYS[1], string.format("%.0f", ends), "PX", math.ceil(d / 1000) + 1)
 end

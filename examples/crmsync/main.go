@@ -262,15 +262,12 @@ func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
 	if _, _, err := client.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "CRM demo", GroupID: group}); err != nil {
 		return err
 	}
-	steps := []func() error{
-		func() error { return api.Join(group, "+919876543210", "Asha") },
-		func() error { return api.Join(group, "+15551230000", "Bo") },
-		func() error { return api.Leave(group, "+919876543210") },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
+	if err := errors.Join(
+		api.Join(group, "+919876543210", "Asha"),
+		api.Join(group, "+15551230000", "Bo"),
+		api.Leave(group, "+919876543210"),
+	); err != nil {
+		return err
 	}
 	api.Release(true)
 	if err := api.WaitDeliveries(ctx, 8); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -183,38 +184,79 @@ func (s *rateLimitedServer) handle(w http.ResponseWriter, r *http.Request) {
 	respond(200, `{"success":true,"groupId":"g"}`)(w, r)
 }
 
-func TestBurstOfCallersMeetsOne429(t *testing.T) {
-	srv := &rateLimitedServer{retryAfter: "1"}
-	c := newTestClient(t, srv.handle,
-		doubletick.WithRateLimit(doubletick.RateLimit{Rate: 200, Burst: 1}),
-		doubletick.WithMaxAttempts(3))
+// pauseSignal is a PathLimiter that also reports its first Pause.
+type pauseSignal struct {
+	*doubletick.PathLimiter
+	once   sync.Once
+	paused chan struct{}
+}
+
+func (l *pauseSignal) Pause(key string, until time.Time) {
+	l.PathLimiter.Pause(key, until)
+	l.once.Do(func() { close(l.paused) })
+}
+
+// createConcurrently runs n Creates at once and returns how many attempts
+// each took; every one must succeed.
+func createConcurrently(t *testing.T, c *doubletick.Client, n int) []int {
+	t.Helper()
+	attempts := make([]int, n)
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	attempts := make(chan int, 100)
-	for range 100 {
+	for i := range n {
 		wg.Go(func() {
 			_, resp, err := c.Groups.Create(context.Background(), validCreate())
-			errs <- err
-			if resp != nil {
-				attempts <- resp.Attempts
+			if assert.NoError(t, err) {
+				attempts[i] = resp.Attempts
 			}
 		})
 	}
 	wg.Wait()
-	close(errs)
-	close(attempts)
-	for err := range errs {
-		assert.NoError(t, err)
+	return attempts
+}
+
+func TestCallersAfterA429WaitOutThePause(t *testing.T) {
+	srv := &rateLimitedServer{retryAfter: "1"}
+	pl, err := doubletick.NewPathLimiter(doubletick.PathLimiterConfig{Default: doubletick.RateLimit{Rate: 200, Burst: 1}})
+	require.NoError(t, err)
+	lim := &pauseSignal{PathLimiter: pl, paused: make(chan struct{})}
+	c := newTestClient(t, srv.handle, doubletick.WithLimiter(lim), doubletick.WithMaxAttempts(3))
+
+	first := make(chan []int)
+	go func() { first <- createConcurrently(t, c, 1) }()
+	select {
+	case <-lim.paused:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the 429 did not pause the route")
 	}
-	retried := 0
-	for a := range attempts {
-		if a > 1 {
-			retried++
-		}
-	}
+	// The 99 arrive while the server's window is still shut: the pause the
+	// first caller's 429 set must hold every one of them until it opens.
+	others := createConcurrently(t, c, 99)
+	assert.Equal(t, []int{2}, <-first, "the caller that met the 429 sent twice")
+	assert.Equal(t, slices.Repeat([]int{1}, 99), others, "no other caller was sent into the window")
 	assert.Equal(t, 1, srv.tooMany, "exactly one 429")
 	assert.Equal(t, 100, srv.ok, "every caller succeeded")
-	assert.Equal(t, 1, retried, "only the caller that met the 429 sent twice")
+}
+
+// TestBurstOfCallersMeetsA429 starts 100 callers at once. How many are on
+// the wire before the first 429 comes back depends on the scheduler, so it
+// asserts what holds however many that is: each 429 costs its caller one
+// resend, the pauses keep every resend out of the server's window, and
+// most callers never meet the 429 at all.
+func TestBurstOfCallersMeetsA429(t *testing.T) {
+	srv := &rateLimitedServer{retryAfter: "1"}
+	c := newTestClient(t, srv.handle,
+		doubletick.WithRateLimit(doubletick.RateLimit{Rate: 200, Burst: 1}),
+		doubletick.WithMaxAttempts(3))
+	resent := 0
+	for _, a := range createConcurrently(t, c, 100) {
+		require.LessOrEqual(t, a, 2, "no caller met a second 429")
+		resent += a - 1
+	}
+	assert.GreaterOrEqual(t, srv.tooMany, 1)
+	// Unpaused, all 100 would be sent 5 ms apart into the 1 s window.
+	assert.Less(t, srv.tooMany, 50, "the first 429 held most callers back")
+	assert.Equal(t, srv.tooMany, resent, "a caller was sent again only after a 429")
+	assert.Equal(t, 100, srv.ok, "every caller succeeded")
 }
 
 func TestRetryResendsTheWholeBody(t *testing.T) {

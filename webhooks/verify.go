@@ -221,6 +221,7 @@ func NewHMACVerifier(header string, enc Encoding, secrets ...[]byte) (Verifier, 
 			field, rest = nextField(rest)
 			field = strings.TrimPrefix(field, "sha256=")
 			var sig []byte
+			var err error // not the constructor's: requests share the closure
 			if enc == Hex {
 				sig, err = hex.DecodeString(field)
 			} else {

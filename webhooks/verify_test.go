@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,4 +227,48 @@ func TestVerifiersRefuseEmptySecrets(t *testing.T) {
 	assert.Error(t, err)
 	_, err = webhooks.NewStandardVerifier([]string{secretA}, webhooks.WithTolerance(0))
 	assert.Error(t, err)
+}
+
+// TestVerifiersAreSafeForConcurrentUse shares each verifier among
+// goroutines, as a Handler does across requests, and checks every answer.
+func TestVerifiersAreSafeForConcurrentUse(t *testing.T) {
+	key := []byte("signing-key")
+	at := time.Now()
+	verifier := func(v webhooks.Verifier, err error) webhooks.Verifier {
+		require.NoError(t, err)
+		return v
+	}
+	cases := []struct {
+		name      string
+		v         webhooks.Verifier
+		good, bad webhookstest.Signer
+	}{
+		{"basic", verifier(webhooks.NewBasicVerifier("crm:pass")), webhookstest.Basic("crm:pass"), webhookstest.Basic("crm:guess")},
+		{"bearer", verifier(webhooks.NewBearerVerifier("tok")), webhookstest.Bearer("tok"), webhookstest.Bearer("guess")},
+		{"header", verifier(webhooks.NewHeaderVerifier("X-Token", "h")), webhookstest.Header("X-Token", "h"), webhookstest.Header("X-Token", "g")},
+		{"query", verifier(webhooks.NewQueryVerifier("token", "q")), webhookstest.Query("token", "q"), webhookstest.Query("token", "g")},
+		{"hmac hex", verifier(webhooks.NewHMACVerifier("X-Signature", webhooks.Hex, key)),
+			webhookstest.HMAC("X-Signature", webhooks.Hex, key), webhookstest.Header("X-Signature", "not hex")},
+		{"hmac base64", verifier(webhooks.NewHMACVerifier("X-Signature", webhooks.Base64, key)),
+			webhookstest.HMAC("X-Signature", webhooks.Base64, key), webhookstest.Header("X-Signature", "not base64!")},
+		{"standard", verifier(webhooks.NewStandardVerifier([]string{secretA})),
+			webhookstest.Standard(secretA, "msg_1", at), webhookstest.Standard(secretB, "msg_1", at)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			good, bad := request(t, tc.good), request(t, tc.bad)
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for range 200 {
+						if !assert.NoError(t, tc.v.Verify(good, body)) ||
+							!assert.ErrorIs(t, tc.v.Verify(bad, body), webhooks.ErrInvalidCredential) {
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
 }

@@ -39,6 +39,8 @@ import (
 
 	"github.com/google/go-querystring/query"
 	"golang.org/x/time/rate"
+
+	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // Version is the version of this SDK, sent in the User-Agent header.
@@ -595,10 +597,10 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 			return resp, err
 		}
 		wait, retry := c.planRetry(ep, attempt, resp, sent, err)
-		if !retry || !fitsDeadline(ctx, wait) {
+		if !retry || !pause.Fits(ctx, wait) {
 			return resp, err
 		}
-		if ctxErr := sleepCtx(ctx, wait); ctxErr != nil {
+		if ctxErr := pause.Sleep(ctx, wait); ctxErr != nil {
 			return resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err)
 		}
 		lastResp, lastErr = resp, err

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // Rate is the rate-limit information a response carried.
@@ -268,14 +270,7 @@ func (l *PathLimiter) Wait(ctx context.Context, key string) error {
 
 // Pause holds back every request under key until the given time.
 func (l *PathLimiter) Pause(key string, until time.Time) {
-	b := l.bucket(key)
-	u := until.UnixNano()
-	for {
-		old := b.pausedUntil.Load()
-		if u <= old || b.pausedUntil.CompareAndSwap(old, u) {
-			return
-		}
-	}
+	pause.Extend(&l.bucket(key).pausedUntil, until.UnixNano())
 }
 
 // Paths returns how many routes the limiter holds state for.
@@ -358,26 +353,8 @@ func (b *bucket) touch(now time.Time) {
 // waitForToken waits d for a token or a pause to end. A wait that would
 // outlast ctx's deadline is refused at once with a *RateLimitError.
 func waitForToken(ctx context.Context, d time.Duration) error {
-	if !fitsDeadline(ctx, d) {
+	if !pause.Fits(ctx, d) {
 		return &RateLimitError{RetryAfter: d}
 	}
-	return sleepCtx(ctx, d)
-}
-
-// fitsDeadline reports whether a wait of d ends before ctx's deadline.
-func fitsDeadline(ctx context.Context, d time.Duration) bool {
-	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline) >= d
-}
-
-// sleepCtx waits for d unless ctx ends first, and then returns ctx's error.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return pause.Sleep(ctx, d)
 }

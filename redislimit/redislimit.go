@@ -36,6 +36,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // ErrUnavailable matches the error Wait returns when Redis cannot be reached
@@ -210,7 +211,10 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 			return err
 		}
 		if d := l.localPause(route); d > 0 {
-			if err := wait(ctx, d); err != nil {
+			if !pause.Fits(ctx, d) { // as the SDK's own limiter does
+				return &doubletick.RateLimitError{RetryAfter: d}
+			}
+			if err := pause.Sleep(ctx, d); err != nil {
 				return err
 			}
 			continue
@@ -231,7 +235,7 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 		case err != nil:
 			return l.unavailable(ctx, route, err)
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := pause.Sleep(ctx, d); err != nil {
 			l.giveBack(route, lim) // the caller left: its slot is another's
 			return err
 		}
@@ -395,14 +399,7 @@ return 1`)
 // pauseLocally records a pause in this process, never shortening one.
 func (l *Limiter) pauseLocally(route string, until time.Time) {
 	v, _ := l.pauses.LoadOrStore(route, new(atomic.Int64))
-	p := v.(*atomic.Int64)
-	u := until.UnixNano()
-	for {
-		old := p.Load()
-		if u <= old || p.CompareAndSwap(old, u) {
-			return
-		}
-	}
+	pause.Extend(v.(*atomic.Int64), until.UnixNano())
 }
 
 // localPause returns how long the pause this process knows of for route
@@ -413,28 +410,4 @@ func (l *Limiter) localPause(route string) time.Duration {
 		return 0
 	}
 	return time.Duration(v.(*atomic.Int64).Load() - time.Now().UnixNano())
-}
-
-// wait sleeps d, or fails at once with a *doubletick.RateLimitError when d
-// would pass ctx's deadline, as the SDK's own limiter does.
-func wait(ctx context.Context, d time.Duration) error {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return &doubletick.RateLimitError{RetryAfter: d}
-	}
-	return sleep(ctx, d)
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // faults are the failures a test has asked the fake to inject.
@@ -52,12 +54,8 @@ func (s *Server) inject(next http.Handler) http.Handler {
 		}
 		s.mu.Unlock()
 
-		if f.latency > 0 {
-			select {
-			case <-time.After(f.latency):
-			case <-r.Context().Done():
-				return
-			}
+		if pause.Sleep(r.Context(), f.latency) != nil {
+			return
 		}
 		switch {
 		case drop:

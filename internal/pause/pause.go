@@ -1,5 +1,5 @@
-// Package pause holds what the SDK's limiters share about waiting: sleeps
-// that end with their context, and pauses that only ever grow.
+// Package pause holds the SDK's waiting: sleeps that end with their context
+// (limiters, retries, back-off), and pauses that only ever grow.
 package pause
 
 import (

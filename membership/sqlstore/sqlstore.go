@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doubletick-go/doubletick/internal/pause"
 	"github.com/doubletick-go/doubletick/membership"
 )
 
@@ -347,12 +348,8 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 		if err == nil || !s.d.transient(err) {
 			return err
 		}
-		t := time.NewTimer(wait + rand.N(wait))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
+		if ctxErr := pause.Sleep(ctx, wait+rand.N(wait)); ctxErr != nil {
+			return errors.Join(err, ctxErr)
 		}
 		wait = min(2*wait, 100*time.Millisecond)
 	}

@@ -372,15 +372,12 @@ func (l *Limiter) Pause(route string, until time.Time) {
 	if l.fallback != nil {
 		l.fallback.Pause(route, until)
 	}
-	if time.Now().UnixNano() < l.downUntil.Load() {
+	d := time.Until(until)
+	if d <= 0 || time.Now().UnixNano() < l.downUntil.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	d := time.Until(until)
-	if d <= 0 {
-		return
-	}
 	if err := extendPause.Run(ctx, l.rdb, l.keys(route)[1:], d.Microseconds()).Err(); err != nil {
 		l.log.Warn("redislimit: pause not shared", "route", route, "error", err)
 	}

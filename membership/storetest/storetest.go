@@ -383,35 +383,22 @@ func (r *Replay) Check(t testing.TB, s membership.Store) {
 }
 
 // testConcurrentReplay delivers a Replay of n events through appliers
-// goroutines, each with its own Tracker and handle on the store, taking
-// deliveries from one queue, and checks the result.
+// goroutines, each with its own Tracker and handle on the store and its own
+// share of the deliveries, and checks the result.
 func testConcurrentReplay(t *testing.T, open func() membership.Store, n, appliers int) {
 	r := NewReplay(uint64(time.Now().UnixNano()), n)
 	ctx := context.Background()
-	var next, applied, duplicate atomic.Int64
+	var applied, duplicate atomic.Int64
 	errs := make(chan error, appliers)
 	var wg sync.WaitGroup
-	for range appliers {
+	for shard := range appliers {
 		tr, err := membership.NewTracker(open())
 		require.NoError(t, err)
 		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(r.Deliveries) {
-					return
-				}
-				outcome, err := r.deliver(ctx, tr, i)
-				if err != nil {
-					errs <- err
-					return
-				}
-				switch outcome {
-				case membership.Applied:
-					applied.Add(1)
-				case membership.Duplicate:
-					duplicate.Add(1)
-				}
-			}
+			a, d, err := r.Apply(ctx, tr, shard, appliers)
+			applied.Add(int64(a))
+			duplicate.Add(int64(d))
+			errs <- err
 		})
 	}
 	wg.Wait()

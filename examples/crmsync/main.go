@@ -114,10 +114,14 @@ func openDB(ctx context.Context, kind, path string, getenv func(string) string) 
 			return nil, 0, errors.New("-store postgres needs DATABASE_URL")
 		}
 		db, err := sql.Open("pgx", dsn)
-		if err == nil {
-			err = db.PingContext(ctx)
+		if err != nil {
+			return nil, 0, err
 		}
-		return db, sqlstore.Postgres, err
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, 0, err
+		}
+		return db, sqlstore.Postgres, nil
 	}
 	return nil, 0, fmt.Errorf("-store %q: want sqlite or postgres", kind)
 }

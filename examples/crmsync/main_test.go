@@ -3,18 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
@@ -43,24 +41,10 @@ func TestDemoSQLite(t *testing.T) {
 }
 
 func TestDemoPostgres(t *testing.T) {
-	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("DOUBLETICK_TEST_POSTGRES_DSN is not set in CI")
-		}
-		t.Skip("no PostgreSQL: source .ci/services to run this test")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer admin.Close()
-	schema := fmt.Sprintf("crmsync_%d", time.Now().UnixNano())
-	_, err = admin.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"-demo", "-store", "postgres"}, &out,
-		env(map[string]string{"DATABASE_URL": dsn + "&search_path=" + schema}), nil))
+		env(map[string]string{"DATABASE_URL": dsn}), nil))
 	checkDemo(t, out.String())
 }
 

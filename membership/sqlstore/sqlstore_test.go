@@ -3,8 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
@@ -36,7 +35,7 @@ func TestStore(t *testing.T) {
 	for _, tc := range databases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.dialect == sqlstore.Postgres {
-				postgresDSN(t) // skips once here, not in every check
+				pgtest.DSN(t) // skips once here, not in every check
 			}
 			storetest.Run(t, func(t *testing.T) func() membership.Store {
 				dsn := tc.empty(t)
@@ -44,45 +43,6 @@ func TestStore(t *testing.T) {
 			})
 		})
 	}
-}
-
-// postgresDSN returns the test server's DSN, or skips the test when no
-// server answers and CI is not set (in CI, .ci/services starts one).
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = "postgres://postgres:postgres@127.0.0.1:5432/doubletick_test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL at DOUBLETICK_TEST_POSTGRES_DSN is not reachable in CI: %v", err)
-		}
-		t.Skipf("no PostgreSQL reachable (%v): source .ci/services, or set DOUBLETICK_TEST_POSTGRES_DSN", err)
-	}
-	return dsn
-}
-
-// freshSchema makes an empty schema for one test, dropped after it, and
-// returns a DSN whose connections use it.
-func freshSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	schema := fmt.Sprintf("t_%d", time.Now().UnixNano())
-	_, err = admin.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		assert.NoError(t, err)
-		admin.Close()
-	})
-	return dsn + "&search_path=" + schema
 }
 
 // databases are the two dialects, each with a function that makes an empty
@@ -93,7 +53,7 @@ var databases = []struct {
 	empty   func(t testing.TB) string
 }{
 	{"sqlite", sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "members.db") }},
-	{"postgres", sqlstore.Postgres, func(t testing.TB) string { return freshSchema(t, postgresDSN(t)) }},
+	{"postgres", sqlstore.Postgres, func(t testing.TB) string { return pgtest.Schema(t, pgtest.DSN(t)) }},
 }
 
 // openDB opens a SQLite path or a PostgreSQL DSN, closed with the test.

@@ -21,7 +21,7 @@ import (
 
 // openStore returns a migrated Store on a SQLite path or a PostgreSQL DSN,
 // with its own *sql.DB, as another process would have.
-func openStore(t *testing.T, d sqlstore.Dialect, dsn string) membership.Store {
+func openStore(t testing.TB, d sqlstore.Dialect, dsn string) membership.Store {
 	t.Helper()
 	s, err := sqlstore.New(openDB(t, d, dsn), d)
 	require.NoError(t, err)

@@ -81,10 +81,10 @@ var errNilContext = errors.New("doubletick: nil context")
 // Client calls DoubleTick's API. Create one with [NewClient]; the zero value
 // is not usable. A Client is immutable once built and safe for concurrent use.
 type Client struct {
-	// The key sits behind a pointer: fmt and reflection-based printers show
-	// a nested pointer as an address, so no path through a Client's fields
-	// prints it, whatever the verb.
-	apiKey          *credential
+	// The key lives in a closure: fmt, slog and reflection-based printers
+	// (testify's diffs) show a func as an address, so no path through a
+	// Client's fields, or a copy of them, prints it, whatever the verb.
+	apiKey          credential
 	baseURL         string // scheme://host[/prefix], no trailing slash
 	httpClient      *http.Client
 	userAgent       string
@@ -104,11 +104,11 @@ type Client struct {
 	Participants *ParticipantsService
 }
 
-// credential holds the API key.
-type credential struct{ key string }
+// credential returns the API key.
+type credential func() string
 
-// Format prints a placeholder for every verb.
-func (credential) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+// newCredential hides key in a closure.
+func newCredential(key string) credential { return func() string { return key } }
 
 // Option configures a [Client]. Options are applied in order by [NewClient],
 // which returns the first error an option reports.
@@ -391,7 +391,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		ua += " " + s.userAgentSuffix
 	}
 	c := &Client{
-		apiKey:          &credential{apiKey},
+		apiKey:          newCredential(apiKey),
 		baseURL:         base,
 		userAgent:       ua,
 		authHeaders:     s.authHeaders,
@@ -642,7 +642,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, payload [
 		return nil, false, fmt.Errorf("doubletick: %s %s: building request: %w", ep.method, ep.route, err)
 	}
 	for _, h := range c.authHeaders {
-		req.Header[h] = []string{c.apiKey.key}
+		req.Header[h] = []string{c.apiKey()}
 	}
 	req.Header["Accept"] = []string{"application/json"}
 	req.Header["User-Agent"] = []string{c.userAgent}
@@ -770,7 +770,7 @@ func (m *messages) UnmarshalJSON(b []byte) error {
 // newAPIError builds the error for a failed answer. It scrubs the API key
 // from the body first, in case a server echoes request headers back.
 func (c *Client) newAPIError(method, route string, status int, requestID string, raw []byte) *APIError {
-	raw = bytes.ReplaceAll(raw, []byte(c.apiKey.key), []byte(redacted))
+	raw = bytes.ReplaceAll(raw, []byte(c.apiKey()), []byte(redacted))
 	e := &APIError{Method: method, Route: route, StatusCode: status, RequestID: requestID, Body: raw}
 	var env errorEnvelope
 	if json.Unmarshal(raw, &env) == nil {
@@ -815,7 +815,7 @@ func (c *Client) log(ctx context.Context, ep endpoint, attempt, status int, star
 		attrs = append(attrs, slog.String("request_id", requestID))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", strings.ReplaceAll(err.Error(), c.apiKey.key, redacted)))
+		attrs = append(attrs, slog.String("error", strings.ReplaceAll(err.Error(), c.apiKey(), redacted)))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "doubletick request", attrs...)
 }

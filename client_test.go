@@ -603,11 +603,17 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 	c := newTestClient(t, echo, opts...)
 
 	var printed []string
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%T"} {
-		printed = append(printed, fmt.Sprintf(verb, c), fmt.Sprintf(verb, *c.Groups), fmt.Sprintf(verb, opts), fmt.Sprintf(verb, validCreate()))
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%t", "%d", "%T"} {
+		printed = append(printed, fmt.Sprintf(verb, c), fmt.Sprintf(verb, *c), fmt.Sprintf(verb, *c.Groups), fmt.Sprintf(verb, opts), fmt.Sprintf(verb, validCreate()))
 	}
 	printed = append(printed, fmt.Sprint(c), c.String())
-	logger.Info("client", "client", c)
+	logger.Info("client", "client", c, "client value", *c)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("client", "client", c, "client value", *c)
+	var diff diffRecorder // what testify prints when an assertion on a Client fails
+	assert.Equal(&diff, *c, doubletick.Client{})
+	assert.Equal(&diff, c, &doubletick.Client{})
+	require.NotEmpty(t, diff.String())
+	printed = append(printed, diff.String())
 
 	_, resp, err := c.Groups.Create(context.Background(), validCreate())
 	require.Error(t, err)
@@ -637,6 +643,11 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 		assert.NotContains(t, s, testKey)
 	}
 }
+
+// diffRecorder is a testify TestingT that keeps what failed assertions print.
+type diffRecorder struct{ strings.Builder }
+
+func (r *diffRecorder) Errorf(format string, args ...any) { fmt.Fprintf(&r.Builder, format, args...) }
 
 func TestLoggerRecordsEachRequest(t *testing.T) {
 	var logs bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +35,15 @@ const (
 
 // BodyFormat is how a receiver's body is encoded, as in DoubleTick's
 // webhook registration.
-type BodyFormat string
+type BodyFormat = webhooks.BodyFormat
 
-// The body formats DoubleTick's webhook registration offers.
+// The body formats DoubleTick's webhook registration offers. FORM_DATA is
+// sent URL-encoded as the webhooks package reads it (DoubleTick does not
+// document its encoding): nested keys as a[b], list items as a[0], a null
+// field left out, booleans and numbers as their JSON text.
 const (
-	BodyJSON     BodyFormat = "JSON"
-	BodyFormData BodyFormat = "FORM_DATA" // sent URL-encoded, nested keys as a[b]
+	BodyJSON     = webhooks.BodyJSON
+	BodyFormData = webhooks.BodyFormData
 )
 
 // Authorization is the authorization a receiver was registered with:
@@ -234,27 +238,32 @@ func encodePayload(f BodyFormat, payload map[string]any) ([]byte, string) {
 	return b, "application/json"
 }
 
-// flatten writes nested objects as a[b] keys.
+// flatten writes nested objects as a[b] keys and list items as a[0],
+// leaving out null fields and empty objects.
 func flatten(form url.Values, prefix string, v map[string]any) {
 	for k, val := range v {
-		key := k
-		if prefix != "" {
-			key = prefix + "[" + k + "]"
+		flattenValue(form, prefix, k, val)
+	}
+}
+
+func flattenValue(form url.Values, prefix, k string, val any) {
+	key := k
+	if prefix != "" {
+		key = prefix + "[" + k + "]"
+	}
+	switch x := val.(type) {
+	case map[string]any:
+		flatten(form, key, x)
+	case []any:
+		for i, item := range x {
+			flattenValue(form, key, strconv.Itoa(i), item)
 		}
-		switch x := val.(type) {
-		case map[string]any:
-			if len(x) == 0 {
-				form.Set(key, "{}")
-			}
-			flatten(form, key, x)
-		case nil:
-			form.Set(key, "null")
-		case string:
-			form.Set(key, x)
-		default:
-			b, _ := json.Marshal(x)
-			form.Set(key, string(b))
-		}
+	case nil:
+	case string:
+		form.Set(key, x)
+	default:
+		b, _ := json.Marshal(x)
+		form.Set(key, string(b))
 	}
 }
 

@@ -100,30 +100,34 @@ func TestWebhookRegistrationOptions(t *testing.T) {
 	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	standard, err := webhooks.NewStandardVerifier([]string{secret})
 	require.NoError(t, err)
-	hmacV, err := webhooks.NewHMACVerifier("X-Signature", webhooks.Base64, []byte("proxy-key"))
+	hmacV, err := webhooks.NewHMACVerifier("X-Signature", webhooks.Base64, []byte("proxy-signing-key"))
 	require.NoError(t, err)
-	basic, err := webhooks.NewBasicVerifier("crm:pw")
+	basic, err := webhooks.NewBasicVerifier("crm:password")
 	require.NoError(t, err)
-	header, err := webhooks.NewHeaderVerifier("X-Hook", "h")
+	header, err := webhooks.NewHeaderVerifier("X-Hook", "hook-header-value")
 	require.NoError(t, err)
-	query, err := webhooks.NewQueryVerifier("token", "q")
+	query, err := webhooks.NewQueryVerifier("token", "query-token")
 	require.NoError(t, err)
 
 	cases := map[string]struct {
 		v webhooks.Verifier
 		r doubleticktest.Receiver
 	}{
-		"basic, legacy format, form data": {basic, doubleticktest.Receiver{Authorization: &doubleticktest.Authorization{Type: "BASIC", Payload: "crm:pw"},
+		"basic, legacy format, form data": {basic, doubleticktest.Receiver{Authorization: &doubleticktest.Authorization{Type: "BASIC", Payload: "crm:password"},
 			Format: doubleticktest.FormatLegacy, BodyFormat: doubleticktest.BodyFormData}},
-		"custom header, PUT":  {header, doubleticktest.Receiver{Headers: map[string]string{"X-Hook": "h"}, Method: http.MethodPut}},
-		"query":               {query, doubleticktest.Receiver{Query: map[string]string{"token": "q"}}},
-		"hmac proxy":          {hmacV, doubleticktest.Receiver{HMACHeader: "X-Signature", HMACSecret: []byte("proxy-key"), HMACEncoding: webhooks.Base64}},
+		"custom header, PUT":  {header, doubleticktest.Receiver{Headers: map[string]string{"X-Hook": "hook-header-value"}, Method: http.MethodPut}},
+		"query":               {query, doubleticktest.Receiver{Query: map[string]string{"token": "query-token"}}},
+		"hmac proxy":          {hmacV, doubleticktest.Receiver{HMACHeader: "X-Signature", HMACSecret: []byte("proxy-signing-key"), HMACEncoding: webhooks.Base64}},
 		"standard webhooks":   {standard, doubleticktest.Receiver{StandardSecret: secret, BodyFormat: doubleticktest.BodyFormData}},
-		"legacy format, JSON": {query, doubleticktest.Receiver{Query: map[string]string{"token": "q"}, Format: doubleticktest.FormatLegacy}},
+		"legacy format, JSON": {query, doubleticktest.Receiver{Query: map[string]string{"token": "query-token"}, Format: doubleticktest.FormatLegacy}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			col := newCollector(t, tc.v, webhooks.WithMethods("POST", "PUT"))
+			format := tc.r.BodyFormat
+			if format == "" {
+				format = doubleticktest.BodyJSON
+			}
+			col := newCollector(t, tc.v, webhooks.WithMethods("POST", "PUT"), webhooks.WithBodyFormat(format))
 			srv := doubleticktest.NewServer()
 			defer srv.Close()
 			tc.r.URL = col.srv.URL + "/hooks"
@@ -187,12 +191,12 @@ func TestWebhookRetriesAreBounded(t *testing.T) {
 }
 
 func TestWebhooksOutOfOrderAndDuplicated(t *testing.T) {
-	bearer, _ := webhooks.NewBearerVerifier("t")
+	bearer, _ := webhooks.NewBearerVerifier("hook-token")
 	dedup, _ := webhooks.NewMemoryDeduplicator(time.Hour, 100)
 	col := newCollector(t, bearer, webhooks.WithDeduplicator(dedup))
 	srv := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1))
 	defer srv.Close()
-	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: col.srv.URL, Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "t"}}))
+	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: col.srv.URL, Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "hook-token"}}))
 
 	srv.Hold()
 	create(t, srv.Client(), "g1")

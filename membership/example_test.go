@@ -22,8 +22,8 @@ func ExampleTracker_Handle() {
 	verifier, _ := webhooks.NewBearerVerifier("token-registered-with-the-webhook")
 	handler, _ := webhooks.NewHandler(verifier, webhooks.OnEvent(tracker.Handle))
 
-	joined := `{"event":"GROUP_PARTICIPANT_JOINED","groupId":"grp_01","customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:30:00Z"}`
-	left := `{"event":"GROUP_PARTICIPANT_LEFT","groupId":"grp_01","customerPhone":"919876543210","participantLeftAt":"2026-01-15T11:15:00Z"}`
+	joined := `{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"grp_01","customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:30:00Z"}`
+	left := `{"event":"GROUP_PARTICIPANT_LEFT","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"grp_01","customerPhone":"919876543210","participantLeftAt":"2026-01-15T11:15:00Z"}`
 	for _, body := range []string{left, joined, joined} { // LEFT first, JOINED twice
 		req := httptest.NewRequest(http.MethodPost, "/doubletick/webhooks", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

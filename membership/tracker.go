@@ -172,8 +172,9 @@ func (t *Tracker) apply(ctx context.Context, c Change) (Result, error) {
 }
 
 // Handle applies ev for a [webhooks.Handler]: pass it to [webhooks.OnEvent].
-// A store error is returned, so that the handler answers 500 and DoubleTick
-// delivers the event again. An event that can never be applied, such as one
+// A store error is returned, so that the handler answers 500 and never
+// acknowledges an event it did not store (DoubleTick documents no retry of a
+// non-2xx answer: [Tracker.Reconcile] repairs what is lost). An event that can never be applied, such as one
 // whose groupId is null, is logged and acknowledged, since a redelivery
 // would carry the same payload; [Tracker.Reconcile] repairs what it missed.
 func (t *Tracker) Handle(ctx context.Context, ev webhooks.Event) error {

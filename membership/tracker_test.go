@@ -114,9 +114,9 @@ func post(t *testing.T, h http.Handler, body string) int {
 func TestHandleAnswers(t *testing.T) {
 	bearer, err := webhooks.NewBearerVerifier("hook-token")
 	require.NoError(t, err)
-	joined := `{"event":"GROUP_PARTICIPANT_JOINED","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`
+	joined := `{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`
 
-	t.Run("a store error answers 500 so DoubleTick retries", func(t *testing.T) {
+	t.Run("a store error answers 500, never 200", func(t *testing.T) {
 		tracker, err := membership.NewTracker(failingStore{membership.NewMemoryStore()})
 		require.NoError(t, err)
 		h, err := webhooks.NewHandler(bearer, webhooks.OnEvent(tracker.Handle))
@@ -131,7 +131,7 @@ func TestHandleAnswers(t *testing.T) {
 		require.NoError(t, err)
 		h, err := webhooks.NewHandler(bearer, webhooks.OnEvent(tracker.Handle))
 		require.NoError(t, err)
-		pending := `{"event":"GROUP_PARTICIPANT_JOINED","groupId":null,"customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`
+		pending := `{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":null,"customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`
 		assert.Equal(t, http.StatusOK, post(t, h, pending))
 		assert.Contains(t, logs.String(), "GroupID is required")
 		assert.Equal(t, http.StatusOK, post(t, h, joined))
@@ -144,7 +144,7 @@ func TestApplyOutcomes(t *testing.T) {
 	tracker, err := membership.NewTracker(membership.NewMemoryStore(), membership.WithClock(func() time.Time { return time.Unix(1e9, 0) }))
 	require.NoError(t, err)
 
-	created, err := webhooks.Parse([]byte(`{"event":"GROUP_CREATED","groupId":"g1","groupCreatedAt":"2026-01-15T10:00:00Z"}`))
+	created, err := webhooks.Parse([]byte(`{"event":"GROUP_CREATED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","inviteLink":null,"groupCreatedAt":"2026-01-15T10:00:00Z"}`))
 	require.NoError(t, err)
 	res, err := tracker.Apply(ctx, created)
 	require.NoError(t, err)
@@ -152,7 +152,7 @@ func TestApplyOutcomes(t *testing.T) {
 
 	// The legacy format's number without "+" and the current one's with it
 	// are one participant.
-	removed, err := webhooks.Parse([]byte(`{"event":"GROUP_PARTICIPANT_REMOVED","groupId":"g1","customerPhone":"+919876543210","participantRemovedAt":"2026-01-15T11:00:00Z"}`))
+	removed, err := webhooks.Parse([]byte(`{"event":"GROUP_PARTICIPANT_REMOVED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"+919876543210","participantRemovedAt":"2026-01-15T11:00:00Z"}`))
 	require.NoError(t, err)
 	res, err = tracker.Apply(ctx, removed)
 	require.NoError(t, err)
@@ -161,14 +161,14 @@ func TestApplyOutcomes(t *testing.T) {
 		At: time.Date(2026, 1, 15, 11, 0, 0, 0, time.UTC), Source: membership.SourceWebhook}, res.Entry.Change)
 	assert.Equal(t, time.Unix(1e9, 0), res.Entry.AppliedAt)
 
-	again, err := webhooks.Parse([]byte(`{"participantRemovedAt":"2026-01-15T11:00:00Z","customerPhone":"919876543210","groupId":"g1","event":"GROUP_PARTICIPANT_REMOVED"}`))
+	again, err := webhooks.Parse([]byte(`{"participantRemovedAt":"2026-01-15T11:00:00Z","customerPhone":"919876543210","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","event":"GROUP_PARTICIPANT_REMOVED"}`))
 	require.NoError(t, err)
 	res, err = tracker.Apply(ctx, again)
 	require.NoError(t, err)
 	assert.Equal(t, membership.Duplicate, res.Outcome)
 	assert.Equal(t, "duplicate", res.Outcome.String())
 
-	badPhone, err := webhooks.Parse([]byte(`{"event":"GROUP_PARTICIPANT_LEFT","groupId":"g1","customerPhone":"not a phone","participantLeftAt":"2026-01-15T11:00:00Z"}`))
+	badPhone, err := webhooks.Parse([]byte(`{"event":"GROUP_PARTICIPANT_LEFT","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"not a phone","participantLeftAt":"2026-01-15T11:00:00Z"}`))
 	require.NoError(t, err)
 	_, err = tracker.Apply(ctx, badPhone)
 	var invalid *membership.InvalidChangeError

@@ -7,7 +7,45 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"strconv"
 	"strings"
+)
+
+// BodyFormat is how DoubleTick encodes a webhook's body: each webhook is
+// registered with one ("bodyFormat" of the webhook registration API).
+type BodyFormat string
+
+// The body formats DoubleTick's webhook registration offers.
+const (
+	// BodyJSON is a JSON object, sent as application/json.
+	BodyJSON BodyFormat = "JSON"
+	// BodyFormData is form data, sent as application/x-www-form-urlencoded
+	// or multipart/form-data.
+	BodyFormData BodyFormat = "FORM_DATA"
+)
+
+// accepts reports whether a request of the given media type can carry a body
+// of format f.
+func (f BodyFormat) accepts(mediaType string) bool {
+	switch f {
+	case BodyJSON:
+		return mediaType == "application/json"
+	case BodyFormData:
+		return mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data"
+	}
+	return false
+}
+
+// Limits on form data: DoubleTick's group payloads nest two levels deep and
+// hold fewer than 30 fields; a CONTACTS message nests deepest, at six
+// (message[contacts][0][phones][0][phone]).
+const (
+	// MaxFormDepth is the most names a form key may nest: "a[b][c]" is 3.
+	MaxFormDepth = 8
+	// MaxFormFields is the most fields a form body may hold.
+	MaxFormFields = 1000
+	// MaxFormKeyLength is the longest form key, in bytes.
+	MaxFormKeyLength = 256
 )
 
 // maxFormMemory bounds what a multipart body may hold in memory; the handler's
@@ -15,24 +53,31 @@ import (
 const maxFormMemory = 1 << 20
 
 // ParseContent decodes a webhook body sent with the given Content-Type:
-// JSON, or form data (application/x-www-form-urlencoded or
-// multipart/form-data), which DoubleTick sends for webhooks registered with
-// bodyFormat FORM_DATA. An empty contentType means: JSON when the body starts
-// with "{", URL-encoded form data otherwise.
+// JSON (application/json), or form data (application/x-www-form-urlencoded
+// or multipart/form-data), which DoubleTick sends for webhooks registered
+// with bodyFormat FORM_DATA. An empty contentType means: JSON when the body
+// starts with "{", URL-encoded form data otherwise.
 //
-// DoubleTick does not document how it flattens nested fields into form data.
-// Keys in bracket form ("contact[name]") are nested back into objects, and a
-// value that is itself a JSON object or array is taken as one.
+// No signature covers the Content-Type header, so letting it choose the
+// parser lets whoever replays a signed body pick how it is read: a JSON
+// message whose text reads "a=1&event=…" parses as another event when sent
+// as form data. A [Handler] therefore accepts only the body format its
+// webhook was registered with ([WithBodyFormat]); call ParseContent on
+// verified input only when you pin the format yourself.
+//
+// DoubleTick does not document how it flattens nested fields into form data,
+// nor how it sends null. This package reads keys in bracket form
+// ("contact[name]", array items as "message[contacts][0][name]"), takes an
+// absent key as null, and types each value by the documented schema, never by
+// its shape: a documented string stays a string whatever it reads ("true",
+// "null", "[1,2]"), and only documented booleans and numbers are converted.
+// Keys may nest [MaxFormDepth] deep, a body may hold [MaxFormFields] fields
+// with keys of [MaxFormKeyLength] bytes, and a key may appear once.
 func ParseContent(contentType string, body []byte) (Event, error) {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mediaType == "multipart/form-data":
-		form, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(maxFormMemory)
-		if err != nil {
-			return nil, fmt.Errorf("%w: multipart form: %v", ErrMalformedPayload, err)
-		}
-		defer form.RemoveAll()
-		return parseForm(form.Value)
+		return parseMultipart(params["boundary"], body)
 	case mediaType == "application/x-www-form-urlencoded":
 		return parseURLEncoded(body)
 	case mediaType == "" && !startsWith(body, '{'):
@@ -49,7 +94,28 @@ func startsWith(body []byte, c byte) bool {
 	return len(b) > 0 && b[0] == c
 }
 
+func parseMultipart(boundary string, body []byte) (Event, error) {
+	if boundary == "" {
+		return nil, fmt.Errorf("%w: multipart form without a boundary", ErrMalformedPayload)
+	}
+	if n := bytes.Count(body, []byte(boundary)); n > MaxFormFields+1 {
+		return nil, fmt.Errorf("%w: form data has more than %d fields", ErrMalformedPayload, MaxFormFields)
+	}
+	form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(maxFormMemory)
+	if err != nil {
+		return nil, fmt.Errorf("%w: multipart form: %v", ErrMalformedPayload, err)
+	}
+	defer form.RemoveAll()
+	if len(form.File) > 0 {
+		return nil, fmt.Errorf("%w: form data with a file", ErrMalformedPayload)
+	}
+	return parseForm(form.Value)
+}
+
 func parseURLEncoded(body []byte) (Event, error) {
+	if n := bytes.Count(body, []byte{'&'}) + 1; n > MaxFormFields {
+		return nil, fmt.Errorf("%w: form data has more than %d fields", ErrMalformedPayload, MaxFormFields)
+	}
 	values, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: form data: %v", ErrMalformedPayload, err)
@@ -57,21 +123,67 @@ func parseURLEncoded(body []byte) (Event, error) {
 	return parseForm(values)
 }
 
+// formKind is the JSON type a form value takes.
+type formKind uint8
+
+const (
+	formString formKind = iota
+	formBool
+	formNumber
+	formArray // an object whose keys are 0, 1, …: a JSON array
+)
+
+// formSchema names every documented field that is not a string, by its
+// dotted path with "*" for an array index. Every other value is a string.
+var formSchema = map[string]formKind{
+	"isAgentOffline":            formBool,
+	"message.latitude":          formNumber,
+	"message.longitude":         formNumber,
+	"message.contacts":          formArray,
+	"message.contacts.*.phones": formArray,
+	"message.contacts.*.emails": formArray,
+	"message.flowResponse":      formArray,
+}
+
+// formNode is one level of a form's nested keys: each entry a string value
+// or a deeper *formNode.
+type formNode map[string]any
+
 func parseForm(values map[string][]string) (Event, error) {
 	if len(values) == 0 {
 		return nil, fmt.Errorf("%w: form data has no fields", ErrMalformedPayload)
 	}
-	obj := map[string]any{}
+	if len(values) > MaxFormFields {
+		return nil, fmt.Errorf("%w: form data has more than %d fields", ErrMalformedPayload, MaxFormFields)
+	}
+	root := formNode{}
 	for key, vs := range values {
-		if len(vs) == 0 {
-			continue
+		if len(vs) != 1 {
+			return nil, fmt.Errorf("%w: form key %q appears %d times", ErrMalformedPayload, key, len(vs))
 		}
-		path := formPath(key)
-		if path == nil {
-			return nil, fmt.Errorf("%w: form key %q", ErrMalformedPayload, key)
+		if len(key) > MaxFormKeyLength {
+			return nil, fmt.Errorf("%w: form key longer than %d bytes", ErrMalformedPayload, MaxFormKeyLength)
 		}
-		if err := setPath(obj, path, formValue(vs[0])); err != nil {
+		path, err := formPath(key)
+		if err != nil {
 			return nil, err
+		}
+		if err := root.set(path, vs[0]); err != nil {
+			return nil, err
+		}
+	}
+	v, err := root.value("")
+	if err != nil {
+		return nil, err
+	}
+	obj := v.(map[string]any)
+	// Form data has no null: a nullable field is null by its absence. Write
+	// the nulls out, so that the JSON made here reads as the same event.
+	if obj["type"] != "wa_group" {
+		for _, k := range []string{"groupId", "groupName", "inviteLink"} {
+			if _, ok := obj[k]; !ok {
+				obj[k] = nil
+			}
 		}
 	}
 	body, err := json.Marshal(obj)
@@ -81,58 +193,126 @@ func parseForm(values map[string][]string) (Event, error) {
 	return parseJSON(body)
 }
 
-// formValue turns a form value into JSON: literals and JSON objects and
-// arrays as they are, anything else as a string.
-func formValue(v string) any {
-	switch t := strings.TrimSpace(v); {
-	case t == "true" || t == "false" || t == "null",
-		(strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)):
-		return json.RawMessage(t)
+// formPath splits "a[b][c]" into a, b, c.
+func formPath(key string) ([]string, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: form key %q: %s", ErrMalformedPayload, key, why)
 	}
-	return v
-}
-
-// formPath splits "a[b][c]" into a, b, c; it returns nil for a malformed key.
-func formPath(key string) []string {
 	name, rest, nested := strings.Cut(key, "[")
 	if name == "" {
-		return nil
+		return nil, bad("no name")
 	}
 	path := []string{name}
 	for nested {
+		if len(path) == MaxFormDepth {
+			return nil, bad(fmt.Sprintf("nests deeper than %d", MaxFormDepth))
+		}
 		var part string
 		part, rest, nested = strings.Cut(rest, "]")
 		if !nested || part == "" {
-			return nil
+			return nil, bad("unbalanced or empty brackets")
 		}
 		path = append(path, part)
 		if rest == "" {
 			break
 		}
-		if !strings.HasPrefix(rest, "[") {
-			return nil
+		if rest[0] != '[' {
+			return nil, bad("text after a bracket")
 		}
 		rest = rest[1:]
 	}
-	return path
+	return path, nil
 }
 
-func setPath(obj map[string]any, path []string, v any) error {
+// set stores v at path, making the levels on the way.
+func (n formNode) set(path []string, v string) error {
 	for _, p := range path[:len(path)-1] {
-		next, ok := obj[p].(map[string]any)
+		next, ok := n[p].(formNode)
 		if !ok {
-			if _, taken := obj[p]; taken {
+			if _, taken := n[p]; taken {
 				return fmt.Errorf("%w: form field %q is both a value and an object", ErrMalformedPayload, p)
 			}
-			next = map[string]any{}
-			obj[p] = next
+			next = formNode{}
+			n[p] = next
 		}
-		obj = next
+		n = next
 	}
 	last := path[len(path)-1]
-	if _, taken := obj[last].(map[string]any); taken {
+	if _, taken := n[last]; taken {
 		return fmt.Errorf("%w: form field %q is both a value and an object", ErrMalformedPayload, last)
 	}
-	obj[last] = v
+	n[last] = v
 	return nil
+}
+
+// value converts the node at schema path at into JSON-ready values, each
+// leaf typed by formSchema. Its depth is bounded by MaxFormDepth.
+func (n formNode) value(at string) (any, error) {
+	out := make(map[string]any, len(n))
+	for k, v := range n {
+		path := k
+		if at != "" {
+			path = at + "." + k
+		}
+		var err error
+		if out[k], err = formField(path, v); err != nil {
+			return nil, err
+		}
+	}
+	if formSchema[at] != formArray {
+		return out, nil
+	}
+	list := make([]any, len(out))
+	for k, v := range out {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(list) || strconv.Itoa(i) != k {
+			return nil, &FieldError{Field: at, Problem: "is a list: its form keys must be 0, 1, 2, …"}
+		}
+		list[i] = v
+	}
+	return list, nil
+}
+
+// formField converts one field: a nested node, or a string typed by the
+// schema.
+func formField(path string, v any) (any, error) {
+	if formSchema[parent(path)] == formArray {
+		path = elementPath(path)
+	}
+	if node, ok := v.(formNode); ok {
+		return node.value(path)
+	}
+	s := v.(string)
+	switch formSchema[path] {
+	case formBool:
+		b, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false") {
+			return nil, &FieldError{Field: path, Problem: "must be true or false"}
+		}
+		return b, nil
+	case formNumber:
+		if !json.Valid([]byte(s)) {
+			return nil, &FieldError{Field: path, Problem: "must be a number"}
+		}
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return nil, &FieldError{Field: path, Problem: "must be a number"}
+		}
+		return json.Number(s), nil
+	case formArray:
+		return nil, &FieldError{Field: path, Problem: "is a list, not a value"}
+	}
+	return s, nil
+}
+
+// parent returns the path of path's parent.
+func parent(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// elementPath writes an array element's index as "*".
+func elementPath(path string) string {
+	return parent(path) + ".*"
 }

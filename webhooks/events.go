@@ -12,6 +12,12 @@
 // older one carries no type field in its samples, so its type is read from
 // "eventType" when present and otherwise inferred from its timestamp field.
 // Group messages come in their own shape, recognised by "type": "wa_group".
+//
+// Decoding is strict so that the verified bytes, the typed event and
+// [Event.RawJSON] always agree: JSON object keys match field names exactly
+// (case-sensitively), a key that appears twice in one object is refused, and
+// every field the documentation marks as required must be present with its
+// documented type. Fields this package does not know stay in RawJSON.
 package webhooks
 
 import (
@@ -22,6 +28,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/doubletick-go/doubletick/internal/phone"
 )
@@ -39,8 +48,28 @@ const (
 )
 
 // ErrMalformedPayload matches every error [Parse] returns: the body is empty,
-// not JSON or form data, or a documented field has the wrong type.
+// not JSON or form data, repeats a key, lacks a required field, or a
+// documented field has the wrong type.
 var ErrMalformedPayload = errors.New("webhooks: malformed payload")
+
+// FieldError is a documented field that is missing or has the wrong type.
+// It matches [ErrMalformedPayload].
+type FieldError struct {
+	// Field is the field's path in the payload, e.g. "customerPhone" or
+	// "message.type".
+	Field string
+	// Problem says what is wrong with it, e.g. "is required".
+	Problem string
+}
+
+func (e *FieldError) Error() string {
+	return ErrMalformedPayload.Error() + ": " + e.Field + " " + e.Problem
+}
+
+// Is makes a FieldError match [ErrMalformedPayload].
+func (e *FieldError) Is(target error) bool { return target == ErrMalformedPayload }
+
+func missing(field string) error { return &FieldError{Field: field, Problem: "is required"} }
 
 // Event is one decoded webhook. Use a type switch on *GroupCreated,
 // *ParticipantJoined, *ParticipantLeft, *ParticipantRemoved,
@@ -55,9 +84,11 @@ type Event interface {
 	// Time returns when the event happened, by the sender's clock.
 	Time() time.Time
 	// DedupKey returns a key that is the same for every delivery of one
-	// event. Group payloads carry no event ID, so for them it is derived
-	// from the type, group, participant and event time; for messages it is
-	// the message ID; for unknown events, a hash of the body.
+	// event and differs between different events. Group payloads carry no
+	// event ID, so for them it is derived from the type, group, participant
+	// and event time (and, while the group ID is null, from the whole body);
+	// for messages it is the message ID; for unknown events, a hash of the
+	// body.
 	DedupKey() string
 	// RawJSON returns the payload as JSON, with every field, known or not.
 	RawJSON() json.RawMessage
@@ -88,11 +119,21 @@ func (c *GroupEvent) Group() string { return c.GroupID }
 // RawJSON returns the payload as JSON.
 func (c *GroupEvent) RawJSON() json.RawMessage { return c.raw }
 
+// dedupKey derives the key of a group event. While the group ID is null the
+// other fields may not tell two groups apart, so the body's hash is added.
+func (c *GroupEvent) dedupKey(participant string, at time.Time) string {
+	k := string(c.Event) + "|" + c.GroupID + "|" + participant + "|" + at.UTC().Format(time.RFC3339Nano)
+	if c.GroupID == "" {
+		k += "|" + bodyHash(c.raw)
+	}
+	return k
+}
+
 // GroupCreated says a group now exists: Meta confirmed its creation.
 type GroupCreated struct {
 	GroupEvent
 	// InviteLink lets anyone join the group: treat it as a credential and
-	// keep it out of logs. "" when not generated yet.
+	// keep it out of logs. "" when not generated yet (null).
 	InviteLink string `json:"inviteLink"`
 	// CreatedAt is when the group was created.
 	CreatedAt time.Time `json:"groupCreatedAt"`
@@ -102,7 +143,7 @@ type GroupCreated struct {
 func (e *GroupCreated) Time() time.Time { return e.CreatedAt }
 
 // DedupKey returns a key derived from the type, group and creation time.
-func (e *GroupCreated) DedupKey() string { return dedupKey(e.Event, e.GroupID, "", e.CreatedAt) }
+func (e *GroupCreated) DedupKey() string { return e.dedupKey("", e.CreatedAt) }
 
 // Phone is a participant's phone number as sent, and in E.164 form.
 type Phone struct {
@@ -135,9 +176,7 @@ type MembershipEvent struct {
 func (e *MembershipEvent) Time() time.Time { return e.At }
 
 // DedupKey returns a key derived from the type, group, participant and time.
-func (e *MembershipEvent) DedupKey() string {
-	return dedupKey(e.Event, e.GroupID, e.Phone.String(), e.At)
-}
+func (e *MembershipEvent) DedupKey() string { return e.dedupKey(e.Phone.String(), e.At) }
 
 // ParticipantJoined says a participant joined a group, added by an admin or
 // through the invite link.
@@ -149,7 +188,8 @@ type ParticipantLeft struct{ MembershipEvent }
 // ParticipantRemoved says an admin removed a participant from a group.
 type ParticipantRemoved struct{ MembershipEvent }
 
-// GroupMessageReceived is a message sent in a group your workspace knows.
+// GroupMessageReceived is a message sent in a group your workspace knows. It
+// reuses the base fields of DoubleTick's MESSAGE_RECEIVED webhook.
 //
 // It has no "event" field and no group API ID: To is Meta's numeric ID of the
 // group (up to 20 digits; not a phone number), and DoubleTick documents no
@@ -166,47 +206,154 @@ type GroupMessageReceived struct {
 	ReceivedAt time.Time `json:"receivedAt"`
 	// Contact is the sender's profile.
 	Contact struct {
+		// Name is the sender's display name.
 		Name string `json:"name"`
 	} `json:"contact"`
 	// IntegrationType is e.g. "WHATSAPP".
 	IntegrationType string `json:"integrationType"`
 	// Message is the content.
 	Message Message `json:"message"`
-	// LastMessageOrigin is one of USER, CUSTOMER, SYSTEM, REMINDER.
+	// DTLastMessageID is DoubleTick's ID of the chat's previous message, ""
+	// when this is the first (null).
+	DTLastMessageID string `json:"dtLastMessageId"`
+	// LastMessageOrigin is one of USER (a DoubleTick agent), CUSTOMER,
+	// SYSTEM, REMINDER; "" when null.
 	LastMessageOrigin string `json:"lastMessageOrigin"`
-	// IsAgentOffline reports whether the assigned agent was offline.
+	// IsAgentOffline reports whether the assigned agent was offline; false
+	// when the chat is unassigned.
 	IsAgentOffline bool `json:"isAgentOffline"`
-	// CustomerID and DTCustomerID identify the sending participant.
+	// DTCustomerID identifies the sending participant; CustomerID is its
+	// legacy alias.
 	CustomerID   string `json:"customerId"`
 	DTCustomerID string `json:"dtCustomerId"`
+	// CallbackData is the custom data of the outbound message this one
+	// replies to, "" when none.
+	CallbackData string `json:"callbackData"`
+	// The template this message replies to, when it replies to one.
+	DTPairedTemplateID       TemplateID `json:"dtPairedTemplateId"`
+	DTPairedTemplateName     string     `json:"dtPairedTemplateName"`
+	DTPairedTemplateLanguage string     `json:"dtPairedTemplateLanguage"`
+	// DTPairedMessageMetadata is the paired message's metadata object, nil
+	// when null or absent.
+	DTPairedMessageMetadata jsontext.Value `json:"dtPairedMessageMetadata"`
+	// Present only when Meta's Cloud API provides them.
+	UserID                  string `json:"userId"`
+	ParentUserID            string `json:"parentUserId"`
+	Username                string `json:"username"`
+	MetaBusinessPortfolioID string `json:"metaBusinessPortfolioId"`
 
 	raw json.RawMessage
 }
 
-// Message is the content of a group message. Text is set for TEXT messages;
-// the other types (IMAGE, VIDEO, AUDIO, STICKER, DOCUMENT, LOCATION,
-// CONTACTS, BUTTON, FLOW) are in Raw.
+// TemplateID is a template's ID. DoubleTick's sample sends it as a JSON
+// number and documents no type, so a number and a string are both read, and
+// the digits kept as written.
+type TemplateID string
+
+// UnmarshalJSONFrom reads a string, a number or null.
+func (id *TemplateID) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	switch tok.Kind() {
+	case 'n':
+		*id = ""
+	case '"':
+		*id = TemplateID(tok.String())
+	case '0':
+		*id = TemplateID(tok.String())
+	default:
+		return fmt.Errorf("want a string or a number, got %s", tok.Kind())
+	}
+	return nil
+}
+
+// Message is the content of a group message. Which fields are set depends on
+// Type, one of the types DoubleTick documents:
+//
+//	TEXT                        Text
+//	IMAGE, VIDEO                URL, Caption
+//	AUDIO, STICKER              URL
+//	DOCUMENT                    URL, FileName, Caption
+//	LOCATION                    Latitude, Longitude, Name, Address
+//	CONTACTS                    Contacts
+//	BUTTON                      Text, Payload, ID
+//	FLOW                        FlowResponse
+//
+// A media URL must be fetched with your API key. Raw holds the whole object,
+// for fields of types this package does not know.
 type Message struct {
 	// Type is the message type, e.g. "TEXT".
 	Type string `json:"type"`
-	// Text is the text of a TEXT message.
+	// Text is the text of a TEXT message, or a BUTTON's label.
 	Text string `json:"text"`
+	// URL is where the media of an IMAGE, VIDEO, AUDIO, STICKER or
+	// DOCUMENT message is.
+	URL string `json:"url"`
+	// Caption is the caption of an IMAGE, VIDEO or DOCUMENT.
+	Caption string `json:"caption"`
+	// FileName is a DOCUMENT's file name.
+	FileName string `json:"fileName"`
+	// Latitude, Longitude, Name and Address describe a LOCATION.
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name"`
+	Address   string  `json:"address"`
+	// Contacts are the cards of a CONTACTS message.
+	Contacts []SharedContact `json:"contacts"`
+	// Payload is the value of the BUTTON pressed: route on it. ID is the
+	// button's identifier.
+	Payload string `json:"payload"`
+	ID      string `json:"id"`
+	// FlowResponse holds the answers of a FLOW message.
+	FlowResponse []FlowAnswer `json:"flowResponse"`
 	// Context names the message this one replies to, if any.
-	Context struct {
-		From string `json:"from"`
-		ID   string `json:"id"`
-	} `json:"context"`
+	Context MessageContext `json:"context"`
 	// Raw is the whole message object.
-	Raw json.RawMessage `json:"-"`
+	Raw jsontext.Value `json:"-"`
+}
+
+// MessageContext names the message a message replies to; both fields are ""
+// when it replies to none.
+type MessageContext struct {
+	// From is who sent the message replied to.
+	From string `json:"from"`
+	// ID is DoubleTick's ID of the message replied to.
+	ID string `json:"id"`
+}
+
+// SharedContact is one contact card of a CONTACTS message.
+type SharedContact struct {
+	Name struct {
+		FormattedName string `json:"formatted_name"`
+		FirstName     string `json:"first_name"`
+		LastName      string `json:"last_name"`
+	} `json:"name"`
+	Phones []struct {
+		Phone string `json:"phone"`
+		Type  string `json:"type"`
+	} `json:"phones"`
+	Emails []struct {
+		Email string `json:"email"`
+		Type  string `json:"type"`
+	} `json:"emails"`
+}
+
+// FlowAnswer is one answer of a FLOW message. DoubleTick does not document
+// the type of a value, so it is kept as JSON.
+type FlowAnswer struct {
+	ID    string         `json:"id"`
+	Value jsontext.Value `json:"value"`
 }
 
 // UnmarshalJSON keeps the whole object in Raw as well as its typed fields.
 func (m *Message) UnmarshalJSON(b []byte) error {
 	type plain Message
-	if err := json.Unmarshal(b, (*plain)(m)); err != nil {
+	if err := jsonv2.Unmarshal(b, (*plain)(m)); err != nil {
 		return err
 	}
-	m.Raw = append(json.RawMessage(nil), b...)
+	m.Raw = bytes.Clone(b)
 	return nil
 }
 
@@ -220,8 +367,8 @@ func (e *GroupMessageReceived) Group() string { return "" }
 // Time returns when the message was received.
 func (e *GroupMessageReceived) Time() time.Time { return e.ReceivedAt }
 
-// DedupKey returns the type and message ID (or DoubleTick's, when WhatsApp's
-// is missing).
+// DedupKey returns the type, group and message ID (or DoubleTick's, when
+// WhatsApp's is missing).
 func (e *GroupMessageReceived) DedupKey() string {
 	id := e.MessageID
 	if id == "" {
@@ -253,30 +400,56 @@ func (e *Unknown) Time() time.Time { return time.Time{} }
 
 // DedupKey returns a hash of the payload.
 func (e *Unknown) DedupKey() string {
-	sum := sha256.Sum256(e.raw)
-	return "unknown|" + string(e.EventType) + "|" + hex.EncodeToString(sum[:])
+	return "unknown|" + string(e.EventType) + "|" + bodyHash(e.raw)
 }
 
 // RawJSON returns the payload.
 func (e *Unknown) RawJSON() json.RawMessage { return e.raw }
 
-func dedupKey(t Type, group, participant string, at time.Time) string {
-	return string(t) + "|" + group + "|" + participant + "|" + at.UTC().Format(time.RFC3339Nano)
+func bodyHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// optional is a string field whose presence is checked: a documented
+// "string | null" field must be there, even when null.
+type optional struct {
+	s       string
+	present bool
+	null    bool
+}
+
+// UnmarshalJSONFrom reads a string or null.
+func (o *optional) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	o.present = true
+	switch tok.Kind() {
+	case 'n':
+		o.null = true
+	case '"':
+		o.s = tok.String()
+	default:
+		return fmt.Errorf("want a string or null, got %s", tok.Kind())
+	}
+	return nil
 }
 
 // wire is every field of the lifecycle and membership events, and the type
 // fields of every format, so that those bodies are decoded once. A group
 // message, a payload of another family, is decoded again into its own type.
 type wire struct {
-	Event         Type   `json:"event"`
-	EventType     Type   `json:"eventType"`
-	Type          string `json:"type"`
-	OrgID         string `json:"orgId"`
-	IntegrationID string `json:"integrationId"`
-	GroupID       string `json:"groupId"`
-	GroupName     string `json:"groupName"`
-	InviteLink    string `json:"inviteLink"`
-	CustomerPhone string `json:"customerPhone"`
+	Event         optional `json:"event"`
+	EventType     Type     `json:"eventType"`
+	Type          string   `json:"type"`
+	OrgID         optional `json:"orgId"`
+	IntegrationID optional `json:"integrationId"`
+	GroupID       optional `json:"groupId"`
+	GroupName     optional `json:"groupName"`
+	InviteLink    optional `json:"inviteLink"`
+	CustomerPhone optional `json:"customerPhone"`
 
 	GroupCreatedAt       time.Time `json:"groupCreatedAt"`
 	ParticipantJoinedAt  time.Time `json:"participantJoinedAt"`
@@ -295,36 +468,86 @@ type kind struct {
 // entry here (and its fields in wire).
 var registry = map[Type]kind{
 	TypeGroupCreated: {func(w *wire) bool { return !w.GroupCreatedAt.IsZero() }, func(w *wire, c GroupEvent) (Event, error) {
-		return &GroupCreated{GroupEvent: c, InviteLink: w.InviteLink, CreatedAt: w.GroupCreatedAt}, nil
+		if w.GroupCreatedAt.IsZero() {
+			return nil, missing("groupCreatedAt")
+		}
+		// inviteLink is "string | null, required" in the newer format and
+		// "if available" in the older one.
+		if w.Event.present && !w.InviteLink.present {
+			return nil, missing("inviteLink")
+		}
+		return &GroupCreated{GroupEvent: c, InviteLink: w.InviteLink.s, CreatedAt: w.GroupCreatedAt}, nil
 	}},
 	TypeParticipantJoined: {func(w *wire) bool { return !w.ParticipantJoinedAt.IsZero() }, func(w *wire, c GroupEvent) (Event, error) {
-		return &ParticipantJoined{membership(w, c, w.ParticipantJoinedAt)}, nil
+		m, err := membership(w, c, "participantJoinedAt", w.ParticipantJoinedAt)
+		if err != nil {
+			return nil, err
+		}
+		return &ParticipantJoined{m}, nil
 	}},
 	TypeParticipantLeft: {func(w *wire) bool { return !w.ParticipantLeftAt.IsZero() }, func(w *wire, c GroupEvent) (Event, error) {
-		return &ParticipantLeft{membership(w, c, w.ParticipantLeftAt)}, nil
+		m, err := membership(w, c, "participantLeftAt", w.ParticipantLeftAt)
+		if err != nil {
+			return nil, err
+		}
+		return &ParticipantLeft{m}, nil
 	}},
 	TypeParticipantRemoved: {func(w *wire) bool { return !w.ParticipantRemovedAt.IsZero() }, func(w *wire, c GroupEvent) (Event, error) {
-		return &ParticipantRemoved{membership(w, c, w.ParticipantRemovedAt)}, nil
+		m, err := membership(w, c, "participantRemovedAt", w.ParticipantRemovedAt)
+		if err != nil {
+			return nil, err
+		}
+		return &ParticipantRemoved{m}, nil
 	}},
 	TypeGroupMessageReceived: {func(w *wire) bool { return w.Type == "wa_group" }, func(_ *wire, c GroupEvent) (Event, error) {
-		var m struct {
-			GroupMessageReceived
-			From string `json:"from"`
-		}
-		if err := json.Unmarshal(c.raw, &m); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
-		}
-		m.GroupMessageReceived.From = newPhone(m.From)
-		m.raw = c.raw
-		return &m.GroupMessageReceived, nil
+		return parseMessage(c.raw)
 	}},
 }
 
 // inferOrder is the order in which older-format payloads are recognised.
 var inferOrder = []Type{TypeGroupMessageReceived, TypeGroupCreated, TypeParticipantJoined, TypeParticipantLeft, TypeParticipantRemoved}
 
-func membership(w *wire, c GroupEvent, at time.Time) MembershipEvent {
-	return MembershipEvent{GroupEvent: c, Phone: newPhone(w.CustomerPhone), At: at}
+// membership builds a membership event; customerPhone and the time are
+// required in both formats: without them two changes would share one key.
+func membership(w *wire, c GroupEvent, timeField string, at time.Time) (MembershipEvent, error) {
+	switch {
+	case !w.CustomerPhone.present || w.CustomerPhone.null || w.CustomerPhone.s == "":
+		return MembershipEvent{}, missing("customerPhone")
+	case at.IsZero():
+		return MembershipEvent{}, missing(timeField)
+	}
+	return MembershipEvent{GroupEvent: c, Phone: newPhone(w.CustomerPhone.s), At: at}, nil
+}
+
+func parseMessage(raw json.RawMessage) (Event, error) {
+	var m struct {
+		GroupMessageReceived
+		From *string `json:"from"`
+	}
+	if err := jsonv2.Unmarshal(raw, &m); err != nil {
+		return nil, malformed(err)
+	}
+	e := &m.GroupMessageReceived
+	switch {
+	case e.To == "":
+		return nil, missing("to")
+	case m.From == nil || *m.From == "":
+		return nil, missing("from")
+	case e.MessageID == "" && e.DTMessageID == "":
+		return nil, missing("messageId")
+	case e.ReceivedAt.IsZero():
+		return nil, missing("receivedAt")
+	case e.Message.Type == "":
+		return nil, missing("message.type")
+	case e.CustomerID == "" && e.DTCustomerID == "":
+		return nil, missing("dtCustomerId")
+	}
+	if string(e.DTPairedMessageMetadata) == "null" {
+		e.DTPairedMessageMetadata = nil
+	}
+	e.From = newPhone(*m.From)
+	e.raw = raw
+	return e, nil
 }
 
 func newPhone(raw string) Phone {
@@ -332,14 +555,18 @@ func newPhone(raw string) Phone {
 	return Phone{Raw: raw, E164: e164}
 }
 
-// Parse decodes a JSON webhook body into its typed event. A body that is not
-// JSON is read as URL-encoded form data (bodyFormat FORM_DATA); use
-// [ParseContent] when you know the Content-Type, for multipart bodies.
+// malformed wraps a decoding error; its text names the field's JSON path.
+func malformed(err error) error {
+	return fmt.Errorf("%w: %v", ErrMalformedPayload, err)
+}
+
+// Parse decodes a JSON webhook body into its typed event: the body of a
+// webhook registered with bodyFormat JSON. Use [ParseContent] for form data.
 //
 // An event of a type this package does not know is returned as *Unknown,
 // not as an error. Every error matches [ErrMalformedPayload].
 func Parse(body []byte) (Event, error) {
-	return ParseContent("", body)
+	return parseJSON(body)
 }
 
 func parseJSON(body []byte) (Event, error) {
@@ -347,10 +574,10 @@ func parseJSON(body []byte) (Event, error) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformedPayload)
 	}
 	var w wire
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
+	if err := jsonv2.Unmarshal(body, &w); err != nil {
+		return nil, malformed(err)
 	}
-	t := w.Event
+	t := Type(w.Event.s)
 	if t == "" {
 		t = w.EventType
 	}
@@ -365,8 +592,36 @@ func parseJSON(body []byte) (Event, error) {
 	raw := json.RawMessage(bytes.Clone(body))
 	k, ok := registry[t]
 	if !ok {
-		return &Unknown{EventType: t, groupID: w.GroupID, raw: raw}, nil
+		return &Unknown{EventType: t, groupID: w.GroupID.s, raw: raw}, nil
 	}
-	c := GroupEvent{Event: t, OrgID: w.OrgID, IntegrationID: w.IntegrationID, GroupID: w.GroupID, GroupName: w.GroupName, raw: raw}
+	if t == TypeGroupMessageReceived {
+		return k.build(&w, GroupEvent{raw: raw})
+	}
+	if err := checkCommon(&w); err != nil {
+		return nil, err
+	}
+	c := GroupEvent{Event: t, OrgID: w.OrgID.s, IntegrationID: w.IntegrationID.s, GroupID: w.GroupID.s, GroupName: w.GroupName.s, raw: raw}
 	return k.build(&w, c)
+}
+
+// checkCommon checks the fields every lifecycle and membership event
+// carries. In the newer format (the one with "event") orgId and
+// integrationId are required strings and groupId and groupName required but
+// nullable; the older format documents only groupId and groupName.
+func checkCommon(w *wire) error {
+	if w.Event.present {
+		if !w.OrgID.present || w.OrgID.null {
+			return missing("orgId")
+		}
+		if !w.IntegrationID.present || w.IntegrationID.null {
+			return missing("integrationId")
+		}
+	}
+	if !w.GroupID.present {
+		return missing("groupId")
+	}
+	if !w.GroupName.present && w.Event.present {
+		return missing("groupName")
+	}
+	return nil
 }

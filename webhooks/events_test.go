@@ -112,7 +112,7 @@ func TestParseTypeSources(t *testing.T) {
 		`{"groupId":"g","customerPhone":"919999999999","participantLeftAt":"2026-02-10T08:25:10.000Z"}`:    webhooks.TypeParticipantLeft,
 		`{"groupId":"g","customerPhone":"919999999999","participantRemovedAt":"2026-02-10T08:25:10.000Z"}`: webhooks.TypeParticipantRemoved,
 		// event wins over inference.
-		`{"event":"GROUP_PARTICIPANT_REMOVED","participantLeftAt":"2026-02-10T08:25:10.000Z"}`: webhooks.TypeParticipantRemoved,
+		`{"event":"GROUP_PARTICIPANT_REMOVED","orgId":"o","integrationId":"i","groupId":"g","groupName":null,"customerPhone":"+919999999999","participantRemovedAt":"2026-02-10T08:25:10.000Z","participantLeftAt":"2026-02-10T08:25:10.000Z"}`: webhooks.TypeParticipantRemoved,
 	}
 	for body, want := range cases {
 		ev, err := webhooks.Parse([]byte(body))
@@ -157,13 +157,15 @@ func TestParseFormData(t *testing.T) {
 	assert.Equal(t, strip(t, fromJSON), strip(t, fromForm))
 	assert.Equal(t, fromJSON.DedupKey(), fromForm.DedupKey())
 
-	sniffed, err := webhooks.Parse([]byte(form.Encode()))
+	sniffed, err := webhooks.ParseContent("", []byte(form.Encode()))
 	require.NoError(t, err)
 	assert.Equal(t, webhooks.TypeParticipantJoined, sniffed.Type())
+	_, err = webhooks.Parse([]byte(form.Encode()))
+	assert.ErrorIs(t, err, webhooks.ErrMalformedPayload, "Parse reads JSON only")
 
 	msg := url.Values{"type": {"wa_group"}, "to": {"120363012345678901"}, "from": {"919999999999"}, "messageId": {"m1"},
 		"receivedAt": {"2026-01-15T11:57:57.796Z"}, "contact[name]": {"John Doe"}, "message[type]": {"TEXT"},
-		"message[text]": {"Hi"}, "message[context]": {"{}"}, "isAgentOffline": {"false"}}
+		"message[text]": {"Hi"}, "isAgentOffline": {"false"}, "dtCustomerId": {"c1"}}
 	ev, err := webhooks.ParseContent("application/x-www-form-urlencoded; charset=utf-8", []byte(msg.Encode()))
 	require.NoError(t, err)
 	m := ev.(*webhooks.GroupMessageReceived)
@@ -173,6 +175,9 @@ func TestParseFormData(t *testing.T) {
 	var mp strings.Builder
 	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"event\"\r\n\r\nGROUP_CREATED\r\n")
 	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"groupId\"\r\n\r\ng9\r\n")
+	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"orgId\"\r\n\r\no\r\n")
+	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"integrationId\"\r\n\r\ni\r\n")
+	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"groupName\"\r\n\r\nG\r\n")
 	mp.WriteString("--XYZ\r\nContent-Disposition: form-data; name=\"groupCreatedAt\"\r\n\r\n2026-01-15T09:30:00.000Z\r\n--XYZ--\r\n")
 	ev, err = webhooks.ParseContent(`multipart/form-data; boundary=XYZ`, []byte(mp.String()))
 	require.NoError(t, err)

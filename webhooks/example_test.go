@@ -52,7 +52,10 @@ func ExampleNewHandler() {
 		webhooks.WithDeduplicator(dedup),
 		webhooks.OnGroupCreated(func(ctx context.Context, e *webhooks.GroupCreated) error {
 			fmt.Println("group ready:", e.GroupID)
-			return nil // a non-nil error answers 500, so DoubleTick retries
+			// A non-nil error answers 500. DoubleTick documents no retry of
+			// a failed delivery: for events that must not be lost, store
+			// them first (see the inbox module).
+			return nil
 		}),
 	)
 	if err != nil {
@@ -60,7 +63,9 @@ func ExampleNewHandler() {
 	}
 	// In production: http.Handle("/doubletick/webhooks", handler)
 
-	body := []byte(`{"event":"GROUP_CREATED","groupId":"grp_01HX9abc123","groupName":"Q1 Promotions Team","groupCreatedAt":"2026-01-15T09:30:00.000Z"}`)
+	body := []byte(`{"event":"GROUP_CREATED","orgId":"org_abc123","integrationId":"int_xyz789",
+	  "groupId":"grp_01HX9abc123","groupName":"Q1 Promotions Team","inviteLink":null,
+	  "groupCreatedAt":"2026-01-15T09:30:00.000Z"}`)
 	for range 2 { // a redelivery is acknowledged without running the callback again
 		req, _ := webhookstest.NewRequest("/doubletick/webhooks", body, webhookstest.Bearer("token-registered-with-doubletick"))
 		rec := httptest.NewRecorder()

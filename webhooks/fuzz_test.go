@@ -49,7 +49,15 @@ func FuzzParse(f *testing.F) {
 		if !json.Valid(ev.RawJSON()) {
 			t.Fatalf("raw JSON is not JSON: %q", ev.RawJSON())
 		}
-		_, _ = ev.Group(), ev.Time()
+		// The raw JSON says what the typed event says: parsed again, it is
+		// the same event.
+		again, err := webhooks.Parse(ev.RawJSON())
+		if err != nil {
+			t.Fatalf("raw JSON of a parsed event does not parse: %v", err)
+		}
+		if again.Type() != ev.Type() || again.DedupKey() != ev.DedupKey() || again.Group() != ev.Group() || !again.Time().Equal(ev.Time()) {
+			t.Fatalf("raw JSON reads as another event: %s %s vs %s %s", ev.Type(), ev.DedupKey(), again.Type(), again.DedupKey())
+		}
 	})
 }
 
@@ -83,10 +91,10 @@ func fuzzRequest(t *testing.T, body []byte, signers ...webhookstest.Signer) *htt
 }
 
 func FuzzStaticVerifiers(f *testing.F) {
-	f.Add("Bearer tok-new", "tok-new", "crm:pass")
+	f.Add("Bearer token-new", "token-new", "crm:pass")
 	f.Add("Basic Y3JtOnBhc3M=", "h", "q")
-	f.Add("basic crm:pass", "", "tok-new")
-	bearer, _ := webhooks.NewBearerVerifier("tok-new")
+	f.Add("basic crm:pass", "", "token-new")
+	bearer, _ := webhooks.NewBearerVerifier("token-new")
 	basic, _ := webhooks.NewBasicVerifier("crm:pass")
 	header, _ := webhooks.NewHeaderVerifier("X-Token", "h-secret")
 	query, _ := webhooks.NewQueryVerifier("token", "q-secret")
@@ -94,7 +102,7 @@ func FuzzStaticVerifiers(f *testing.F) {
 		r := fuzzRequest(t, nil, webhookstest.Header("Authorization", authorization),
 			webhookstest.Header("X-Token", headerValue), webhookstest.Query("token", queryValue))
 		auth, hv := r.Header.Get("Authorization"), r.Header.Get("X-Token")
-		checkVerify(t, bearer.Verify(r, nil), auth != "" && equalFoldPrefix(auth, "Bearer ") && trim(auth[7:]) == "tok-new")
+		checkVerify(t, bearer.Verify(r, nil), auth != "" && equalFoldPrefix(auth, "Bearer ") && trim(auth[7:]) == "token-new")
 		basicOK := auth != "" && equalFoldPrefix(auth, "Basic ") && (trim(auth[6:]) == "crm:pass" || trim(auth[6:]) == "Y3JtOnBhc3M=")
 		checkVerify(t, basic.Verify(r, nil), basicOK)
 		checkVerify(t, header.Verify(r, nil), hv == "h-secret")

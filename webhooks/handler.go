@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -23,17 +25,28 @@ const DefaultMaxBodySize = 1 << 20
 //   - 405 to a method it was not told to accept (POST by default),
 //   - 413 to a body over the size limit,
 //   - 401 when the [Verifier] refuses the request,
+//   - 415 when the Content-Type is not that of the body format the webhook
+//     was registered with ([WithBodyFormat]; JSON by default),
 //   - 400 when the body is not a webhook payload,
-//   - 500 when a callback or the [Deduplicator] fails, so that the sender
-//     retries,
+//   - 503 with Retry-After while another delivery of the same event is
+//     still being handled (with a [Deduplicator]),
+//   - 500 when a callback returns an error or panics, or the Deduplicator
+//     fails,
 //   - 200 once every callback has returned nil, or when the event was
-//     already handled.
+//     already handled that way.
+//
+// DoubleTick documents no retry of a failed delivery: its only retry setting
+// is retryOnTimeout, and nothing says a 500 is sent again. An event whose
+// callback fails here may therefore be lost. Where that matters, store each
+// delivery durably before acknowledging it and run the callbacks from the
+// store (the inbox module of this SDK does that).
 //
 // It is safe for concurrent use.
 type Handler struct {
 	verifier Verifier
 	methods  []string
 	maxBody  int64
+	format   BodyFormat
 	dedup    Deduplicator
 	typed    map[Type]func(context.Context, Event) error
 	any      []func(context.Context, Event) error
@@ -70,8 +83,28 @@ func WithMaxBodySize(n int64) HandlerOption {
 	}
 }
 
+// WithBodyFormat sets the body format the webhook was registered with
+// (default [BodyJSON]). Requests whose Content-Type does not belong to it
+// are answered 415 and never parsed: no signature covers the Content-Type,
+// so it must not choose how a signed body is read (see [ParseContent]).
+// DoubleTick does not document the Content-Type it sends; the handler
+// expects application/json for JSON, and application/x-www-form-urlencoded
+// or multipart/form-data for FORM_DATA, and logs every 415 at Warn.
+func WithBodyFormat(f BodyFormat) HandlerOption {
+	return func(h *Handler) error {
+		if f != BodyJSON && f != BodyFormData {
+			return fmt.Errorf("webhooks: WithBodyFormat: unknown format %q, want %q or %q", f, BodyJSON, BodyFormData)
+		}
+		h.format = f
+		return nil
+	}
+}
+
 // WithDeduplicator makes the handler acknowledge a redelivered event without
-// running its callbacks again (see [Event.DedupKey]).
+// running its callbacks again (see [Event.DedupKey]), and answer 503 with
+// "Retry-After: 5" to a delivery that arrives while an earlier one of the
+// same event is still being handled: only an event whose callbacks all
+// returned nil is acknowledged as a duplicate.
 func WithDeduplicator(d Deduplicator) HandlerOption {
 	return func(h *Handler) error {
 		if d == nil {
@@ -83,7 +116,8 @@ func WithDeduplicator(d Deduplicator) HandlerOption {
 }
 
 // WithLogger sets where the handler logs the requests it refuses and the
-// callbacks that fail, at Warn. By default it logs nothing.
+// callbacks that fail, at Warn, and those that panic, at Error with their
+// stack. By default it logs nothing.
 func WithLogger(l *slog.Logger) HandlerOption {
 	return func(h *Handler) error {
 		if l == nil {
@@ -150,6 +184,7 @@ func NewHandler(v Verifier, opts ...HandlerOption) (*Handler, error) {
 		verifier: v,
 		methods:  []string{http.MethodPost},
 		maxBody:  DefaultMaxBodySize,
+		format:   BodyJSON,
 		typed:    map[Type]func(context.Context, Event) error{},
 		logger:   slog.New(slog.DiscardHandler),
 	}
@@ -161,74 +196,176 @@ func NewHandler(v Verifier, opts ...HandlerOption) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP handles one webhook delivery.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, status := h.read(w, r)
-	if status != 0 {
-		http.Error(w, http.StatusText(status), status)
-		return
-	}
-	ev, err := ParseContent(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		h.logger.WarnContext(r.Context(), "webhook refused", "status", 400, "error", err)
-		http.Error(w, "malformed webhook payload", http.StatusBadRequest)
-		return
-	}
-	if err := h.handle(r.Context(), ev); err != nil {
-		h.logger.WarnContext(r.Context(), "webhook callback failed", "type", ev.Type(), "group", ev.Group(), "error", err)
-		http.Error(w, "webhook not handled", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+// Delivery is one webhook request that [Handler.Receive] verified and
+// decoded.
+type Delivery struct {
+	// Event is the decoded event.
+	Event Event
+	// Body is the request body as received, and ContentType its header.
+	Body        []byte
+	ContentType string
 }
 
-// read checks the method, reads the body within the limit and verifies it.
-// It returns the status to answer with when the request is refused.
-func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, int) {
-	if !slices.Contains(h.methods, r.Method) {
+// Refusal is why [Handler.Receive] refused a request, with the status to
+// answer it with.
+type Refusal struct {
+	// Status is the HTTP status: 400, 401, 405, 413 or 415.
+	Status int
+	// Err is the reason, for logs; it is never sent to the client.
+	Err error
+}
+
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("webhooks: refused with %d: %v", r.Status, r.Err)
+}
+
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// ServeHTTP handles one webhook delivery.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d, err := h.Receive(w, r)
+	if err != nil {
+		h.Refuse(w, r, err)
+		return
+	}
+	ev := d.Event
+	switch err := h.handle(r.Context(), ev); {
+	case errors.Is(err, errInFlight):
+		w.Header().Set("Retry-After", inFlightRetryAfter)
+		http.Error(w, "this event is being handled; retry later", http.StatusServiceUnavailable)
+	case err != nil:
+		h.logFailure(r.Context(), ev, err)
+		http.Error(w, "webhook not handled", http.StatusInternalServerError)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// Receive checks a request, reads its body and decodes it, as ServeHTTP
+// does before it runs the callbacks: the method, the body size, the
+// credential (before the body is read, for a [RequestVerifier]), the
+// Content-Type against the body format, and the payload. Every error is a
+// *[Refusal]; answer it with [Handler.Refuse]. Use Receive to store
+// deliveries before handling them.
+func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, error) {
+	body, err := h.read(w, r)
+	if err != nil {
+		return Delivery{}, err
+	}
+	ct := r.Header.Get("Content-Type")
+	mediaType, _, _ := mime.ParseMediaType(ct)
+	if !h.format.accepts(mediaType) {
+		return Delivery{}, &Refusal{http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q is not of body format %s", ct, h.format)}
+	}
+	ev, err := ParseContent(ct, body)
+	if err != nil {
+		return Delivery{}, &Refusal{http.StatusBadRequest, err}
+	}
+	return Delivery{Event: ev, Body: body, ContentType: ct}, nil
+}
+
+// Refuse logs a refusal from [Handler.Receive] at Warn and answers it with
+// its status and a short text that names no secret.
+func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	ref, ok := errors.AsType[*Refusal](err)
+	if !ok {
+		ref = &Refusal{http.StatusInternalServerError, err}
+	}
+	h.logger.WarnContext(r.Context(), "webhook refused", "status", ref.Status, "error", ref.Err)
+	if ref.Status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", strings.Join(h.methods, ", "))
-		return nil, http.StatusMethodNotAllowed
+	}
+	text := http.StatusText(ref.Status)
+	if ref.Status == http.StatusBadRequest {
+		text = "malformed webhook payload"
+	}
+	http.Error(w, text, ref.Status)
+}
+
+// read checks the method, the credential when it needs no body, reads the
+// body within the limit and verifies it.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if !slices.Contains(h.methods, r.Method) {
+		return nil, &Refusal{http.StatusMethodNotAllowed, fmt.Errorf("method %s", r.Method)}
+	}
+	rv, headersOnly := h.verifier.(RequestVerifier)
+	if headersOnly {
+		if err := rv.VerifyRequest(r); err != nil {
+			return nil, &Refusal{http.StatusUnauthorized, err}
+		}
 	}
 	if r.ContentLength > h.maxBody {
-		return nil, http.StatusRequestEntityTooLarge
+		return nil, &Refusal{http.StatusRequestEntityTooLarge, fmt.Errorf("Content-Length %d over %d", r.ContentLength, h.maxBody)}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			return nil, http.StatusRequestEntityTooLarge
+			return nil, &Refusal{http.StatusRequestEntityTooLarge, err}
 		}
-		return nil, http.StatusBadRequest
+		return nil, &Refusal{http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)}
 	}
-	if err := h.verifier.Verify(r, body); err != nil {
-		h.logger.WarnContext(r.Context(), "webhook refused", "status", 401, "error", err)
-		return nil, http.StatusUnauthorized
+	if !headersOnly {
+		if err := h.verifier.Verify(r, body); err != nil {
+			return nil, &Refusal{http.StatusUnauthorized, err}
+		}
 	}
-	return body, 0
+	return body, nil
 }
+
+// inFlightRetryAfter is the Retry-After, in seconds, of a delivery that
+// arrives while another delivery of its event is being handled.
+const inFlightRetryAfter = "5"
+
+// errInFlight says another delivery of the event holds its claim.
+var errInFlight = errors.New("webhooks: event is being handled")
 
 // handle runs the callbacks of ev once per event.
 func (h *Handler) handle(ctx context.Context, ev Event) error {
-	if h.dedup != nil {
-		key := ev.DedupKey()
-		first, err := h.dedup.Claim(ctx, key)
-		if err != nil {
-			return fmt.Errorf("de-duplication: %w", err)
-		}
-		if !first {
-			return nil
-		}
-		if err := h.run(ctx, ev); err != nil {
-			if relErr := h.dedup.Release(ctx, key); relErr != nil {
-				return errors.Join(err, fmt.Errorf("releasing the de-duplication claim: %w", relErr))
-			}
-			return err
-		}
-		return nil
+	if h.dedup == nil {
+		return h.Dispatch(ctx, ev)
 	}
-	return h.run(ctx, ev)
+	key := ev.DedupKey()
+	state, err := h.dedup.Claim(ctx, key)
+	switch {
+	case err != nil:
+		return fmt.Errorf("de-duplication: %w", err)
+	case state == Done:
+		return nil
+	case state == Held:
+		return errInFlight
+	}
+	if err := h.Dispatch(ctx, ev); err != nil {
+		if relErr := h.dedup.Release(ctx, key); relErr != nil {
+			return errors.Join(err, fmt.Errorf("releasing the de-duplication claim: %w", relErr))
+		}
+		return err
+	}
+	if err := h.dedup.Complete(ctx, key); err != nil {
+		return fmt.Errorf("de-duplication: %w", err)
+	}
+	return nil
 }
 
-func (h *Handler) run(ctx context.Context, ev Event) error {
+// PanicError is a callback's panic, recovered by [Handler.Dispatch].
+type PanicError struct {
+	// Value is what the callback panicked with.
+	Value any
+	// Stack is the goroutine's stack where it panicked.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("webhooks: callback panicked: %v", e.Value) }
+
+// Dispatch runs the callbacks for ev, as ServeHTTP does once a delivery is
+// received: the typed callback of its type, then every OnEvent callback,
+// stopping at the first error. A callback that panics is recovered, and its
+// panic returned as a *[PanicError].
+func (h *Handler) Dispatch(ctx context.Context, ev Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
 	if f := h.typed[ev.Type()]; f != nil {
 		if _, unknown := ev.(*Unknown); !unknown {
 			if err := f(ctx, ev); err != nil {
@@ -244,6 +381,16 @@ func (h *Handler) run(ctx context.Context, ev Event) error {
 	return nil
 }
 
+// logFailure logs a failed callback at Warn, or a panic at Error with its
+// stack.
+func (h *Handler) logFailure(ctx context.Context, ev Event, err error) {
+	if p, ok := errors.AsType[*PanicError](err); ok {
+		h.logger.ErrorContext(ctx, "webhook callback panicked", "type", ev.Type(), "group", ev.Group(), "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))
+		return
+	}
+	h.logger.WarnContext(ctx, "webhook callback failed", "type", ev.Type(), "group", ev.Group(), "error", err)
+}
+
 // Middleware returns a middleware that verifies each request with v, within
 // the handler options' method and body limits, and hands it to next with its
 // body restored, or answers 405, 413 or 401 itself. Callback options have no
@@ -255,9 +402,9 @@ func Middleware(v Verifier, opts ...HandlerOption) (func(http.Handler) http.Hand
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, status := h.read(w, r)
-			if status != 0 {
-				http.Error(w, http.StatusText(status), status)
+			body, err := h.read(w, r)
+			if err != nil {
+				h.Refuse(w, r, err)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -269,15 +416,35 @@ func Middleware(v Verifier, opts ...HandlerOption) (func(http.Handler) http.Hand
 
 // Deduplicator remembers which events were handled. Implementations must be
 // safe for concurrent use; to share it among replicas, back it with a shared
-// store.
+// store, and let a Held claim expire after a while, so that the claim of a
+// replica that died does not hold its event forever.
 type Deduplicator interface {
-	// Claim records key and reports whether this is its first claim. Two
-	// concurrent claims of one key must not both report true.
-	Claim(ctx context.Context, key string) (bool, error)
-	// Release forgets a claim whose callbacks failed, so that the sender's
-	// next delivery runs them again.
+	// Claim claims key for a delivery about to run its callbacks. It
+	// returns Claimed when no other claim holds key, Held while an earlier
+	// claim has neither completed nor been released, and Done once one
+	// has completed. Two concurrent claims of one key must not both return
+	// Claimed.
+	Claim(ctx context.Context, key string) (ClaimState, error)
+	// Complete marks a claim whose callbacks all returned nil: from then
+	// on, key is Done.
+	Complete(ctx context.Context, key string) error
+	// Release forgets a claim whose callbacks failed, so that the next
+	// delivery runs them again.
 	Release(ctx context.Context, key string) error
 }
+
+// ClaimState is what [Deduplicator.Claim] found.
+type ClaimState int
+
+// The states of a claim.
+const (
+	// Claimed: the key was free and is now claimed by the caller.
+	Claimed ClaimState = iota + 1
+	// Held: another delivery holds the key and is running its callbacks.
+	Held
+	// Done: the key's callbacks already ran to success.
+	Done
+)
 
 // MemoryDeduplicator is an in-process [Deduplicator] that remembers keys for
 // a time, and at most a number of them, forgetting the oldest first.
@@ -286,8 +453,13 @@ type MemoryDeduplicator struct {
 	max   int
 	now   func() time.Time
 	mu    sync.Mutex
-	seen  map[string]time.Time
+	seen  map[string]entry
 	order []claim // oldest first
+}
+
+type entry struct {
+	at   time.Time
+	done bool
 }
 
 type claim struct {
@@ -298,26 +470,40 @@ type claim struct {
 // NewMemoryDeduplicator returns a MemoryDeduplicator that remembers each key
 // for ttl and at most max keys. DoubleTick documents no redelivery schedule:
 // pick a ttl longer than the longest gap you expect between two deliveries of
-// one event.
+// one event. A claim held longer than ttl is forgotten too.
 func NewMemoryDeduplicator(ttl time.Duration, max int) (*MemoryDeduplicator, error) {
 	if ttl <= 0 || max <= 0 {
 		return nil, fmt.Errorf("webhooks: NewMemoryDeduplicator: need a positive ttl and max, got %s and %d", ttl, max)
 	}
-	return &MemoryDeduplicator{ttl: ttl, max: max, now: time.Now, seen: map[string]time.Time{}}, nil
+	return &MemoryDeduplicator{ttl: ttl, max: max, now: time.Now, seen: map[string]entry{}}, nil
 }
 
-// Claim records key and reports whether this is its first claim.
-func (d *MemoryDeduplicator) Claim(_ context.Context, key string) (bool, error) {
+// Claim claims key unless it is held or done.
+func (d *MemoryDeduplicator) Claim(_ context.Context, key string) (ClaimState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
 	d.expire(now)
-	if _, ok := d.seen[key]; ok {
-		return false, nil
+	if e, ok := d.seen[key]; ok {
+		if e.done {
+			return Done, nil
+		}
+		return Held, nil
 	}
-	d.seen[key] = now
+	d.seen[key] = entry{at: now}
 	d.order = append(d.order, claim{key, now})
-	return true, nil
+	return Claimed, nil
+}
+
+// Complete marks key as done.
+func (d *MemoryDeduplicator) Complete(_ context.Context, key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.seen[key]; ok {
+		e.done = true
+		d.seen[key] = e
+	}
+	return nil
 }
 
 // Release forgets key.
@@ -345,7 +531,7 @@ func (d *MemoryDeduplicator) expire(now time.Time) {
 			break
 		}
 		// A key released and claimed again has a newer time: keep that one.
-		if at, ok := d.seen[c.key]; ok && at.Equal(c.at) {
+		if e, ok := d.seen[c.key]; ok && e.at.Equal(c.at) {
 			delete(d.seen, c.key)
 		}
 		drop++

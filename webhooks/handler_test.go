@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,8 +130,16 @@ func TestHandlerStatuses(t *testing.T) {
 			return r
 		}, 413},
 		{"callback fails", func() *http.Request {
-			return post(t, []byte(`{"event":"GROUP_CREATED","groupId":"fail","groupCreatedAt":"2026-01-15T09:30:00.000Z"}`), webhookstest.Bearer(token))
+			return post(t, created("fail"), webhookstest.Bearer(token))
 		}, 500},
+		{"form data to a JSON webhook", func() *http.Request {
+			return post(t, []byte("event=GROUP_CREATED"), webhookstest.Bearer(token), webhookstest.Header("Content-Type", "application/x-www-form-urlencoded"))
+		}, 415},
+		{"no Content-Type", func() *http.Request {
+			r := post(t, good, webhookstest.Bearer(token))
+			r.Header.Del("Content-Type")
+			return r
+		}, 415},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,17 +177,26 @@ func TestHandlerMethodsAreConfigurable(t *testing.T) {
 
 func TestHandlerAcceptsFormData(t *testing.T) {
 	var joined *webhooks.ParticipantJoined
-	h, err := webhooks.NewHandler(bearer(t), webhooks.OnParticipantJoined(func(_ context.Context, e *webhooks.ParticipantJoined) error {
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithBodyFormat(webhooks.BodyFormData), webhooks.OnParticipantJoined(func(_ context.Context, e *webhooks.ParticipantJoined) error {
 		joined = e
 		return nil
 	}))
 	require.NoError(t, err)
-	r := post(t, []byte("event=GROUP_PARTICIPANT_JOINED&groupId=g1&customerPhone=%2B919876543210&participantJoinedAt=2026-01-15T10%3A00%3A00.000Z"),
+	r := post(t, []byte("event=GROUP_PARTICIPANT_JOINED&orgId=o&integrationId=i&groupId=g1&groupName=G&customerPhone=%2B919876543210&participantJoinedAt=2026-01-15T10%3A00%3A00.000Z"),
 		webhookstest.Bearer(token), webhookstest.Header("Content-Type", "application/x-www-form-urlencoded"))
 	require.Equal(t, 200, serve(t, h, r).Code)
 	require.NotNil(t, joined)
 	assert.Equal(t, "+919876543210", joined.Phone.E164)
 	assert.Equal(t, "g1", joined.GroupID)
+
+	json := post(t, sample(t, "s4_participant_joined.json"), webhookstest.Bearer(token))
+	assert.Equal(t, 415, serve(t, h, json).Code, "a FORM_DATA webhook takes no JSON")
+}
+
+// created returns a GROUP_CREATED payload of the newer format.
+func created(groupID string) []byte {
+	return []byte(`{"event":"GROUP_CREATED","orgId":"o","integrationId":"i","groupId":"` + groupID +
+		`","groupName":"G","inviteLink":null,"groupCreatedAt":"2026-01-15T09:30:00.000Z"}`)
 }
 
 func TestHandlerDeduplicates(t *testing.T) {
@@ -207,17 +225,124 @@ func TestHandlerDeduplicates(t *testing.T) {
 	assert.Equal(t, 200, serve(t, h, post(t, older, webhookstest.Bearer(token))).Code)
 	assert.Equal(t, int32(2), calls.Load(), "handled once after the failure, never again")
 
-	// Concurrent redeliveries of one event run its callback once.
+	// Concurrent redeliveries of one event run its callback once; those
+	// that arrive while it runs are asked to come back.
 	calls.Store(0)
 	other := bytes.Replace(joined, []byte("10:00:00.000Z"), []byte("10:05:00.000Z"), 1)
 	var wg sync.WaitGroup
+	var acked atomic.Int32
 	for range 50 {
 		wg.Go(func() {
-			assert.Equal(t, 200, serve(t, h, post(t, other, webhookstest.Bearer(token))).Code)
+			switch code := serve(t, h, post(t, other, webhookstest.Bearer(token))).Code; code {
+			case 200:
+				acked.Add(1)
+			default:
+				assert.Equal(t, 503, code)
+			}
 		})
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), calls.Load())
+	assert.GreaterOrEqual(t, acked.Load(), int32(1))
+	assert.Equal(t, 200, serve(t, h, post(t, other, webhookstest.Bearer(token))).Code)
+	assert.Equal(t, int32(1), calls.Load())
+}
+
+// TestHandlerNeverAcknowledgesAnEventStillRunning holds a callback open,
+// sends the same event again, then lets the first delivery fail: no answer
+// may have been 2xx, and the next delivery runs the callback.
+func TestHandlerNeverAcknowledgesAnEventStillRunning(t *testing.T) {
+	dedup, err := webhooks.NewMemoryDeduplicator(time.Hour, 1000)
+	require.NoError(t, err)
+	started, finish := make(chan struct{}), make(chan error)
+	var calls atomic.Int32
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithDeduplicator(dedup),
+		webhooks.OnParticipantJoined(func(context.Context, *webhooks.ParticipantJoined) error {
+			if calls.Add(1) == 1 {
+				close(started)
+				return <-finish
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	joined := sample(t, "s4_participant_joined.json")
+
+	first := make(chan int)
+	go func() { first <- serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code }()
+	<-started
+	rec := serve(t, h, post(t, joined, webhookstest.Bearer(token)))
+	assert.Equal(t, 503, rec.Code, "a redelivery during the callback is not acknowledged")
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	finish <- errors.New("database down")
+	assert.Equal(t, 500, <-first)
+
+	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code)
+	assert.Equal(t, int32(2), calls.Load(), "the event was handled after all")
+}
+
+func TestHandlerRecoversPanickingCallbacks(t *testing.T) {
+	dedup, err := webhooks.NewMemoryDeduplicator(time.Hour, 1000)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	var calls atomic.Int32
+	h, err := webhooks.NewHandler(bearer(t), webhooks.WithDeduplicator(dedup),
+		webhooks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		webhooks.OnParticipantJoined(func(context.Context, *webhooks.ParticipantJoined) error {
+			if calls.Add(1) == 1 {
+				var m map[string]int
+				m["boom"]++ // a nil map: a bug in the callback
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	joined := sample(t, "s4_participant_joined.json")
+	assert.Equal(t, 500, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code)
+	assert.Contains(t, logs.String(), "webhook callback panicked")
+	assert.Contains(t, logs.String(), "assignment to entry in nil map")
+	assert.Contains(t, logs.String(), "handler_test.go", "the stack is logged")
+
+	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code, "the claim was released")
+	assert.Equal(t, int32(2), calls.Load())
+
+	var pe *webhooks.PanicError
+	err = h.Dispatch(context.Background(), mustParse(t, created("g")))
+	assert.NoError(t, err)
+	h2, err := webhooks.NewHandler(bearer(t), webhooks.OnEvent(func(context.Context, webhooks.Event) error { panic("oops") }))
+	require.NoError(t, err)
+	err = h2.Dispatch(context.Background(), mustParse(t, created("g")))
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "oops", pe.Value)
+}
+
+func mustParse(t *testing.T, body []byte) webhooks.Event {
+	t.Helper()
+	ev, err := webhooks.Parse(body)
+	require.NoError(t, err)
+	return ev
+}
+
+// TestHandlerChecksHeaderCredentialsBeforeTheBody sends a request without a
+// credential whose body never ends: it must be refused without reading it.
+func TestHandlerChecksHeaderCredentialsBeforeTheBody(t *testing.T) {
+	h, err := webhooks.NewHandler(bearer(t))
+	require.NoError(t, err)
+	r := post(t, nil)
+	body := &countingReader{r: io.LimitReader(neverEnding('x'), 1<<30)}
+	r.Body = io.NopCloser(body)
+	r.ContentLength = -1
+	assert.Equal(t, 401, serve(t, h, r).Code)
+	assert.Zero(t, body.n.Load(), "not one byte read")
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func TestMemoryDeduplicatorIsBounded(t *testing.T) {
@@ -225,18 +350,20 @@ func TestMemoryDeduplicatorIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	for i := range 10_000 {
-		first, err := d.Claim(ctx, fmt.Sprint("k", i))
+		state, err := d.Claim(ctx, fmt.Sprint("k", i))
 		require.NoError(t, err)
-		require.True(t, first)
+		require.Equal(t, webhooks.Claimed, state)
 		if i%3 == 0 {
 			require.NoError(t, d.Release(ctx, fmt.Sprint("k", i)))
+		} else {
+			require.NoError(t, d.Complete(ctx, fmt.Sprint("k", i)))
 		}
 	}
 	assert.LessOrEqual(t, d.Len(), 100)
-	first, _ := d.Claim(ctx, "k9998")
-	assert.False(t, first, "recent keys are remembered")
-	first, _ = d.Claim(ctx, "k0")
-	assert.True(t, first, "the oldest were forgotten")
+	state, _ := d.Claim(ctx, "k9998")
+	assert.Equal(t, webhooks.Done, state, "recent keys are remembered")
+	state, _ = d.Claim(ctx, "k0")
+	assert.Equal(t, webhooks.Claimed, state, "the oldest were forgotten")
 
 	_, err = webhooks.NewMemoryDeduplicator(0, 1)
 	assert.Error(t, err)

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -30,7 +31,15 @@ var (
 	// ErrEmptySecret is returned when a verifier is built with no secret or
 	// an empty one: a verifier that accepts everything is never built.
 	ErrEmptySecret = errors.New("webhooks: empty secret")
+	// ErrWeakSecret is returned when a verifier is built with a secret
+	// shorter than [MinSecretLength] bytes, made only of white space, or
+	// (for the values of headers and parameters) starting or ending with
+	// white space, which HTTP trims and so could never match.
+	ErrWeakSecret = errors.New("webhooks: weak secret")
 )
+
+// MinSecretLength is the fewest bytes a secret may have.
+const MinSecretLength = 8
 
 // Verifier checks that a webhook request comes from the sender you
 // configured. body is the raw request body, already read.
@@ -49,6 +58,22 @@ type Verifier interface {
 	Verify(r *http.Request, body []byte) error
 }
 
+// RequestVerifier is a [Verifier] that needs only a request's headers and
+// URL, not its body. A [Handler] runs it before it reads the body, so that a
+// request without the credential is refused at once instead of being allowed
+// to trickle a body in. The Basic, Bearer, header and query verifiers are
+// RequestVerifiers.
+type RequestVerifier interface {
+	Verifier
+	VerifyRequest(r *http.Request) error
+}
+
+// requestCheck is a RequestVerifier made of a function.
+type requestCheck func(r *http.Request) error
+
+func (f requestCheck) Verify(r *http.Request, _ []byte) error { return f(r) }
+func (f requestCheck) VerifyRequest(r *http.Request) error    { return f(r) }
+
 // VerifierFunc adapts a function to [Verifier].
 type VerifierFunc func(r *http.Request, body []byte) error
 
@@ -65,12 +90,29 @@ func newDigests(secrets []string) (digests, error) {
 	}
 	d := make(digests, len(secrets))
 	for i, s := range secrets {
-		if s == "" {
-			return nil, ErrEmptySecret
+		if err := checkSecret([]byte(s)); err != nil {
+			return nil, fmt.Errorf("secret %d: %w", i, err)
+		}
+		if strings.TrimSpace(s) != s {
+			return nil, fmt.Errorf("secret %d: %w: starts or ends with white space", i, ErrWeakSecret)
 		}
 		d[i] = sha256.Sum256([]byte(s))
 	}
 	return d, nil
+}
+
+// checkSecret refuses an empty, short or blank secret. Its errors never
+// contain the secret.
+func checkSecret(s []byte) error {
+	switch {
+	case len(s) == 0:
+		return ErrEmptySecret
+	case len(s) < MinSecretLength:
+		return fmt.Errorf("%w: %d bytes, need at least %d", ErrWeakSecret, len(s), MinSecretLength)
+	case len(bytes.TrimSpace(s)) == 0:
+		return fmt.Errorf("%w: only white space", ErrWeakSecret)
+	}
+	return nil
 }
 
 // match reports whether candidate is one of the secrets, looking at all of
@@ -94,13 +136,18 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.Strict().DecodeString(s)
 }
 
-// authorization returns the credentials of an Authorization header with the
-// given scheme, compared case-insensitively.
+// authorization returns the credentials of the one Authorization header
+// with the given scheme, compared case-insensitively. Two Authorization
+// headers are refused: which one a proxy or framework reads is not defined.
 func authorization(r *http.Request, scheme string) (string, error) {
-	v := r.Header.Get("Authorization")
-	if v == "" {
+	vs := r.Header.Values("Authorization")
+	if len(vs) == 0 || vs[0] == "" {
 		return "", fmt.Errorf("%w: no Authorization header", ErrMissingCredential)
 	}
+	if len(vs) > 1 {
+		return "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidCredential, len(vs))
+	}
+	v := vs[0]
 	got, creds, ok := strings.Cut(v, " ")
 	if !ok || !strings.EqualFold(got, scheme) {
 		return "", fmt.Errorf("%w: Authorization is not of the %s scheme", ErrInvalidCredential, scheme)
@@ -117,7 +164,7 @@ func NewBasicVerifier(credentials ...string) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return VerifierFunc(func(r *http.Request, _ []byte) error {
+	return requestCheck(func(r *http.Request) error {
 		creds, err := authorization(r, "Basic")
 		if err != nil {
 			return err
@@ -137,7 +184,7 @@ func NewBearerVerifier(tokens ...string) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return VerifierFunc(func(r *http.Request, _ []byte) error {
+	return requestCheck(func(r *http.Request) error {
 		token, err := authorization(r, "Bearer")
 		if err != nil {
 			return err
@@ -172,7 +219,7 @@ func newValueVerifier(kind, name string, values []string, lookup func(*http.Requ
 	if err != nil {
 		return nil, err
 	}
-	return VerifierFunc(func(r *http.Request, _ []byte) error {
+	return requestCheck(func(r *http.Request) error {
 		vs := lookup(r)
 		if len(vs) == 0 {
 			return fmt.Errorf("%w: no %s %s", ErrMissingCredential, kind, name)
@@ -245,8 +292,8 @@ func copyKeys(secrets [][]byte) ([][]byte, error) {
 	}
 	keys := make([][]byte, len(secrets))
 	for i, s := range secrets {
-		if len(s) == 0 {
-			return nil, ErrEmptySecret
+		if err := checkSecret(s); err != nil {
+			return nil, fmt.Errorf("secret %d: %w", i, err)
 		}
 		keys[i] = append([]byte(nil), s...)
 	}
@@ -296,32 +343,34 @@ const (
 const DefaultTolerance = 5 * time.Minute
 
 // StandardOption configures [NewStandardVerifier].
-type StandardOption func(*standardVerifier) error
+type StandardOption func(*standardConfig) error
 
-// WithTolerance sets how far a timestamp may be from now, either way.
+// WithTolerance sets how far a timestamp may be from now, either way: at
+// least a second, the precision of the timestamp.
 func WithTolerance(d time.Duration) StandardOption {
-	return func(v *standardVerifier) error {
-		if d <= 0 {
-			return fmt.Errorf("webhooks: WithTolerance: need a positive duration, got %s", d)
+	return func(c *standardConfig) error {
+		if d < time.Second {
+			return fmt.Errorf("webhooks: WithTolerance: need at least 1s, got %s", d)
 		}
-		v.tolerance = d
+		c.tolerance = d
 		return nil
 	}
 }
 
 // WithClock sets the clock timestamps are checked against.
 func WithClock(now func() time.Time) StandardOption {
-	return func(v *standardVerifier) error {
+	return func(c *standardConfig) error {
 		if now == nil {
 			return errors.New("webhooks: WithClock: nil clock")
 		}
-		v.now = now
+		c.now = now
 		return nil
 	}
 }
 
-type standardVerifier struct {
-	keys      [][]byte
+// standardConfig holds the options; the keys live only in the verifier's
+// closure, where no printer can reach them.
+type standardConfig struct {
 	tolerance time.Duration
 	now       func() time.Time
 }
@@ -346,16 +395,18 @@ func NewStandardVerifier(secrets []string, opts ...StandardOption) (Verifier, er
 	if err != nil {
 		return nil, err
 	}
-	v := &standardVerifier{keys: keys, tolerance: DefaultTolerance, now: time.Now}
+	c := standardConfig{tolerance: DefaultTolerance, now: time.Now}
 	for _, opt := range opts {
-		if err := opt(v); err != nil {
+		if err := opt(&c); err != nil {
 			return nil, err
 		}
 	}
-	return v, nil
+	return VerifierFunc(func(r *http.Request, body []byte) error {
+		return c.verify(keys, r, body)
+	}), nil
 }
 
-func (v *standardVerifier) Verify(r *http.Request, body []byte) error {
+func (c *standardConfig) verify(keys [][]byte, r *http.Request, body []byte) error {
 	id, ts, sigs := r.Header.Get(HeaderWebhookID), r.Header.Get(HeaderWebhookTimestamp), r.Header.Get(HeaderWebhookSignature)
 	if id == "" || ts == "" || sigs == "" {
 		return fmt.Errorf("%w: %s, %s and %s are all required", ErrMissingCredential, HeaderWebhookID, HeaderWebhookTimestamp, HeaderWebhookSignature)
@@ -364,13 +415,13 @@ func (v *standardVerifier) Verify(r *http.Request, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s is not Unix seconds", ErrInvalidCredential, HeaderWebhookTimestamp)
 	}
-	now := v.now().Unix()
-	tol := int64(v.tolerance / time.Second)
+	now := c.now().Unix()
+	tol := int64(c.tolerance / time.Second)
 	switch {
 	case secs < now-tol:
-		return fmt.Errorf("%w: signed %ds ago, tolerance %s", ErrTimestampTooOld, now-secs, v.tolerance)
+		return fmt.Errorf("%w: signed %ds ago, tolerance %s", ErrTimestampTooOld, now-secs, c.tolerance)
 	case secs > now+tol:
-		return fmt.Errorf("%w: signed %ds ahead, tolerance %s", ErrTimestampTooNew, secs-now, v.tolerance)
+		return fmt.Errorf("%w: signed %ds ahead, tolerance %s", ErrTimestampTooNew, secs-now, c.tolerance)
 	}
 	var decoded [][]byte
 	for _, entry := range strings.Fields(sigs) {
@@ -382,7 +433,7 @@ func (v *standardVerifier) Verify(r *http.Request, body []byte) error {
 			decoded = append(decoded, d)
 		}
 	}
-	if matchAny(v.keys, decoded, []byte(id), []byte{'.'}, []byte(ts), []byte{'.'}, body) {
+	if matchAny(keys, decoded, []byte(id), []byte{'.'}, []byte(ts), []byte{'.'}, body) {
 		return nil
 	}
 	return fmt.Errorf("%w: no v1 signature in %s matches", ErrInvalidCredential, HeaderWebhookSignature)

@@ -1,9 +1,13 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"encoding/base64"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,11 +36,11 @@ func request(t *testing.T, signers ...webhookstest.Signer) *http.Request {
 func TestStaticVerifiers(t *testing.T) {
 	basic, err := webhooks.NewBasicVerifier("crm:old-pass", "crm:new-pass")
 	require.NoError(t, err)
-	bearer, err := webhooks.NewBearerVerifier("tok-old", "tok-new")
+	bearer, err := webhooks.NewBearerVerifier("token-old", "token-new")
 	require.NoError(t, err)
-	header, err := webhooks.NewHeaderVerifier("X-Webhook-Token", "h-old", "h-new")
+	header, err := webhooks.NewHeaderVerifier("X-Webhook-Token", "header-old", "header-new")
 	require.NoError(t, err)
-	query, err := webhooks.NewQueryVerifier("token", "q-old", "q-new")
+	query, err := webhooks.NewQueryVerifier("token", "query-old", "query-new")
 	require.NoError(t, err)
 
 	cases := []struct {
@@ -52,19 +56,19 @@ func TestStaticVerifiers(t *testing.T) {
 		{"basic wrong", basic, webhookstest.Basic("crm:guess"), webhooks.ErrInvalidCredential},
 		{"basic as bearer", basic, webhookstest.Bearer("crm:new-pass"), webhooks.ErrInvalidCredential},
 		{"basic missing", basic, nil, webhooks.ErrMissingCredential},
-		{"bearer", bearer, webhookstest.Bearer("tok-new"), nil},
-		{"bearer rotated", bearer, webhookstest.Bearer("tok-old"), nil},
-		{"bearer wrong", bearer, webhookstest.Bearer("tok-ne"), webhooks.ErrInvalidCredential},
+		{"bearer", bearer, webhookstest.Bearer("token-new"), nil},
+		{"bearer rotated", bearer, webhookstest.Bearer("token-old"), nil},
+		{"bearer wrong", bearer, webhookstest.Bearer("token-ne"), webhooks.ErrInvalidCredential},
 		{"bearer empty", bearer, webhookstest.Header("Authorization", "Bearer "), webhooks.ErrInvalidCredential},
 		{"bearer missing", bearer, nil, webhooks.ErrMissingCredential},
-		{"header", header, webhookstest.Header("x-webhook-token", "h-new"), nil},
-		{"header wrong", header, webhookstest.Header("X-Webhook-Token", "h-new "), webhooks.ErrInvalidCredential},
+		{"header", header, webhookstest.Header("x-webhook-token", "header-new"), nil},
+		{"header wrong", header, webhookstest.Header("X-Webhook-Token", "header-new "), webhooks.ErrInvalidCredential},
 		{"header missing", header, nil, webhooks.ErrMissingCredential},
-		{"query", query, webhookstest.Query("token", "q-old"), nil},
+		{"query", query, webhookstest.Query("token", "query-old"), nil},
 		{"query wrong", query, webhookstest.Query("token", "nope"), webhooks.ErrInvalidCredential},
 		{"query twice", query, func(r *http.Request, b []byte) error {
 			_ = webhookstest.Query("token", "nope")(r, b)
-			return webhookstest.Query("token", "q-old")(r, b)
+			return webhookstest.Query("token", "query-old")(r, b)
 		}, webhooks.ErrInvalidCredential},
 		{"query missing", query, nil, webhooks.ErrMissingCredential},
 	}
@@ -82,7 +86,7 @@ func TestStaticVerifiers(t *testing.T) {
 				return
 			}
 			assert.ErrorIs(t, err, tc.want)
-			for _, secret := range []string{"old-pass", "new-pass", "tok-old", "tok-new", "h-old", "h-new", "q-old", "q-new"} {
+			for _, secret := range []string{"old-pass", "new-pass", "token-old", "token-new", "header-old", "header-new", "query-old", "query-new"} {
 				assert.NotContains(t, err.Error(), secret)
 			}
 		})
@@ -203,7 +207,7 @@ func TestStandardVerifier(t *testing.T) {
 func TestVerifiersRefuseEmptySecrets(t *testing.T) {
 	_, err := webhooks.NewBasicVerifier()
 	assert.ErrorIs(t, err, webhooks.ErrEmptySecret)
-	_, err = webhooks.NewBearerVerifier("ok", "")
+	_, err = webhooks.NewBearerVerifier("long-enough", "")
 	assert.ErrorIs(t, err, webhooks.ErrEmptySecret)
 	_, err = webhooks.NewHeaderVerifier("X-T", "")
 	assert.ErrorIs(t, err, webhooks.ErrEmptySecret)
@@ -223,10 +227,97 @@ func TestVerifiersRefuseEmptySecrets(t *testing.T) {
 	assert.NotContains(t, err.Error(), "not base64!")
 	_, err = webhooks.NewHeaderVerifier("", "v")
 	assert.Error(t, err)
-	_, err = webhooks.NewHMACVerifier("X-S", webhooks.Encoding(7), []byte("k"))
+	_, err = webhooks.NewHMACVerifier("X-S", webhooks.Encoding(7), []byte("signing-key"))
 	assert.Error(t, err)
 	_, err = webhooks.NewStandardVerifier([]string{secretA}, webhooks.WithTolerance(0))
 	assert.Error(t, err)
+}
+
+func TestVerifiersRefuseWeakSecrets(t *testing.T) {
+	for name, secret := range map[string]string{
+		"one byte":            "k",
+		"seven bytes":         "1234567",
+		"white space only":    "         ",
+		"leading white space": " token-secret",
+		"trailing tab":        "token-secret\t",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := webhooks.NewBearerVerifier(secret)
+			assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+			_, err = webhooks.NewBasicVerifier(secret)
+			assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+			_, err = webhooks.NewHeaderVerifier("X-Token", secret)
+			assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+			_, err = webhooks.NewQueryVerifier("token", secret)
+			assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+			if strings.TrimSpace(secret) == secret || strings.TrimSpace(secret) == "" {
+				_, err = webhooks.NewHMACVerifier("X-S", webhooks.Hex, []byte(secret))
+				assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+				_, err = webhooks.NewStandardVerifier([]string{"whsec_" + base64.StdEncoding.EncodeToString([]byte(secret))})
+				assert.ErrorIs(t, err, webhooks.ErrWeakSecret)
+			}
+			if err != nil && len(strings.TrimSpace(secret)) > 1 {
+				assert.NotContains(t, err.Error(), strings.TrimSpace(secret))
+			}
+		})
+	}
+	// An HMAC key may hold any bytes, white space at its ends included.
+	_, err := webhooks.NewHMACVerifier("X-S", webhooks.Hex, []byte(" signing-key "))
+	assert.NoError(t, err)
+}
+
+func TestStandardToleranceBelowASecondIsRefused(t *testing.T) {
+	_, err := webhooks.NewStandardVerifier([]string{secretA}, webhooks.WithTolerance(999*time.Millisecond))
+	assert.Error(t, err, "a tolerance under the timestamp's precision would truncate to 0")
+	_, err = webhooks.NewStandardVerifier([]string{secretA}, webhooks.WithTolerance(time.Second))
+	assert.NoError(t, err)
+}
+
+func TestBearerAndBasicRefuseTwoAuthorizationHeaders(t *testing.T) {
+	bearer, err := webhooks.NewBearerVerifier("token-secret")
+	require.NoError(t, err)
+	basic, err := webhooks.NewBasicVerifier("crm:password")
+	require.NoError(t, err)
+	r := request(t)
+	r.Header.Add("Authorization", "Bearer token-secret")
+	r.Header.Add("Authorization", "Bearer attacker-token")
+	assert.ErrorIs(t, bearer.Verify(r, body), webhooks.ErrInvalidCredential)
+	r.Header.Del("Authorization")
+	r.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("crm:password")))
+	r.Header.Add("Authorization", "Bearer other")
+	assert.ErrorIs(t, basic.Verify(r, body), webhooks.ErrInvalidCredential)
+}
+
+// TestVerifiersAndHandlersHideTheirSecrets prints verifiers and a handler
+// holding one every way a user or a test library might.
+func TestVerifiersAndHandlersHideTheirSecrets(t *testing.T) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secretA, "whsec_"))
+	require.NoError(t, err)
+	standard, err := webhooks.NewStandardVerifier([]string{secretA})
+	require.NoError(t, err)
+	hmacV, err := webhooks.NewHMACVerifier("X-S", webhooks.Hex, raw)
+	require.NoError(t, err)
+	bearer, err := webhooks.NewBearerVerifier(string(raw))
+	require.NoError(t, err)
+	for name, v := range map[string]webhooks.Verifier{"standard": standard, "hmac": hmacV, "bearer": bearer} {
+		h, err := webhooks.NewHandler(v)
+		require.NoError(t, err)
+		var logged bytes.Buffer
+		slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "verifier", v, "handler", h, "handler value", *h)
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "verifier", v, "handler", h)
+		out := logged.String()
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%t", "%d"} {
+			out += fmt.Sprintf(verb, v) + fmt.Sprintf(verb, h) + fmt.Sprintf(verb, *h)
+		}
+		var diff recorder // what testify prints in a failed assertion's diff
+		assert.Equal(&diff, h, &webhooks.Handler{})
+		assert.Equal(&diff, *h, webhooks.Handler{})
+		require.NotEmpty(t, diff.String())
+		out += diff.String()
+		for _, form := range []string{string(raw), fmt.Sprintf("%x", raw), fmt.Sprint(raw), fmt.Sprintf("%q", raw), strings.TrimPrefix(secretA, "whsec_")} {
+			assert.NotContains(t, out, form, name)
+		}
+	}
 }
 
 // TestVerifiersAreSafeForConcurrentUse shares each verifier among
@@ -244,9 +335,9 @@ func TestVerifiersAreSafeForConcurrentUse(t *testing.T) {
 		good, bad webhookstest.Signer
 	}{
 		{"basic", verifier(webhooks.NewBasicVerifier("crm:pass")), webhookstest.Basic("crm:pass"), webhookstest.Basic("crm:guess")},
-		{"bearer", verifier(webhooks.NewBearerVerifier("tok")), webhookstest.Bearer("tok"), webhookstest.Bearer("guess")},
-		{"header", verifier(webhooks.NewHeaderVerifier("X-Token", "h")), webhookstest.Header("X-Token", "h"), webhookstest.Header("X-Token", "g")},
-		{"query", verifier(webhooks.NewQueryVerifier("token", "q")), webhookstest.Query("token", "q"), webhookstest.Query("token", "g")},
+		{"bearer", verifier(webhooks.NewBearerVerifier("token-secret")), webhookstest.Bearer("token-secret"), webhookstest.Bearer("guess")},
+		{"header", verifier(webhooks.NewHeaderVerifier("X-Token", "header-secret")), webhookstest.Header("X-Token", "header-secret"), webhookstest.Header("X-Token", "g")},
+		{"query", verifier(webhooks.NewQueryVerifier("token", "query-secret")), webhookstest.Query("token", "query-secret"), webhookstest.Query("token", "g")},
 		{"hmac hex", verifier(webhooks.NewHMACVerifier("X-Signature", webhooks.Hex, key)),
 			webhookstest.HMAC("X-Signature", webhooks.Hex, key), webhookstest.Header("X-Signature", "not hex")},
 		{"hmac base64", verifier(webhooks.NewHMACVerifier("X-Signature", webhooks.Base64, key)),
@@ -272,3 +363,8 @@ func TestVerifiersAreSafeForConcurrentUse(t *testing.T) {
 		})
 	}
 }
+
+// recorder is a testify TestingT that keeps what a failed assertion prints.
+type recorder struct{ strings.Builder }
+
+func (r *recorder) Errorf(format string, args ...any) { fmt.Fprintf(&r.Builder, format, args...) }

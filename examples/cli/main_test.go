@@ -59,12 +59,12 @@ func TestCreate(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	body := []byte(`{"event":"GROUP_CREATED","groupId":"g1","groupName":"VIP","inviteLink":"https://chat.whatsapp.com/secret","groupCreatedAt":"2026-01-15T09:30:00.000Z"}`)
+	body := []byte(`{"event":"GROUP_CREATED","orgId":"org_1","integrationId":"int_1","groupId":"g1","groupName":"VIP","inviteLink":"https://chat.whatsapp.com/secret","groupCreatedAt":"2026-01-15T09:30:00.000Z"}`)
 	file := filepath.Join(t.TempDir(), "payload.json")
 	require.NoError(t, os.WriteFile(file, body, 0o600))
-	secrets := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "old-key,new-key"})
+	secrets := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "old-signing-key,new-signing-key"})
 
-	sig := webhookstest.SignHMAC([]byte("new-key"), webhooks.Hex, body)
+	sig := webhookstest.SignHMAC([]byte("new-signing-key"), webhooks.Hex, body)
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"verify", "-file", file, "-auth", "hmac", "-name", "X-Signature", "-credential", sig}, &out, secrets))
 	assert.Contains(t, out.String(), "verified\nGROUP_CREATED group=\"g1\" at 2026-01-15T09:30:00Z")
@@ -83,10 +83,10 @@ func TestVerify(t *testing.T) {
 		"-timestamp", strconv.FormatInt(now.Unix(), 10), "-signature", ssig}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": std})))
 	assert.True(t, strings.HasPrefix(out.String(), "verified\n"))
 
-	require.NoError(t, run(context.Background(), []string{"verify", "-file", file, "-auth", "query", "-name", "token", "-credential", "new-key"}, &out, secrets))
+	require.NoError(t, run(context.Background(), []string{"verify", "-file", file, "-auth", "query", "-name", "token", "-credential", "new-signing-key"}, &out, secrets))
 	err = run(context.Background(), []string{"verify", "-file", file, "-auth", "bearer", "-credential", "Bearer nope"}, &out, secrets)
 	assert.ErrorIs(t, err, webhooks.ErrInvalidCredential)
-	assert.NotContains(t, err.Error(), "new-key")
+	assert.NotContains(t, err.Error(), "new-signing-key")
 }
 
 func TestListen(t *testing.T) {
@@ -95,13 +95,13 @@ func TestListen(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- listen(ctx, []string{"-addr", "127.0.0.1:0", "-auth", "bearer"}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "tok"}), ready)
+		done <- listen(ctx, []string{"-addr", "127.0.0.1:0", "-auth", "bearer"}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "listen-token"}), ready)
 	}()
 	addr := <-ready
 
 	srv := doubleticktest.NewServer(doubleticktest.WithWebhookRetries(1, time.Millisecond))
 	defer srv.Close()
-	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: "http://" + addr + "/hooks", Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "tok"}}))
+	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: "http://" + addr + "/hooks", Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "listen-token"}}))
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: "http://" + addr + "/hooks", Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "wrong"}}))
 	_, _, err := srv.Client().Groups.Create(context.Background(), &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "S", GroupID: "g1"})
 	require.NoError(t, err)

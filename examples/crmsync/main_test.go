@@ -62,7 +62,7 @@ func TestServe(t *testing.T) {
 	addr := <-ready
 	post := func(token string) int {
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
-			`{"event":"GROUP_PARTICIPANT_JOINED","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
+			`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -1,0 +1,436 @@
+// Package inbox receives DoubleTick's webhooks durably: each verified
+// delivery is stored as a River job before it is acknowledged, and workers
+// run the callbacks from the store, with retries, until they succeed or the
+// job is kept as a dead letter.
+//
+// DoubleTick documents no retry of a failed delivery (its only retry setting
+// is retryOnTimeout), so a receiver that answers 500 when a callback fails
+// may lose the event. The inbox answers 200 only once the delivery's job has
+// committed, and never relies on the sender to try again.
+//
+// It is built on River (github.com/riverqueue/river): SQLite, through
+// [OpenSQLite] and River's riversqlite driver, is the embedded default (one
+// file, no server, pure Go); PostgreSQL, through River's riverpgxv5 driver,
+// is for fleets, where any number of replicas share one database, each job
+// runs on one worker at a time, and a job whose worker died is picked up
+// again after [WithRescueAfter].
+//
+// The callbacks are those of a [webhooks.Handler] (OnGroupCreated, …,
+// OnEvent), which also holds the verifier and the body format: the inbox
+// refuses a request exactly as that Handler would, and stores nothing then.
+//
+// An Inbox is safe for concurrent use.
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/doubletick-go/doubletick/webhooks"
+)
+
+// Kind is the River job kind of a stored delivery.
+const Kind = "doubletick_webhook"
+
+// Delivery is the job River stores for one acknowledged webhook: the body as
+// received, so that the event is decoded again by the worker exactly as it
+// was verified.
+type Delivery struct {
+	// Body is the raw request body and ContentType its header.
+	Body        []byte `json:"body"`
+	ContentType string `json:"content_type"`
+	// ReceivedAt is when the inbox received it.
+	ReceivedAt time.Time `json:"received_at"`
+	// Key is the event's dedup key (webhooks.Event.DedupKey): a redelivery
+	// of an event already in the inbox is absorbed on it.
+	Key string `json:"key" river:"unique"`
+}
+
+// Kind returns [Kind].
+func (Delivery) Kind() string { return Kind }
+
+// InsertOpts makes deliveries unique by Key in every job state, so that a
+// redelivery of an event stored, running, done or dead is absorbed until
+// River's cleaner deletes the old job (see [WithRetention]).
+func (Delivery) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: rivertype.JobStates()}}
+}
+
+// Inbox is an http.Handler that stores webhooks, and the workers that run
+// their callbacks. Create it with [New], then Start it.
+type Inbox[TTx any] struct {
+	client  *river.Client[TTx]
+	handler *webhooks.Handler
+	logger  *slog.Logger
+	work    bool
+}
+
+// config collects the options.
+type config struct {
+	maxAttempts int
+	workers     int
+	jobTimeout  time.Duration
+	rescueAfter time.Duration
+	retention   time.Duration
+	logger      *slog.Logger
+	migrate     bool
+	work        bool
+	retry       river.ClientRetryPolicy
+}
+
+// Option configures an [Inbox].
+type Option func(*config) error
+
+// WithMaxAttempts sets how many times a delivery's callbacks are run before
+// it is kept as a dead letter (default 25, River's, over about three weeks of
+// exponential back-off).
+func WithMaxAttempts(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("inbox: WithMaxAttempts: need at least 1, got %d", n)
+		}
+		c.maxAttempts = n
+		return nil
+	}
+}
+
+// WithBackoff sets the wait before attempt n+1 to first·2^(n-1), at most
+// max, with up to a tenth of jitter. By default River's policy waits n⁴
+// seconds.
+func WithBackoff(first, max time.Duration) Option {
+	return func(c *config) error {
+		if first <= 0 || max < first {
+			return fmt.Errorf("inbox: WithBackoff: need 0 < first <= max, got %s and %s", first, max)
+		}
+		c.retry = backoff{first, max}
+		return nil
+	}
+}
+
+// backoff is the River retry policy of WithBackoff.
+type backoff struct{ first, max time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.max
+	if shift := job.Attempt - 1; shift < 30 && b.first<<shift < b.max {
+		d = b.first << shift
+	}
+	d += time.Duration(rand.Int64N(int64(d)/10 + 1))
+	return time.Now().Add(d)
+}
+
+// WithWorkers sets how many deliveries this process handles at once
+// (default 10).
+func WithWorkers(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("inbox: WithWorkers: need at least 1, got %d", n)
+		}
+		c.workers = n
+		return nil
+	}
+}
+
+// WithJobTimeout bounds one run of a delivery's callbacks (default 1
+// minute); a run past it is cancelled through its context and retried.
+func WithJobTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("inbox: WithJobTimeout: need a positive duration, got %s", d)
+		}
+		c.jobTimeout = d
+		return nil
+	}
+}
+
+// WithRescueAfter sets how long a delivery may stay running before it is
+// taken to belong to a worker that died, and run again (default 1 hour,
+// River's). Keep it above the job timeout.
+func WithRescueAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("inbox: WithRescueAfter: need a positive duration, got %s", d)
+		}
+		c.rescueAfter = d
+		return nil
+	}
+}
+
+// WithRetention sets how long handled deliveries are kept, and so for how
+// long a redelivery of a handled event is absorbed (default 7 days).
+// DoubleTick documents no redelivery schedule; dead letters are kept as
+// long.
+func WithRetention(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("inbox: WithRetention: need a positive duration, got %s", d)
+		}
+		c.retention = d
+		return nil
+	}
+}
+
+// WithLogger sets where the inbox logs failed stores, failed and panicking
+// callbacks and dead letters. By default it logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("inbox: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithoutMigrations skips River's migrations at New, for databases whose
+// schema is managed elsewhere.
+func WithoutMigrations() Option {
+	return func(c *config) error { c.migrate = false; return nil }
+}
+
+// WithoutWorkers makes an inbox that only receives: it stores deliveries
+// and leaves them to the workers of other processes.
+func WithoutWorkers() Option {
+	return func(c *config) error { c.work = false; return nil }
+}
+
+// New returns an Inbox storing deliveries through driver (riversqlite.New or
+// riverpgxv5.New) and running h's callbacks. It runs River's migrations
+// first unless told not to; several replicas may start at once.
+func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhooks.Handler, opts ...Option) (*Inbox[TTx], error) {
+	if h == nil {
+		return nil, errors.New("inbox: New: nil Handler")
+	}
+	c := config{workers: 10, retention: 7 * 24 * time.Hour, logger: slog.New(slog.DiscardHandler), migrate: true, work: true}
+	for _, opt := range opts {
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.migrate {
+		if err := Migrate(ctx, driver); err != nil {
+			return nil, err
+		}
+	}
+	rc := &river.Config{
+		MaxAttempts:                 c.maxAttempts,
+		JobTimeout:                  c.jobTimeout,
+		RescueStuckJobsAfter:        c.rescueAfter,
+		CompletedJobRetentionPeriod: c.retention,
+		DiscardedJobRetentionPeriod: c.retention,
+		Logger:                      c.logger,
+		RetryPolicy:                 c.retry,
+		// SQLite has no LISTEN/NOTIFY: workers find new deliveries by
+		// polling. A 100 ms poll and a 10 ms cooldown between fetches keep a
+		// delivery's wait for a worker short at a cost of ten cheap queries
+		// a second per idle process (River's defaults are 1 s and 100 ms,
+		// which hold ten workers to about a hundred deliveries a second).
+		FetchPollInterval: 100 * time.Millisecond,
+		FetchCooldown:     10 * time.Millisecond,
+	}
+	if c.work {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: c.logger}); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.workers}}
+	}
+	client, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return &Inbox[TTx]{client: client, handler: h, logger: c.logger, work: c.work}, nil
+}
+
+// Migrate runs River's migrations up. Replicas that start together race to
+// migrate: one wins, and the others, whose migration failed on the tables
+// the winner made, try again and find nothing left to do.
+func Migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("inbox: migrations: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err == nil || attempt == 10 {
+			break
+		}
+		t := time.NewTimer(time.Duration(50+rand.IntN(200)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("inbox: migrations: %w", errors.Join(err, ctx.Err()))
+		case <-t.C:
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("inbox: migrations: %w", err)
+	}
+	return nil
+}
+
+// Start starts the workers, which run until Stop. It does nothing for an
+// inbox made [WithoutWorkers].
+func (in *Inbox[TTx]) Start(ctx context.Context) error {
+	if !in.work {
+		return nil
+	}
+	if err := in.client.Start(ctx); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching deliveries and waits, until ctx ends, for the running
+// ones to finish.
+func (in *Inbox[TTx]) Stop(ctx context.Context) error {
+	if !in.work {
+		return nil
+	}
+	if err := in.client.Stop(ctx); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP receives one webhook: it refuses it as the Handler would
+// (405, 413, 401, 415, 400; nothing stored), stores it, and answers 200 once
+// the store has committed, or when the event was already in the inbox. A
+// store that fails is answered 500.
+func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d, err := in.handler.Receive(w, r)
+	if err != nil {
+		in.handler.Refuse(w, r, err)
+		return
+	}
+	job := Delivery{Body: d.Body, ContentType: d.ContentType, ReceivedAt: time.Now().UTC(), Key: d.Event.DedupKey()}
+	if _, err := in.client.Insert(r.Context(), job, nil); err != nil {
+		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", "type", d.Event.Type(), "group", d.Event.Group(), "error", err)
+		http.Error(w, "webhook not stored", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Idle reports whether every stored delivery has been handled or kept as a
+// dead letter: none is waiting, scheduled for a retry, or running.
+func (in *Inbox[TTx]) Idle(ctx context.Context) (bool, error) {
+	res, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).First(1).States(
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled))
+	if err != nil {
+		return false, fmt.Errorf("inbox: %w", err)
+	}
+	return len(res.Jobs) == 0, nil
+}
+
+// DeadLetter is a delivery whose callbacks failed on every attempt.
+type DeadLetter struct {
+	// ID is River's job ID; pass it to [Inbox.Replay].
+	ID int64
+	// Delivery is what was received.
+	Delivery Delivery
+	// Attempts is how many times the callbacks ran; LastError what the last
+	// run returned.
+	Attempts  int
+	LastError string
+	// DiedAt is when the last attempt failed.
+	DiedAt time.Time
+}
+
+// DeadLetters lists up to limit dead letters, oldest first.
+func (in *Inbox[TTx]) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	if limit < 1 || limit > 10_000 {
+		return nil, fmt.Errorf("inbox: DeadLetters: limit %d, need 1 to 10000", limit)
+	}
+	res, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateDiscarded).First(limit))
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	out := make([]DeadLetter, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		var d Delivery
+		if err := unmarshalArgs(j.EncodedArgs, &d); err != nil {
+			return nil, fmt.Errorf("inbox: job %d: %w", j.ID, err)
+		}
+		dl := DeadLetter{ID: j.ID, Delivery: d, Attempts: j.Attempt}
+		if n := len(j.Errors); n > 0 {
+			dl.LastError, dl.DiedAt = j.Errors[n-1].Error, j.Errors[n-1].At
+		}
+		if j.FinalizedAt != nil {
+			dl.DiedAt = *j.FinalizedAt
+		}
+		out = append(out, dl)
+	}
+	return out, nil
+}
+
+// Replay runs a dead letter's callbacks again, as soon as a worker is free,
+// with a fresh count of attempts.
+func (in *Inbox[TTx]) Replay(ctx context.Context, id int64) error {
+	if _, err := in.client.JobRetry(ctx, id); err != nil {
+		return fmt.Errorf("inbox: replaying %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReplayAll replays every dead letter and returns how many there were.
+func (in *Inbox[TTx]) ReplayAll(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		dead, err := in.DeadLetters(ctx, 1000)
+		if err != nil || len(dead) == 0 {
+			return n, err
+		}
+		for _, d := range dead {
+			if err := in.Replay(ctx, d.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
+
+// worker runs a stored delivery's callbacks.
+type worker struct {
+	river.WorkerDefaults[Delivery]
+	handler *webhooks.Handler
+	logger  *slog.Logger
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[Delivery]) error {
+	ev, err := webhooks.ParseContent(job.Args.ContentType, job.Args.Body)
+	if err != nil {
+		// It parsed when it was received: only a change of this package's
+		// rules can bring this. Keep it, do not retry.
+		return river.JobCancel(fmt.Errorf("the stored body no longer parses: %w", err))
+	}
+	err = w.handler.Dispatch(ctx, ev)
+	if err == nil {
+		return nil
+	}
+	attrs := []any{"type", ev.Type(), "group", ev.Group(), "attempt", job.Attempt, "max_attempts", job.MaxAttempts}
+	if p, ok := errors.AsType[*webhooks.PanicError](err); ok {
+		w.logger.ErrorContext(ctx, "inbox: webhook callback panicked", append(attrs, "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))...)
+	} else {
+		w.logger.WarnContext(ctx, "inbox: webhook callback failed", append(attrs, "error", err)...)
+	}
+	if job.Attempt >= job.MaxAttempts {
+		w.logger.ErrorContext(ctx, "inbox: webhook kept as a dead letter", append(attrs, "error", err)...)
+	}
+	return err
+}
+
+func unmarshalArgs(b []byte, d *Delivery) error { return json.Unmarshal(b, d) }

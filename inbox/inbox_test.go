@@ -1,0 +1,248 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"database/sql"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const token = "inbox-test-token"
+
+func joined(at string) []byte {
+	return []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
+		`"customerPhone":"+919876543210","participantJoinedAt":"` + at + `"}`)
+}
+
+func post(t testing.TB, body []byte, signers ...webhookstest.Signer) *http.Request {
+	t.Helper()
+	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, signers...)
+	require.NoError(t, err)
+	return r
+}
+
+// sqliteInbox opens a fresh SQLite inbox running h's callbacks, started,
+// and stopped at the end of the test.
+func sqliteInbox(t *testing.T, h *webhooks.Handler, opts ...inbox.Option) (*inbox.Inbox[*sql.Tx], *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	opts = append([]inbox.Option{inbox.WithBackoff(10*time.Millisecond, 50*time.Millisecond)}, opts...)
+	in, err := inbox.New(ctx, riversqlite.New(db), h, opts...)
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, in.Stop(stopCtx))
+		db.Close()
+	})
+	return in, db
+}
+
+func handler(t testing.TB, opts ...webhooks.HandlerOption) *webhooks.Handler {
+	v, err := webhooks.NewBearerVerifier(token)
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, opts...)
+	require.NoError(t, err)
+	return h
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+func jobs(t *testing.T, db *sql.DB) int {
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM river_job`).Scan(&n))
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStoresThenRunsOnce(t *testing.T) {
+	var calls atomic.Int32
+	h := handler(t, webhooks.OnParticipantJoined(func(_ context.Context, e *webhooks.ParticipantJoined) error {
+		assert.Equal(t, "+919876543210", e.Phone.E164)
+		calls.Add(1)
+		return nil
+	}))
+	in, db := sqliteInbox(t, h)
+	body := joined("2026-01-15T10:00:00.000Z")
+	for range 3 {
+		assert.Equal(t, 200, serve(in, post(t, body, webhookstest.Bearer(token))).Code)
+	}
+	assert.Equal(t, 1, jobs(t, db), "redeliveries are absorbed")
+	eventually(t, "the inbox is idle", func() bool {
+		idle, err := in.Idle(context.Background())
+		require.NoError(t, err)
+		return idle
+	})
+	assert.Equal(t, int32(1), calls.Load(), "idle once the callback ran")
+	assert.Equal(t, 200, serve(in, post(t, body, webhookstest.Bearer(token))).Code, "a redelivery of a handled event is acknowledged")
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, int32(1), calls.Load(), "and not run again")
+}
+
+func TestFailuresAndPanicsAreRetried(t *testing.T) {
+	var calls atomic.Int32
+	h := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		switch calls.Add(1) {
+		case 1:
+			return errors.New("database down")
+		case 2:
+			var m map[string]int
+			m["x"]++ // a bug: panics
+		}
+		return nil
+	}))
+	in, _ := sqliteInbox(t, h)
+	assert.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token))).Code)
+	eventually(t, "the third attempt", func() bool { return calls.Load() == 3 })
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, int32(3), calls.Load(), "no attempt after the first success")
+}
+
+func TestDeadLettersAndReplay(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	var done atomic.Int32
+	h := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		if broken.Load() {
+			return errors.New("schema mismatch")
+		}
+		done.Add(1)
+		return nil
+	}))
+	in, _ := sqliteInbox(t, h, inbox.WithMaxAttempts(2))
+	ctx := context.Background()
+	for _, at := range []string{"2026-01-15T10:00:00.000Z", "2026-01-15T10:01:00.000Z"} {
+		require.Equal(t, 200, serve(in, post(t, joined(at), webhookstest.Bearer(token))).Code)
+	}
+	var dead []inbox.DeadLetter
+	eventually(t, "two dead letters", func() bool {
+		var err error
+		dead, err = in.DeadLetters(ctx, 10)
+		require.NoError(t, err)
+		return len(dead) == 2
+	})
+	assert.Equal(t, 2, dead[0].Attempts)
+	assert.Contains(t, dead[0].LastError, "schema mismatch")
+	assert.False(t, dead[0].DiedAt.IsZero())
+	ev, err := webhooks.Parse(dead[0].Delivery.Body)
+	require.NoError(t, err)
+	assert.Equal(t, webhooks.TypeParticipantJoined, ev.Type())
+
+	// A redelivery of a dead event is absorbed, not run again by itself.
+	assert.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token))).Code)
+
+	broken.Store(false)
+	require.NoError(t, in.Replay(ctx, dead[0].ID))
+	eventually(t, "the replayed one ran", func() bool { return done.Load() == 1 })
+	n, err := in.ReplayAll(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	eventually(t, "both ran", func() bool { return done.Load() == 2 })
+	dead, err = in.DeadLetters(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
+}
+
+// TestRefusesAsTheHandlerDoes sends bad requests to the inbox and to the
+// Handler it wraps: same statuses, and nothing stored.
+func TestRefusesAsTheHandlerDoes(t *testing.T) {
+	h := handler(t, webhooks.WithMaxBodySize(2048), webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }))
+	in, db := sqliteInbox(t, h)
+	good := joined("2026-01-15T10:00:00.000Z")
+	cases := map[string]func() *http.Request{
+		"unverified": func() *http.Request { return post(t, good) },
+		"wrong token": func() *http.Request {
+			return post(t, good, webhookstest.Bearer("not-the-token"))
+		},
+		"malformed": func() *http.Request { return post(t, []byte(`{"event":"GROUP_CREATED"`), webhookstest.Bearer(token)) },
+		"no phone": func() *http.Request {
+			return post(t, bytes.Replace(good, []byte(`"customerPhone":"+919876543210",`), nil, 1), webhookstest.Bearer(token))
+		},
+		"oversized": func() *http.Request {
+			return post(t, bytes.Repeat([]byte(" "), 4096), webhookstest.Bearer(token))
+		},
+		"wrong method": func() *http.Request {
+			r := post(t, good, webhookstest.Bearer(token))
+			r.Method = http.MethodGet
+			return r
+		},
+		"form data": func() *http.Request {
+			return post(t, []byte("event=GROUP_CREATED"), webhookstest.Bearer(token), webhookstest.Header("Content-Type", "application/x-www-form-urlencoded"))
+		},
+	}
+	for name, req := range cases {
+		t.Run(name, func(t *testing.T) {
+			want := serve(h, req()).Code
+			got := serve(in, req())
+			assert.Equal(t, want, got.Code)
+			assert.GreaterOrEqual(t, got.Code, 400)
+			assert.Zero(t, jobs(t, db))
+		})
+	}
+}
+
+func TestAStoreThatFailsIsNotAcknowledged(t *testing.T) {
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	in, err := inbox.New(ctx, riversqlite.New(db), handler(t), inbox.WithoutWorkers())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	rec := serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token)))
+	assert.Equal(t, 500, rec.Code)
+	body, _ := io.ReadAll(rec.Body)
+	assert.NotContains(t, string(body), "sql")
+}
+
+// TestConcurrentRedeliveriesStoreOneJob delivers one event from 20
+// goroutines at once.
+func TestConcurrentRedeliveriesStoreOneJob(t *testing.T) {
+	var calls atomic.Int32
+	in, db := sqliteInbox(t, handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error { calls.Add(1); return nil })))
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			assert.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token))).Code)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, jobs(t, db))
+	eventually(t, "the callback ran", func() bool { return calls.Load() == 1 })
+}

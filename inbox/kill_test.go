@@ -1,0 +1,355 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+// The kill tests run receivers as real processes (this test binary run
+// again with INBOX_CHILD set), deliver each event twice from 20 senders,
+// SIGKILL a receiver mid-run and start it again, then check that every
+// acknowledged event was applied exactly once. Callbacks fail 10% of their
+// attempts and panic 1%.
+//
+// The number of events is 1,000 by default and 10,000 with
+// DOUBLETICK_SOAK=1 (as .ci/run sets). PostgreSQL runs when
+// DOUBLETICK_TEST_POSTGRES_DSN names a database.
+
+const (
+	childDriver = "INBOX_CHILD"      // "sqlite" or "postgres"
+	childDB     = "INBOX_CHILD_DB"   // the SQLite file or the PostgreSQL DSN
+	childAddr   = "INBOX_CHILD_ADDR" // 127.0.0.1:port to listen on
+	childWork   = "INBOX_CHILD_WORK" // "0": receive only
+)
+
+// TestChildProcess is the receiver process of the kill tests.
+func TestChildProcess(t *testing.T) {
+	driver := os.Getenv(childDriver)
+	if driver == "" {
+		t.Skip("the kill tests' receiver process; runs only as their child")
+	}
+	db, run := openChildDB(t, driver, os.Getenv(childDB))
+	h, err := webhooks.NewHandler(mustBearer(t), webhooks.OnEvent(func(ctx context.Context, ev webhooks.Event) error {
+		switch n := rand.IntN(100); {
+		case n < 10:
+			return errors.New("injected failure")
+		case n < 11:
+			panic("injected panic")
+		}
+		// The callback is idempotent, as a membership store is: the first
+		// run applies the event, a run after a kill finds it applied.
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO runs (key, pid) VALUES (%s, %d)`, placeholder(driver), os.Getpid()), ev.DedupKey())
+		if err != nil {
+			return err
+		}
+		_, err = db.ExecContext(ctx, `INSERT INTO applied (key) VALUES (`+placeholder(driver)+`) ON CONFLICT DO NOTHING`, ev.DedupKey())
+		return err
+	}))
+	require.NoError(t, err)
+	opts := []inbox.Option{inbox.WithBackoff(20*time.Millisecond, 200*time.Millisecond), inbox.WithJobTimeout(5 * time.Second),
+		inbox.WithRescueAfter(6 * time.Second), inbox.WithMaxAttempts(50)}
+	if os.Getenv(childWork) == "0" {
+		opts = append(opts, inbox.WithoutWorkers())
+	}
+	srv := run(h, opts)
+	ln, err := net.Listen("tcp", os.Getenv(childAddr))
+	require.NoError(t, err)
+	fmt.Println("listening")
+	_ = (&http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}).Serve(ln)
+}
+
+func placeholder(driver string) string {
+	if driver == "postgres" {
+		return "$1"
+	}
+	return "?"
+}
+
+func mustBearer(t testing.TB) webhooks.Verifier {
+	v, err := webhooks.NewBearerVerifier(token)
+	require.NoError(t, err)
+	return v
+}
+
+// openChildDB opens the database of a child and returns it with a function
+// that starts an inbox on it.
+func openChildDB(t *testing.T, driver, dsn string) (*sql.DB, func(*webhooks.Handler, []inbox.Option) http.Handler) {
+	ctx := context.Background()
+	start := func(in interface{ Start(context.Context) error }) {
+		require.NoError(t, in.Start(ctx))
+	}
+	if driver == "postgres" {
+		pool, err := pgxpool.New(ctx, dsn)
+		require.NoError(t, err)
+		db := stdlib.OpenDBFromPool(pool)
+		return db, func(h *webhooks.Handler, opts []inbox.Option) http.Handler {
+			in, err := inbox.New(ctx, riverpgxv5.New(pool), h, opts...)
+			require.NoError(t, err)
+			start(in)
+			return in
+		}
+	}
+	db, err := inbox.OpenSQLite(ctx, dsn)
+	require.NoError(t, err)
+	return db, func(h *webhooks.Handler, opts []inbox.Option) http.Handler {
+		in, err := inbox.New(ctx, riversqlite.New(db), h, opts...)
+		require.NoError(t, err)
+		start(in)
+		return in
+	}
+}
+
+// receiver is one child process.
+type receiver struct {
+	t      *testing.T
+	env    []string
+	addr   string
+	cmd    *exec.Cmd
+	killed atomic.Bool
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (r *receiver) start(work bool) {
+	r.t.Helper()
+	w := "1"
+	if !work {
+		w = "0"
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1", "-test.timeout=0")
+	cmd.Env = append(append(os.Environ(), r.env...), childAddr+"="+r.addr, childWork+"="+w)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(r.t, cmd.Start())
+	r.cmd = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", r.addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			r.t.Fatalf("receiver did not start: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *receiver) kill() {
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+}
+
+// deliver posts body to one of addrs until one answers 200.
+func deliver(ctx context.Context, hc *http.Client, addrs []string, body []byte) error {
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		addr := addrs[rand.IntN(len(addrs))]
+		req, err := webhookstest.NewRequest("http://"+addr+"/hooks", body, webhookstest.Bearer(token))
+		if err != nil {
+			return err
+		}
+		res, err := hc.Do(req.WithContext(ctx))
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(time.Duration(min(attempt, 10)) * 10 * time.Millisecond)
+	}
+}
+
+func events() int {
+	if os.Getenv("DOUBLETICK_SOAK") == "1" {
+		return 10_000
+	}
+	return 1_000
+}
+
+func event(i int) []byte {
+	at := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+	return joined(at.Format("2006-01-02T15:04:05.000Z"))
+}
+
+func TestKillAndRestartSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	killTest(t, []string{childDriver + "=sqlite", childDB + "=" + filepath.Join(dir, "inbox.db")}, 1, func() *sql.DB {
+		db, err := inbox.OpenSQLite(context.Background(), filepath.Join(dir, "inbox.db"))
+		require.NoError(t, err)
+		return db
+	})
+}
+
+func TestKillAndRestartPostgres(t *testing.T) {
+	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("set DOUBLETICK_TEST_POSTGRES_DSN to a PostgreSQL database (.ci/run does)")
+	}
+	schemaDSN := freshSchema(t, dsn)
+	killTest(t, []string{childDriver + "=postgres", childDB + "=" + schemaDSN}, 3, func() *sql.DB {
+		db, err := sql.Open("pgx", schemaDSN)
+		require.NoError(t, err)
+		return db
+	})
+}
+
+// freshSchema makes a schema of its own for the test and returns a DSN
+// whose search_path is that schema.
+func freshSchema(t testing.TB, dsn string) string {
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	schema := fmt.Sprintf("inbox_test_%d_%d", os.Getpid(), time.Now().UnixNano())
+	_, err = db.Exec(`CREATE SCHEMA ` + schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err == nil {
+			_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			db.Close()
+		}
+	})
+	sep := "?"
+	if bytes.ContainsRune([]byte(dsn), '?') {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
+	n := events()
+	db := open()
+	defer db.Close()
+	for _, stmt := range []string{`CREATE TABLE runs (key TEXT NOT NULL, pid INTEGER NOT NULL)`, `CREATE TABLE applied (key TEXT PRIMARY KEY)`} {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err)
+	}
+
+	receivers := make([]*receiver, processes)
+	addrs := make([]string, processes)
+	for i := range receivers {
+		receivers[i] = &receiver{t: t, env: env, addr: freeAddr(t)}
+		addrs[i] = receivers[i].addr
+	}
+	var wg sync.WaitGroup
+	for _, r := range receivers {
+		wg.Go(func() { r.start(true) })
+	}
+	wg.Wait()
+	defer func() {
+		for _, r := range receivers {
+			r.kill()
+		}
+	}()
+
+	// An event acknowledged by a receiver that only stores, killed at
+	// once, is handled after the restart by a receiver that works.
+	first := receivers[0]
+	first.kill()
+	first.start(false)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, deliver(ctx, hc, []string{first.addr}, event(n)))
+	first.kill()
+	first.start(true)
+
+	// 20 senders deliver every event twice, in any order.
+	var acked atomic.Int64
+	work := make(chan int)
+	var senders sync.WaitGroup
+	for range 20 {
+		senders.Go(func() {
+			for i := range work {
+				if err := deliver(ctx, hc, addrs, event(i)); err != nil {
+					t.Errorf("event %d: %v", i, err)
+					return
+				}
+				acked.Add(1)
+			}
+		})
+	}
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for acked.Load() < int64(n*2/5) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		first.kill()
+		time.Sleep(300 * time.Millisecond)
+		first.start(true)
+	}()
+	order := make([]int, 0, 2*n)
+	for i := range n {
+		order = append(order, i, i)
+	}
+	rand.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+	started := time.Now()
+	for _, i := range order {
+		work <- i
+	}
+	close(work)
+	senders.Wait()
+	<-killed
+	ackTime := time.Since(started)
+
+	want := n + 1
+	var applied int
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM applied`).Scan(&applied))
+		if applied >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var runs, rerun int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM runs`).Scan(&runs))
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM (SELECT key FROM runs GROUP BY key HAVING count(*) > 1) AS twice`).Scan(&rerun))
+	t.Logf("%d events, each delivered twice by 20 senders to %d processes, one SIGKILLed and restarted: %d acknowledged in %s; %d applied; %d successful runs, %d events run again after the kill",
+		n, processes, acked.Load(), ackTime.Round(time.Millisecond), applied, runs, rerun)
+	assert.Equal(t, int64(2*n), acked.Load())
+	assert.Equal(t, want, applied, "every acknowledged event was applied")
+	// Only the deliveries running in the killed process when it died can
+	// have run to success there without River recording it: at most its
+	// workers (10) per kill (3 kills).
+	assert.LessOrEqual(t, rerun, 30)
+}

@@ -1,0 +1,36 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo
+)
+
+// OpenSQLite opens (creating it if needed) the SQLite file at path for
+// River's riversqlite driver, with modernc.org/sqlite: write-ahead logging,
+// synchronous=FULL so that an acknowledged delivery survives a power loss as
+// well as a crash, a busy timeout of 10 s for other processes that share the
+// file, and one connection, as River's SQLite driver asks.
+//
+//	db, err := inbox.OpenSQLite(ctx, "webhooks.db")
+//	in, err := inbox.New(ctx, riversqlite.New(db), handler)
+func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("inbox: SQLite path %q must be a file name without '?' or '#'", path)
+	}
+	dsn := "file:" + path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return db, nil
+}

@@ -126,11 +126,10 @@ func openChildDB(t *testing.T, driver, dsn string) (*sql.DB, func(*webhooks.Hand
 
 // receiver is one child process.
 type receiver struct {
-	t      *testing.T
-	env    []string
-	addr   string
-	cmd    *exec.Cmd
-	killed atomic.Bool
+	t    *testing.T
+	env  []string
+	addr string
+	cmd  *exec.Cmd
 }
 
 func freeAddr(t *testing.T) string {

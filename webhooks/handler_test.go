@@ -289,8 +289,7 @@ func TestHandlerRecoversPanickingCallbacks(t *testing.T) {
 		webhooks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		webhooks.OnParticipantJoined(func(context.Context, *webhooks.ParticipantJoined) error {
 			if calls.Add(1) == 1 {
-				var m map[string]int
-				m["boom"]++ // a nil map: a bug in the callback
+				panic("a bug in the callback")
 			}
 			return nil
 		}))
@@ -298,7 +297,7 @@ func TestHandlerRecoversPanickingCallbacks(t *testing.T) {
 	joined := sample(t, "s4_participant_joined.json")
 	assert.Equal(t, 500, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code)
 	assert.Contains(t, logs.String(), "webhook callback panicked")
-	assert.Contains(t, logs.String(), "assignment to entry in nil map")
+	assert.Contains(t, logs.String(), "a bug in the callback")
 	assert.Contains(t, logs.String(), "handler_test.go", "the stack is logged")
 
 	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code, "the claim was released")

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
@@ -68,9 +69,9 @@ func benchDatabases(b *testing.B) []benchDB {
 		close:    func() { db.Close() },
 	})
 
-	if dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN"); dsn != "" {
+	if os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN") != "" {
 		// As many connections as senders, for every side alike.
-		schemaDSN := freshSchema(b, dsn)
+		schemaDSN := pgtest.Schema(b, pgtest.DSN(b))
 		pool, err := pgxpool.New(ctx, schemaDSN+"&pool_max_conns=20")
 		if err != nil {
 			b.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
@@ -37,8 +38,8 @@ import (
 // attempts and panic 1%.
 //
 // The number of events is 1,000 by default and 10,000 with
-// DOUBLETICK_SOAK=1 (as .ci/run sets). PostgreSQL runs when
-// DOUBLETICK_TEST_POSTGRES_DSN names a database.
+// DOUBLETICK_SOAK=1 (as .ci/run sets). PostgreSQL runs where pgtest finds
+// a server (.ci/services starts one).
 
 const (
 	childDriver = "INBOX_CHILD"      // "sqlite" or "postgres"
@@ -218,39 +219,12 @@ func TestKillAndRestartSQLite(t *testing.T) {
 }
 
 func TestKillAndRestartPostgres(t *testing.T) {
-	dsn := os.Getenv("DOUBLETICK_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set DOUBLETICK_TEST_POSTGRES_DSN to a PostgreSQL database (.ci/run does)")
-	}
-	schemaDSN := freshSchema(t, dsn)
+	schemaDSN := pgtest.Schema(t, pgtest.DSN(t))
 	killTest(t, []string{childDriver + "=postgres", childDB + "=" + schemaDSN}, 3, func() *sql.DB {
 		db, err := sql.Open("pgx", schemaDSN)
 		require.NoError(t, err)
 		return db
 	})
-}
-
-// freshSchema makes a schema of its own for the test and returns a DSN
-// whose search_path is that schema.
-func freshSchema(t testing.TB, dsn string) string {
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	schema := fmt.Sprintf("inbox_test_%d_%d", os.Getpid(), time.Now().UnixNano())
-	_, err = db.Exec(`CREATE SCHEMA ` + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err == nil {
-			_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	sep := "?"
-	if bytes.ContainsRune([]byte(dsn), '?') {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
 
 func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {

@@ -2,15 +2,20 @@
 // in which WhatsApp group, in a SQLite file or a PostgreSQL database, right
 // through duplicated, reordered and lost webhooks.
 //
-//	go run ./examples/crmsync -demo                       # offline, against the SDK's fake API
-//	go run ./examples/crmsync -addr 127.0.0.1:8080         # SQLite file crmsync.db
-//	go run ./examples/crmsync -store postgres              # PostgreSQL at $DATABASE_URL
+//	cd examples/crmsync   # its own module
+//	go run . -demo                       # offline, against the SDK's fake API
+//	go run . -addr 127.0.0.1:8080         # SQLite file crmsync.db
+//	go run . -store postgres              # PostgreSQL at $DATABASE_URL
 //
-// Each webhook is applied by a membership.Tracker behind webhooks.NewHandler;
-// several replicas may share one PostgreSQL database. With DOUBLETICK_API_KEY
-// and -waba set, every group of that number is reconciled from the
-// participants endpoint at start and then every -reconcile, which repairs
-// what lost webhooks missed.
+// Each webhook is stored in a durable inbox (package inbox, on River) in the
+// same database before it is acknowledged, and applied from there by a
+// membership.Tracker; several replicas may share one PostgreSQL database.
+// With DOUBLETICK_API_KEY and -waba set, every group of that number is
+// reconciled from the participants endpoint at start and then every
+// -reconcile, which repairs what lost webhooks missed.
+//
+//	go run . -dead-letters     # list the webhooks whose every attempt failed
+//	go run . -replay all       # run them again (or -replay <id>)
 //
 // Secrets come from the environment, never from flags: DOUBLETICK_API_KEY,
 // DOUBLETICK_WEBHOOK_SECRET (the bearer token registered with the webhook)
@@ -31,14 +36,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/doubletick-go/doubletick/inbox"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
@@ -66,8 +76,13 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	every := fs.Duration("reconcile", 15*time.Minute, "how often to reconcile every group of -waba from the API (0: never); needs DOUBLETICK_API_KEY")
 	waba := fs.String("waba", "", "the WhatsApp Business number whose groups are reconciled, digits with country code")
 	demo := fs.Bool("demo", false, "run offline against the SDK's fake API: deliver duplicated, reversed and lost webhooks, reconcile, print the result")
+	deadLetters := fs.Bool("dead-letters", false, "list the webhooks kept as dead letters, and exit")
+	replay := fs.String("replay", "", "run a dead letter again, by `id`, or all of them with \"all\", and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *demo && !isSet(fs, "db") {
 		// The demo leaves nothing behind unless told where to write.
@@ -79,22 +94,25 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		*dbPath = filepath.Join(dir, "crmsync.db")
 	}
 
-	db, dialect, err := openDB(ctx, *storeKind, *dbPath, getenv)
+	d, err := openDB(ctx, *storeKind, *dbPath, getenv)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	store, err := sqlstore.New(db, dialect)
+	defer d.close()
+	store, err := sqlstore.New(d.db, d.dialect)
 	if err != nil {
 		return err
 	}
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	if *demo {
-		return runDemo(ctx, store, out)
+	switch {
+	case *demo:
+		return runDemo(ctx, store, d, out)
+	case *deadLetters || *replay != "":
+		return manageDeadLetters(ctx, d, *replay, out)
 	}
-	return serve(ctx, store, *addr, *path, reconcile{*waba, *every}, out, getenv, ready)
+	return serve(ctx, store, d, *addr, *path, reconcile{*waba, *every}, out, getenv, ready)
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -103,27 +121,109 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-func openDB(ctx context.Context, kind, path string, getenv func(string) string) (*sql.DB, sqlstore.Dialect, error) {
+// database is where the members and the inbox live: one SQLite file, or
+// one PostgreSQL database.
+type database struct {
+	db      *sql.DB // the membership store's
+	dialect sqlstore.Dialect
+	// inbox stores webhooks in the same database and runs h's callbacks.
+	inbox func(ctx context.Context, h *webhooks.Handler, opts ...inbox.Option) (webhookInbox, error)
+	close func()
+}
+
+// webhookInbox is an inbox.Inbox of either driver.
+type webhookInbox interface {
+	http.Handler
+	Start(context.Context) error
+	Stop(context.Context) error
+	Idle(context.Context) (bool, error)
+	DeadLetters(context.Context, int) ([]inbox.DeadLetter, error)
+	Replay(context.Context, int64) error
+	ReplayAll(context.Context) (int, error)
+}
+
+func openDB(ctx context.Context, kind, path string, getenv func(string) string) (*database, error) {
 	switch kind {
 	case "sqlite":
 		db, err := sqlite.Open(ctx, path)
-		return db, sqlstore.SQLite, err
+		if err != nil {
+			return nil, err
+		}
+		// River's SQLite driver wants a pool of one connection of its own.
+		riverDB, err := inbox.OpenSQLite(ctx, path)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		return &database{db: db, dialect: sqlstore.SQLite,
+			inbox: func(ctx context.Context, h *webhooks.Handler, opts ...inbox.Option) (webhookInbox, error) {
+				return inbox.New(ctx, riversqlite.New(riverDB), h, opts...)
+			},
+			close: func() { riverDB.Close(); db.Close() }}, nil
 	case "postgres":
 		dsn := getenv("DATABASE_URL")
 		if dsn == "" {
-			return nil, 0, errors.New("-store postgres needs DATABASE_URL")
+			return nil, errors.New("-store postgres needs DATABASE_URL")
 		}
-		db, err := sql.Open("pgx", dsn)
+		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return nil, 0, err
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, err
 		}
-		return db, sqlstore.Postgres, nil
+		db := stdlib.OpenDBFromPool(pool)
+		return &database{db: db, dialect: sqlstore.Postgres,
+			inbox: func(ctx context.Context, h *webhooks.Handler, opts ...inbox.Option) (webhookInbox, error) {
+				return inbox.New(ctx, riverpgxv5.New(pool), h, opts...)
+			},
+			close: func() { db.Close(); pool.Close() }}, nil
 	}
-	return nil, 0, fmt.Errorf("-store %q: want sqlite or postgres", kind)
+	return nil, fmt.Errorf("-store %q: want sqlite or postgres", kind)
+}
+
+// manageDeadLetters lists the dead letters, or replays one or all of them.
+func manageDeadLetters(ctx context.Context, d *database, replay string, out io.Writer) error {
+	// The callbacks are not needed here: no worker runs in this process.
+	v, err := webhooks.NewBearerVerifier("not-used-by-this-command")
+	if err != nil {
+		return err
+	}
+	h, err := webhooks.NewHandler(v)
+	if err != nil {
+		return err
+	}
+	in, err := d.inbox(ctx, h, inbox.WithoutWorkers())
+	if err != nil {
+		return err
+	}
+	switch replay {
+	case "":
+		dead, err := in.DeadLetters(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(w, "id\tdied\tattempts\tevent\tlast error\n")
+		for _, dl := range dead {
+			fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", dl.ID, dl.DiedAt.Format(time.RFC3339), dl.Attempts, dl.Delivery.Key, dl.LastError)
+		}
+		return w.Flush()
+	case "all":
+		n, err := in.ReplayAll(ctx)
+		fmt.Fprintf(out, "%d dead letter(s) queued again\n", n)
+		return err
+	}
+	id, err := strconv.ParseInt(replay, 10, 64)
+	if err != nil {
+		return fmt.Errorf("-replay %q: want a dead letter's id or \"all\"", replay)
+	}
+	if err := in.Replay(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "dead letter %d queued again\n", id)
+	return nil
 }
 
 // reconcile is which groups to reconcile, and how often.
@@ -134,7 +234,7 @@ type reconcile struct {
 
 // serve receives webhooks until ctx ends, and reconciles on a schedule when
 // it has an API key and a WABA number.
-func serve(ctx context.Context, store membership.Store, addr, path string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
+func serve(ctx context.Context, store membership.Store, d *database, addr, path string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
 	secret := getenv("DOUBLETICK_WEBHOOK_SECRET")
 	if secret == "" {
 		return errors.New("DOUBLETICK_WEBHOOK_SECRET must hold the bearer token registered with the webhook")
@@ -160,8 +260,20 @@ func serve(ctx context.Context, store membership.Store, addr, path string, rec r
 	if err != nil {
 		return err
 	}
+	in, err := d.inbox(ctx, handler, inbox.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	if err := in.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		in.Stop(stopCtx)
+	}()
 	mux := http.NewServeMux()
-	mux.Handle(path, handler)
+	mux.Handle(path, in)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -224,7 +336,7 @@ func reconcileEvery(ctx context.Context, c *doubletick.Client, tracker *membersh
 // runDemo plays a group's life through the fake API and a real receiver on
 // loopback: every webhook twice and in reverse order, then one lost, then a
 // reconcile; and prints the members and the audit log.
-func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
+func runDemo(ctx context.Context, store membership.Store, d *database, out io.Writer) error {
 	api := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1))
 	defer api.Close()
 	client := api.Client()
@@ -241,6 +353,14 @@ func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	in, err := d.inbox(ctx, handler)
+	if err != nil {
+		return err
+	}
+	if err := in.Start(ctx); err != nil {
+		return err
+	}
+	defer in.Stop(context.Background())
 	// lose drops deliveries unseen, as if DoubleTick never sent them.
 	var lose atomic.Bool
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -251,7 +371,7 @@ func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
 		if lose.Load() {
 			return
 		}
-		handler.ServeHTTP(w, r)
+		in.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go receiver.Serve(ln)
 	defer receiver.Close()
@@ -287,12 +407,30 @@ func runDemo(ctx context.Context, store membership.Store, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "Cy's GROUP_PARTICIPANT_JOINED was lost.")
+	if err := waitIdle(ctx, in); err != nil {
+		return err
+	}
 	report, err := tracker.Reconcile(ctx, group)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "Reconcile listed %d participants and applied %d change(s) the webhooks missed.\n\n", report.Listed, len(report.Applied))
 	return printGroup(ctx, store, group, out)
+}
+
+// waitIdle waits until the inbox has handled every stored webhook.
+func waitIdle(ctx context.Context, in webhookInbox) error {
+	for {
+		idle, err := in.Idle(ctx)
+		if err != nil || idle {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // printGroup prints a group's members and audit log.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,21 +75,39 @@ func TestServe(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, post("wrong"))
 	assert.Equal(t, http.StatusOK, post("hook-token"))
 	assert.Equal(t, http.StatusOK, post("hook-token"), "a redelivery is acknowledged")
-	cancel()
-	require.NoError(t, <-done)
 
+	// The inbox's worker applies it soon after the acknowledgement.
 	db, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	defer db.Close()
 	store, err := sqlstore.New(db, sqlstore.SQLite)
 	require.NoError(t, err)
-	m, ok, err := store.Member(context.Background(), "g1", "+919876543210")
-	require.NoError(t, err)
-	require.True(t, ok)
+	var m membership.Member
+	require.Eventually(t, func() bool {
+		var ok bool
+		m, ok, err = store.Member(context.Background(), "g1", "+919876543210")
+		require.NoError(t, err)
+		return ok
+	}, 20*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
 	assert.Equal(t, membership.Joined, m.State)
 	audit, err := store.Audit(context.Background(), "g1")
 	require.NoError(t, err)
 	assert.Len(t, audit, 1)
+}
+
+func TestDeadLetterCommands(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crm.db")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-db", path, "-dead-letters"}, &out, env(nil), nil))
+	assert.Contains(t, out.String(), "last error", "an empty list has its header")
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-db", path, "-replay", "all"}, &out, env(nil), nil))
+	assert.Contains(t, out.String(), "0 dead letter(s) queued again")
+	assert.ErrorContains(t, run(context.Background(), []string{"-db", path, "-replay", "x"}, &out, env(nil), nil), "want a dead letter's id")
+	assert.Error(t, run(context.Background(), []string{"-db", path, "-replay", "42"}, &out, env(nil), nil), "no such job")
+	assert.ErrorContains(t, run(context.Background(), []string{"-db", path, "stray"}, &out, env(nil), nil), "unexpected argument")
 }
 
 func TestRefusesMissingSecrets(t *testing.T) {

@@ -85,6 +85,7 @@ type Client struct {
 	// (testify's diffs) show a func as an address, so no path through a
 	// Client's fields, or a copy of them, prints it, whatever the verb.
 	apiKey          credential
+	authScheme      string // "" or the word before the key in Authorization
 	baseURL         string // scheme://host[/prefix], no trailing slash
 	httpClient      *http.Client
 	userAgent       string
@@ -120,6 +121,8 @@ type settings struct {
 	allowInsecure   bool
 	httpClient      *http.Client
 	timeout         time.Duration
+	timeoutSet      bool
+	authScheme      string
 	userAgentSuffix string
 	authHeaders     []string
 	requestIDHeader string
@@ -166,15 +169,23 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
+// DefaultTimeout bounds each HTTP attempt, from sending the request to
+// reading the whole response, unless [WithTimeout] says otherwise: without
+// it, a server that trickles its headers would hold a call with no deadline
+// for ever. The context bounds the whole call, retries included.
+const DefaultTimeout = 30 * time.Second
+
 // WithTimeout bounds each HTTP attempt, including reading the response
-// (http.Client.Timeout on the Client's copy). Zero means no timeout beyond
-// the context's. A context deadline also bounds every call.
+// (http.Client.Timeout on the Client's copy); the default is
+// [DefaultTimeout], or the Timeout of the client given to [WithHTTPClient]
+// when it has one. Zero means no per-attempt timeout beyond the context's.
+// A context deadline also bounds every call.
 func WithTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		if d < 0 {
 			return fmt.Errorf("doubletick: WithTimeout: negative timeout %s", d)
 		}
-		s.timeout = d
+		s.timeout, s.timeoutSet = d, true
 		return nil
 	}
 }
@@ -206,6 +217,20 @@ func WithAuthHeader(name string) Option {
 			return errors.New("doubletick: WithAuthHeader: not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)")
 		}
 		s.authHeaders = []string{http.CanonicalHeaderKey(name)}
+		return nil
+	}
+}
+
+// WithAuthorizationScheme sends the Authorization header as
+// "<scheme> <key>", as DoubleTick's Node and PHP samples write it ("key
+// <apiKey>"), instead of the raw key its curl samples and OpenAPI pages
+// show. Other headers still carry the raw key.
+func WithAuthorizationScheme(scheme string) Option {
+	return func(s *settings) error {
+		if !validHeaderName(scheme) {
+			return errors.New("doubletick: WithAuthorizationScheme: the scheme must be one token (letters, digits and !#$%&'*+-.^_`|~ only)")
+		}
+		s.authScheme = scheme
 		return nil
 	}
 }
@@ -390,8 +415,16 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if s.userAgentSuffix != "" {
 		ua += " " + s.userAgentSuffix
 	}
+	timeout := s.httpClient.Timeout
+	switch {
+	case s.timeoutSet:
+		timeout = s.timeout
+	case timeout == 0:
+		timeout = DefaultTimeout
+	}
 	c := &Client{
 		apiKey:          newCredential(apiKey),
+		authScheme:      s.authScheme,
 		baseURL:         base,
 		userAgent:       ua,
 		authHeaders:     s.authHeaders,
@@ -404,7 +437,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		maxRetryAfter:   s.maxRetryAfter,
 		retryAnyMethod:  s.retryAnyMethod,
 	}
-	c.httpClient = c.copyHTTPClient(s.httpClient, s.timeout)
+	c.httpClient = c.copyHTTPClient(s.httpClient, timeout)
 	c.Groups = &GroupsService{client: c}
 	c.Participants = &ParticipantsService{client: c}
 	return c, nil
@@ -476,9 +509,7 @@ func validHeaderName(name string) bool {
 // caller's own policy (or the standard one) decides.
 func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Client {
 	cp := *hc
-	if timeout > 0 {
-		cp.Timeout = timeout
-	}
+	cp.Timeout = timeout
 	userPolicy := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
@@ -642,7 +673,11 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, payload [
 		return nil, false, fmt.Errorf("doubletick: %s %s: building request: %w", ep.method, ep.route, err)
 	}
 	for _, h := range c.authHeaders {
-		req.Header[h] = []string{c.apiKey()}
+		v := c.apiKey()
+		if h == HeaderAuthorization && c.authScheme != "" {
+			v = c.authScheme + " " + v
+		}
+		req.Header[h] = []string{v}
 	}
 	req.Header["Accept"] = []string{"application/json"}
 	req.Header["User-Agent"] = []string{c.userAgent}
@@ -768,16 +803,60 @@ func (m *messages) UnmarshalJSON(b []byte) error {
 }
 
 // newAPIError builds the error for a failed answer. It scrubs the API key
-// from the body first, in case a server echoes request headers back.
+// from the body first, in case a server echoes request headers back: as sent,
+// and as a JSON encoder may have escaped it inside a string; and again from
+// the decoded messages, whatever escaping the body used.
 func (c *Client) newAPIError(method, route string, status int, requestID string, raw []byte) *APIError {
-	raw = bytes.ReplaceAll(raw, []byte(c.apiKey()), []byte(redacted))
+	key := c.apiKey()
+	for _, form := range escapedForms(key) {
+		raw = bytes.ReplaceAll(raw, form, []byte(redacted))
+	}
 	e := &APIError{Method: method, Route: route, StatusCode: status, RequestID: requestID, Body: raw}
 	var env errorEnvelope
 	if json.Unmarshal(raw, &env) == nil {
-		e.ErrorText = env.Error
+		e.ErrorText = strings.ReplaceAll(env.Error, key, redacted)
 		e.Messages = env.Message
+		for i, m := range e.Messages {
+			e.Messages[i] = strings.ReplaceAll(m, key, redacted)
+		}
 	}
 	return e
+}
+
+// escapedForms returns s as it may stand inside a JSON string: as it is, and
+// as encoders escape it: '"' and '\\' always; '<', '>', '&' as \u00XX or not
+// (Go's encoding/json or Node's JSON.stringify); '/' as "\/" or not (PHP's
+// json_encode or not); or every character but letters and digits as \u00XX;
+// with hex digits in either case.
+func escapedForms(s string) [][]byte {
+	forms := [][]byte{[]byte(s)}
+	type style struct{ html, slash, all bool }
+	styles := []style{{}, {html: true}, {slash: true}, {html: true, slash: true}, {all: true}}
+	for _, hexFmt := range []string{`\u%04x`, `\u%04X`} {
+		for _, st := range styles {
+			var b strings.Builder
+			for i := 0; i < len(s); i++ {
+				c := s[i]
+				switch {
+				case isAlnum(c):
+					b.WriteByte(c)
+				case st.all, st.html && (c == '<' || c == '>' || c == '&'):
+					fmt.Fprintf(&b, hexFmt, c)
+				case c == '"', c == '\\', st.slash && c == '/':
+					b.WriteByte('\\')
+					b.WriteByte(c)
+				default:
+					b.WriteByte(c)
+				}
+			}
+			forms = append(forms, []byte(b.String()))
+		}
+	}
+	return forms
+}
+
+func isAlnum(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 // readBounded reads r to its end, or fails once it has read more than limit

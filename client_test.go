@@ -229,11 +229,10 @@ func TestCreateValidatesBeforeSending(t *testing.T) {
 		want []fe
 	}{
 		{"waba missing", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "" }, []fe{{"wabaNumber", doubletick.RuleRequired}}},
-		{"waba plus", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "+911111111111" }, []fe{{"wabaNumber", doubletick.RuleDigits}}},
+		{"waba plus only", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "+" }, []fe{{"wabaNumber", doubletick.RuleRequired}}},
+		{"waba two plus", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "++911111111111" }, []fe{{"wabaNumber", doubletick.RuleDigits}}},
 		{"waba spaces", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "91 1111 1111" }, []fe{{"wabaNumber", doubletick.RuleDigits}}},
 		{"waba arabic digits", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "٩١١١١١١١١١" }, []fe{{"wabaNumber", doubletick.RuleDigits}}},
-		{"waba 7 digits", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "9111111" }, []fe{{"wabaNumber", doubletick.RuleLength}}},
-		{"waba 16 digits", func(r *doubletick.CreateGroupRequest) { r.WABANumber = "9111111111111111" }, []fe{{"wabaNumber", doubletick.RuleLength}}},
 		{"subject missing", func(r *doubletick.CreateGroupRequest) { r.Subject = "" }, []fe{{"subject", doubletick.RuleRequired}}},
 		{"subject blank", func(r *doubletick.CreateGroupRequest) { r.Subject = " \t " }, []fe{{"subject", doubletick.RuleRequired}}},
 		{"subject 129 chars", func(r *doubletick.CreateGroupRequest) { r.Subject = strings.Repeat("é", 129) }, []fe{{"subject", doubletick.RuleMaxLength}}},
@@ -243,7 +242,7 @@ func TestCreateValidatesBeforeSending(t *testing.T) {
 		{"group id 51", func(r *doubletick.CreateGroupRequest) { r.GroupID = strings.Repeat("g", 51) }, []fe{{"groupId", doubletick.RuleMaxLength}}},
 		{"group id blank", func(r *doubletick.CreateGroupRequest) { r.GroupID = "  " }, []fe{{"groupId", doubletick.RuleRequired}}},
 		{"all at once", func(r *doubletick.CreateGroupRequest) {
-			*r = doubletick.CreateGroupRequest{WABANumber: "+91", Description: strings.Repeat("d", 3000), JoinApprovalMode: "x", GroupID: strings.Repeat("g", 60)}
+			*r = doubletick.CreateGroupRequest{WABANumber: "+91-1", Description: strings.Repeat("d", 3000), JoinApprovalMode: "x", GroupID: strings.Repeat("g", 60)}
 		}, []fe{{"wabaNumber", doubletick.RuleDigits}, {"subject", doubletick.RuleRequired}, {"description", doubletick.RuleMaxLength}, {"joinApprovalMode", doubletick.RuleOneOf}, {"groupId", doubletick.RuleMaxLength}}},
 	}
 	for _, tc := range cases {

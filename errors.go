@@ -45,9 +45,12 @@ var (
 	// "success": false.
 	ErrUnsuccessful = errors.New("doubletick: request not successful")
 	// ErrGroupPending matches a 404 whose message says the group's creation
-	// may still be pending, besides ErrNotFound. DoubleTick answers
-	// "Group not found or group creation is still pending" for both cases,
-	// so this says only that the group may yet appear: wait for
+	// may still be pending, besides ErrNotFound. DoubleTick documents that
+	// message, "Group not found or group creation is still pending", for
+	// the settings, remove-participant and delete endpoints (Groups.Update,
+	// Participants.Remove, Groups.Delete); info, participants and the AI
+	// summary answer "Group not found for the given groupId" instead, which
+	// matches only ErrNotFound. Either way a group may yet appear: wait for
 	// GROUP_CREATED before treating it as missing.
 	ErrGroupPending = errors.New("doubletick: group not found or its creation is still pending")
 	// ErrRepeatedCursor is returned by the All iterators when the server says

@@ -66,12 +66,12 @@ func ExampleGroupsService_Create() {
 	}
 
 	// Invalid input never leaves the process.
-	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "+911111111111"})
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "91-1111-111111"})
 	fmt.Println(err)
 	// Output:
 	// 200 new_support_2026
 	// 422 true A group with this groupId already exists
-	// doubletick: invalid CreateGroupRequest: wabaNumber: must be digits only with the country code and no leading +, e.g. 911111111111; subject: is required
+	// doubletick: invalid CreateGroupRequest: wabaNumber: must be digits with the country code (a leading + is allowed), found '-' at byte offset 2; subject: is required
 }
 
 func ExampleWithPathRateLimit() {

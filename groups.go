@@ -46,8 +46,6 @@ const (
 	MaxSubjectLength     = 128
 	MaxDescriptionLength = 2048
 	MaxGroupIDLength     = 50
-	MinWABANumberDigits  = 8
-	MaxWABANumberDigits  = 15
 )
 
 // GroupsService creates and manages WhatsApp groups. Use it through
@@ -71,7 +69,9 @@ const (
 // CreateGroupRequest is the body of [GroupsService.Create].
 type CreateGroupRequest struct {
 	// WABANumber is the WhatsApp Business number the group is created on:
-	// digits only, country code included, no "+" (e.g. "911111111111").
+	// digits with the country code, with or without a leading "+"
+	// ("911111111111" as the group API's samples write it, or
+	// "+911111111111" as the webhook API's do); it is sent without the "+".
 	// Required.
 	WABANumber string `json:"wabaNumber"`
 	// Subject is the group's name, at most 128 characters. Required.
@@ -138,7 +138,9 @@ func (s *GroupsService) Create(ctx context.Context, req *CreateGroupRequest) (*C
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
-	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, req)
+	body := *req
+	body.WABANumber = wabaDigits(req.WABANumber)
+	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, &body)
 }
 
 // validator collects field violations.
@@ -167,27 +169,27 @@ func (v *validator) text(field, value string, required bool, max int) {
 	}
 }
 
-// wabaNumber checks a WhatsApp Business number: required, digits only with
-// the country code and no "+", 8 to 15 digits.
+// wabaNumber checks a WhatsApp Business number: required, digits with the
+// country code, a leading "+" allowed. DoubleTick documents no length: the
+// group API types it as a plain string and shows "911111111111"; the webhook
+// API shows "+919999999999".
 func (v *validator) wabaNumber(field, value string) {
-	if value == "" {
+	digits := wabaDigits(value)
+	if digits == "" {
 		v.add(field, RuleRequired, "is required")
 		return
 	}
-	for i, r := range value {
+	for i, r := range digits {
 		if r < '0' || r > '9' {
-			if i == 0 && r == '+' {
-				v.add(field, RuleDigits, "must be digits only with the country code and no leading +, e.g. 911111111111")
-			} else {
-				v.add(field, RuleDigits, "must be digits only, found %q at byte offset %d", r, i)
-			}
+			v.add(field, RuleDigits, "must be digits with the country code (a leading + is allowed), found %q at byte offset %d", r, i+len(value)-len(digits))
 			return
 		}
 	}
-	if n := len(value); n < MinWABANumberDigits || n > MaxWABANumberDigits {
-		v.add(field, RuleLength, "must be %d to %d digits, got %d", MinWABANumberDigits, MaxWABANumberDigits, n)
-	}
 }
+
+// wabaDigits returns a WABA number without its leading "+", as the group
+// API's samples send it.
+func wabaDigits(n string) string { return strings.TrimPrefix(n, "+") }
 
 func (v *validator) err(request string) error {
 	if len(v.fields) == 0 {
@@ -293,7 +295,9 @@ func (s *GroupsService) Update(ctx context.Context, groupID string, req *UpdateG
 	if err := v.err("Groups.Update"); err != nil {
 		return nil, err
 	}
-	_, resp, err := call[successFlag](ctx, s.client, epUpdateGroup, groupQuery{groupID}, req)
+	body := *req
+	body.WABANumber = wabaDigits(req.WABANumber)
+	_, resp, err := call[successFlag](ctx, s.client, epUpdateGroup, groupQuery{groupID}, &body)
 	return resp, err
 }
 
@@ -350,7 +354,7 @@ func (s *GroupsService) List(ctx context.Context, wabaNumber string, opts *ListG
 	return call[GroupPage](ctx, s.client, epListGroups, struct {
 		WABANumber string `url:"wabaNumber"`
 		ListGroupsOptions
-	}{wabaNumber, *opts}, nil)
+	}{wabaDigits(wabaNumber), *opts}, nil)
 }
 
 // All returns every group of a WhatsApp Business number from opts on,

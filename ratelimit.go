@@ -3,6 +3,7 @@ package doubletick
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -92,12 +93,16 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		const maxSecs = int64(1<<63-1) / int64(time.Second)
+	const maxSecs = int64(1<<63-1) / int64(time.Second)
+	secs, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err == nil && secs <= 0:
+		return 0
+	case err == nil:
 		return time.Duration(min(secs, maxSecs)) * time.Second
+	case errors.Is(err, strconv.ErrRange) && v[0] != '-':
+		// More seconds than an int64 holds: longer than any cap.
+		return time.Duration(maxSecs) * time.Second
 	}
 	when, err := http.ParseTime(v)
 	if err != nil {

@@ -124,3 +124,15 @@ func TestEvictDropsRefilledBucketsFirst(t *testing.T) {
 	assert.NotContains(t, s.buckets, "paused", "least recently used")
 	assert.Contains(t, s.buckets, "busy-newest")
 }
+
+func TestDefaultTimeoutBoundsEachAttempt(t *testing.T) {
+	c, err := NewClient("key_test")
+	require.NoError(t, err)
+	assert.Equal(t, DefaultTimeout, c.httpClient.Timeout, "a trickling server cannot hold a call for ever")
+	c, err = NewClient("key_test", WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Second, c.httpClient.Timeout, "the given client's own timeout is kept")
+	c, err = NewClient("key_test", WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), WithTimeout(0))
+	require.NoError(t, err)
+	assert.Zero(t, c.httpClient.Timeout, "WithTimeout(0) leaves only the context")
+}

@@ -24,8 +24,14 @@ type Tracker struct {
 	store        Store
 	participants ParticipantLister
 	now          func() time.Time
+	maxSkew      time.Duration
 	log          *slog.Logger
 }
+
+// DefaultMaxSkew is how far ahead of the Tracker's clock a change may be
+// dated: a change dated later would decide its member's state until that
+// time came, whatever happened meanwhile.
+const DefaultMaxSkew = 5 * time.Minute
 
 // ParticipantLister reads a group's participants from the API, as
 // [doubletick.ParticipantsService] does: pass a Client's Participants.
@@ -60,8 +66,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock sets the clock that stamps [AuditEntry.AppliedAt]; by default,
-// time.Now.
+// WithClock sets the clock that stamps [AuditEntry.AppliedAt] and that
+// change times are checked against ([WithMaxSkew]); by default, time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(t *Tracker) error {
 		if now == nil {
@@ -72,12 +78,25 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithMaxSkew sets how far ahead of the clock a change may be dated
+// (default [DefaultMaxSkew]); a change dated later is refused with an
+// [InvalidChangeError], which [Tracker.Handle] logs and acknowledges.
+func WithMaxSkew(d time.Duration) Option {
+	return func(t *Tracker) error {
+		if d <= 0 {
+			return fmt.Errorf("membership: WithMaxSkew: need a positive duration, got %s", d)
+		}
+		t.maxSkew = d
+		return nil
+	}
+}
+
 // NewTracker returns a Tracker that applies changes to store.
 func NewTracker(store Store, opts ...Option) (*Tracker, error) {
 	if store == nil {
 		return nil, errors.New("membership: NewTracker: nil store")
 	}
-	t := &Tracker{store: store, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	t := &Tracker{store: store, now: time.Now, maxSkew: DefaultMaxSkew, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		if err := opt(t); err != nil {
 			return nil, err
@@ -161,7 +180,11 @@ func (t *Tracker) apply(ctx context.Context, c Change) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
-	e, fresh, err := t.store.Apply(ctx, c, t.now())
+	now := t.now()
+	if ahead := c.At.Sub(now); ahead > t.maxSkew {
+		return Result{}, &InvalidChangeError{Field: "At", Rule: fmt.Sprintf("is %s ahead of the clock, more than the %s allowed", ahead.Round(time.Second), t.maxSkew)}
+	}
+	e, fresh, err := t.store.Apply(ctx, c, now)
 	switch {
 	case err != nil:
 		return Result{}, fmt.Errorf("membership: applying %s of %s to group %q: %w", c.State, c.Phone, c.GroupID, err)

@@ -139,9 +139,45 @@ func TestHandleAnswers(t *testing.T) {
 	})
 }
 
+// TestFutureDatedChangesAreRefused: a change dated far ahead of the clock
+// would pin its member's state until that time; it is refused, logged and
+// acknowledged, and the member's later real changes still apply.
+func TestFutureDatedChangesAreRefused(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	store := membership.NewMemoryStore()
+	var logs bytes.Buffer
+	tracker, err := membership.NewTracker(store, membership.WithClock(func() time.Time { return now }),
+		membership.WithMaxSkew(time.Minute), membership.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	event := func(kind, field string, at time.Time) webhooks.Event {
+		ev, err := webhooks.Parse([]byte(`{"event":"` + kind + `","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
+			`"customerPhone":"+919876543210","` + field + `":"` + at.Format(time.RFC3339Nano) + `"}`))
+		require.NoError(t, err)
+		return ev
+	}
+	_, err = tracker.Apply(ctx, event("GROUP_PARTICIPANT_LEFT", "participantLeftAt", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)))
+	var invalid *membership.InvalidChangeError
+	require.ErrorAs(t, err, &invalid)
+	assert.Equal(t, "At", invalid.Field)
+	assert.NoError(t, tracker.Handle(ctx, event("GROUP_PARTICIPANT_LEFT", "participantLeftAt", now.Add(time.Hour))), "logged and acknowledged")
+	assert.Contains(t, logs.String(), "ahead of the clock")
+
+	res, err := tracker.Apply(ctx, event("GROUP_PARTICIPANT_JOINED", "participantJoinedAt", now.Add(30*time.Second)))
+	require.NoError(t, err, "within the skew")
+	assert.Equal(t, membership.Applied, res.Outcome)
+	m, ok, err := store.Member(ctx, "g1", "+919876543210")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, membership.Joined, m.State, "no future-dated leave pins the member")
+
+	_, err = membership.NewTracker(store, membership.WithMaxSkew(0))
+	assert.Error(t, err)
+}
+
 func TestApplyOutcomes(t *testing.T) {
 	ctx := context.Background()
-	tracker, err := membership.NewTracker(membership.NewMemoryStore(), membership.WithClock(func() time.Time { return time.Unix(1e9, 0) }))
+	tracker, err := membership.NewTracker(membership.NewMemoryStore(), membership.WithClock(func() time.Time { return time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC) }))
 	require.NoError(t, err)
 
 	created, err := webhooks.Parse([]byte(`{"event":"GROUP_CREATED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","inviteLink":null,"groupCreatedAt":"2026-01-15T10:00:00Z"}`))
@@ -159,7 +195,7 @@ func TestApplyOutcomes(t *testing.T) {
 	assert.Equal(t, membership.Applied, res.Outcome)
 	assert.Equal(t, membership.Change{GroupID: "g1", Phone: asha, State: membership.Removed,
 		At: time.Date(2026, 1, 15, 11, 0, 0, 0, time.UTC), Source: membership.SourceWebhook}, res.Entry.Change)
-	assert.Equal(t, time.Unix(1e9, 0), res.Entry.AppliedAt)
+	assert.Equal(t, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), res.Entry.AppliedAt)
 
 	again, err := webhooks.Parse([]byte(`{"participantRemovedAt":"2026-01-15T11:00:00Z","customerPhone":"919876543210","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","event":"GROUP_PARTICIPANT_REMOVED"}`))
 	require.NoError(t, err)

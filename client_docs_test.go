@@ -1,0 +1,141 @@
+package doubletick_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick"
+)
+
+// TestAuthorizationScheme sends the "key <apiKey>" form of DoubleTick's Node
+// and PHP samples in Authorization, and the raw key in x-public-api-key.
+func TestAuthorizationScheme(t *testing.T) {
+	var auth, public string
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		auth, public = r.Header.Get("Authorization"), r.Header.Get("X-Public-Api-Key")
+		respond(200, `{"success":true,"groupId":"g"}`)(w, r)
+	}, doubletick.WithAuthorizationScheme("key"))
+	_, _, err := c.Groups.Create(context.Background(), validCreate())
+	require.NoError(t, err)
+	assert.Equal(t, "key "+testKey, auth)
+	assert.Equal(t, testKey, public)
+
+	_, err = doubletick.NewClient(testKey, doubletick.WithAuthorizationScheme("two words"))
+	assert.Error(t, err)
+	_, err = doubletick.NewClient(testKey, doubletick.WithAuthorizationScheme(""))
+	assert.Error(t, err)
+}
+
+// TestRetryAfterBeyondInt64 gets a Retry-After too large for an int64: it is
+// longer than any cap, so the call fails at once instead of retrying.
+func TestRetryAfterBeyondInt64(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		respond(429, `{"statusCode":429,"message":"Rate limit exceeded"}`, "Retry-After", "99999999999999999999")(w, r)
+	}, doubletick.WithMaxAttempts(3))
+	start := time.Now()
+	_, _, err := c.Groups.Get(context.Background(), "g1")
+	var rl *doubletick.RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, int32(1), calls.Load(), "not retried")
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+// TestEscapedKeyEchoIsScrubbed: a server that echoes the request headers as
+// JSON escapes some characters of the key; the error must not show it in
+// any form.
+func TestEscapedKeyEchoIsScrubbed(t *testing.T) {
+	const key = `key_a/b<c>&d"e\f`
+	for name, encode := range map[string]func(string) string{
+		"Go, HTML-safe": func(s string) string { b, _ := json.Marshal(s); return string(b) },
+		"Node": func(s string) string {
+			var sb strings.Builder
+			enc := json.NewEncoder(&sb)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			return strings.TrimSpace(sb.String())
+		},
+		"PHP": func(s string) string {
+			b, _ := json.Marshal(s)
+			return strings.ReplaceAll(string(b), "/", `\/`)
+		},
+		"all escaped": func(s string) string {
+			var sb strings.Builder
+			sb.WriteByte('"')
+			for i := 0; i < len(s); i++ {
+				if c := s[i]; c >= 'a' && c <= 'z' {
+					sb.WriteByte(c)
+				} else {
+					sb.WriteString(`\u00` + strings.ToUpper(hex2(c)))
+				}
+			}
+			sb.WriteByte('"')
+			return sb.String()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				respond(400, `{"statusCode":400,"message":`+encode("bad key "+r.Header.Get("Authorization"))+`,"error":"Bad Request"}`)(w, r)
+			}))
+			defer srv.Close()
+			c, err := doubletick.NewClient(key, doubletick.WithBaseURL(srv.URL), doubletick.WithMaxAttempts(1))
+			require.NoError(t, err)
+			_, _, err = c.Groups.Get(context.Background(), "g1")
+			var apiErr *doubletick.APIError
+			require.True(t, errors.As(err, &apiErr))
+			assert.Contains(t, err.Error(), "bad key [REDACTED]")
+			assert.NotContains(t, err.Error(), "a/b")
+			assert.NotContains(t, string(apiErr.Body), `d\"e`)
+			assert.NotContains(t, string(apiErr.Body), `\u003cc`)
+			assert.NotContains(t, string(apiErr.Body), `\u003Cc`)
+			assert.Contains(t, string(apiErr.Body), "[REDACTED]")
+		})
+	}
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
+}
+
+// TestWABANumberForms accepts the WABA number as the group API's samples
+// write it and as the webhook API's do, and sends it without the "+".
+func TestWABANumberForms(t *testing.T) {
+	var sent []string
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			WABANumber string `json:"wabaNumber"`
+		}
+		if r.Body != nil && r.Method == http.MethodPost {
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			sent = append(sent, body.WABANumber)
+		} else {
+			sent = append(sent, r.URL.Query().Get("wabaNumber"))
+		}
+		respond(200, `{"success":true,"groupId":"g","groups":[],"hasMore":false}`)(w, r)
+	})
+	ctx := context.Background()
+	for _, n := range []string{"911111111111", "+911111111111", "9111111", "9111111111111111"} {
+		req := validCreate()
+		req.WABANumber = n
+		_, _, err := c.Groups.Create(ctx, req)
+		require.NoError(t, err, n)
+		assert.Equal(t, n, req.WABANumber, "the caller's request is not changed")
+	}
+	_, err := c.Groups.Update(ctx, "g", &doubletick.UpdateGroupRequest{WABANumber: "+911111111111", Subject: "S"})
+	require.NoError(t, err)
+	_, _, err = c.Groups.List(ctx, "+911111111111", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"911111111111", "911111111111", "9111111", "9111111111111111", "911111111111", "911111111111"}, sent)
+}

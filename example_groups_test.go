@@ -22,6 +22,10 @@ func exampleServer() (*doubleticktest.Server, *doubletick.Client) {
 		if err != nil {
 			log.Fatal(err)
 		}
+		// Creation is asynchronous: in production, wait for GROUP_CREATED.
+		if err := srv.WaitCreated(context.Background(), id); err != nil {
+			log.Fatal(err)
+		}
 	}
 	return srv, c
 }
@@ -113,19 +117,26 @@ func ExampleGroupsService_AISummary() {
 	srv, c := exampleServer()
 	defer srv.Close()
 
-	monday := time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC)
-	sum, _, err := c.Groups.AISummary(context.Background(), "vip", monday, monday.AddDate(0, 0, 6))
+	// A member joins and says something today.
+	if err := srv.Join("vip", "+919876543210", "Asha"); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.SendMessage("vip", "+919876543210", "Hello!"); err != nil {
+		log.Fatal(err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	sum, _, err := c.Groups.AISummary(context.Background(), "vip", today.AddDate(0, 0, -6), today)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(sum.GroupName, sum.ChatType, len(sum.Summaries))
+	fmt.Println(sum.GroupName, sum.ChatType, sum.MemberCount, sum.ChatMessagesCount, len(sum.Summaries))
 
 	// An eighth day is refused before anything is sent.
-	_, _, err = c.Groups.AISummary(context.Background(), "vip", monday, monday.AddDate(0, 0, 7))
+	_, _, err = c.Groups.AISummary(context.Background(), "vip", today.AddDate(0, 0, -7), today)
 	var invalid *doubletick.ValidationError
 	fmt.Println(errors.As(err, &invalid))
 	// Output:
-	// Group vip WA_GROUP 1
+	// Group vip WA_GROUP 1 1 1
 	// true
 }
 

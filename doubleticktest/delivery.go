@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doubletick-go/doubletick/internal/phone"
 	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
@@ -141,21 +142,38 @@ func (s *Server) WaitDeliveries(ctx context.Context, n int) error {
 // SendMessage delivers WA_GROUP_MESSAGE_RECEIVED for a text message sent by
 // from in a group.
 func (s *Server) SendMessage(groupID, from, text string) error {
+	e164, ok := phone.E164(from)
+	if !ok {
+		return fmt.Errorf("doubleticktest: %q is not a phone number", from)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.groups[groupID]
-	if !ok {
-		return ErrNoGroup
+	g, err := s.readyGroup(s.ctx, groupID)
+	if err != nil {
+		return err
+	}
+	var lastID any // the previous message's DoubleTick ID, null for the first
+	if len(g.messages) > 0 {
+		lastID = g.messages[len(g.messages)-1].dtID
+	}
+	name := ""
+	for _, m := range g.members {
+		if m.phone == e164 {
+			name = m.name
+		}
 	}
 	s.nextID++
+	msg := message{phone: e164, at: s.now().UTC(), dtID: fmt.Sprintf("dt_%08d", s.nextID)}
+	g.messages = append(g.messages, msg)
+	digits := strings.TrimPrefix(e164, "+")
 	s.emit(webhooks.TypeGroupMessageReceived, g, map[string]any{
-		"to": metaGroupID(g.GroupID), "from": strings.TrimPrefix(from, "+"),
-		"messageId": fmt.Sprintf("wamid.%08d", s.nextID), "dtMessageId": fmt.Sprintf("dt_%08d", s.nextID),
-		"receivedAt": s.now().UTC().Format(time.RFC3339Nano), "contact": map[string]any{"name": ""},
+		"to": metaGroupID(g.GroupID), "from": digits,
+		"messageId": fmt.Sprintf("wamid.%08d", s.nextID), "dtMessageId": msg.dtID,
+		"receivedAt": msg.at.Format(time.RFC3339Nano), "contact": map[string]any{"name": name},
 		"integrationType": "WHATSAPP", "type": "wa_group",
 		"message":         map[string]any{"type": "TEXT", "text": text, "context": map[string]any{}},
-		"dtLastMessageId": nil, "lastMessageOrigin": "CUSTOMER", "isAgentOffline": false,
-		"customerId": "customer_" + strings.TrimPrefix(from, "+"), "dtCustomerId": "customer_" + strings.TrimPrefix(from, "+"),
+		"dtLastMessageId": lastID, "lastMessageOrigin": "CUSTOMER", "isAgentOffline": false,
+		"customerId": "customer_" + digits, "dtCustomerId": "customer_" + digits,
 	})
 	return nil
 }
@@ -180,9 +198,13 @@ func (s *Server) emitMembership(t webhooks.Type, g *groupState, m *member, at ti
 
 // emitCreated queues GROUP_CREATED. The caller holds s.mu.
 func (s *Server) emitCreated(g *groupState) {
-	s.emit(webhooks.TypeGroupCreated, g, map[string]any{
+	fields := map[string]any{
 		"inviteLink": "https://chat.whatsapp.com/" + g.GroupID, "groupCreatedAt": g.CreatedAt.Format(time.RFC3339Nano),
-	})
+	}
+	if s.earlyNulls {
+		fields["groupId"], fields["groupName"], fields["inviteLink"] = nil, nil, nil
+	}
+	s.emit(webhooks.TypeGroupCreated, g, fields)
 }
 
 // emit builds the event for every receiver and queues it. The caller holds

@@ -69,7 +69,7 @@ func TestWebhooksForEveryEvent(t *testing.T) {
 	defer srv.Close()
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: col.srv.URL, Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "hook-token"}}))
 	c := srv.Client()
-	create(t, c, "g1")
+	create(t, srv, c, "g1")
 	require.NoError(t, srv.Join("g1", "+919876543210", "Asha"))
 	require.NoError(t, srv.SendMessage("g1", "+919876543210", "hello"))
 	require.NoError(t, srv.Leave("g1", "+919876543210"))
@@ -132,7 +132,7 @@ func TestWebhookRegistrationOptions(t *testing.T) {
 			defer srv.Close()
 			tc.r.URL = col.srv.URL + "/hooks"
 			require.NoError(t, srv.AddReceiver(tc.r))
-			create(t, srv.Client(), "g1")
+			create(t, srv, srv.Client(), "g1")
 			require.NoError(t, srv.Join("g1", "+919876543210", "Asha"))
 			wait(t, srv, 2)
 			for _, d := range srv.Deliveries() {
@@ -175,7 +175,7 @@ func TestWebhookRetriesAreBounded(t *testing.T) {
 	defer srv.Close()
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: flaky.URL}))
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: down.URL}))
-	create(t, srv.Client(), "g1")
+	create(t, srv, srv.Client(), "g1")
 	wait(t, srv, 2)
 	for _, d := range srv.Deliveries() {
 		switch d.Receiver {
@@ -199,7 +199,7 @@ func TestWebhooksOutOfOrderAndDuplicated(t *testing.T) {
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: col.srv.URL, Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "hook-token"}}))
 
 	srv.Hold()
-	create(t, srv.Client(), "g1")
+	create(t, srv, srv.Client(), "g1")
 	require.NoError(t, srv.Join("g1", "+919876543210", "Asha"))
 	require.NoError(t, srv.Leave("g1", "+919876543210"))
 	assert.Empty(t, srv.Deliveries(), "held")
@@ -265,7 +265,7 @@ func TestFakeRateLimitsPerPath(t *testing.T) {
 	c, err := srv.NewClient(doubletick.WithMaxAttempts(1))
 	require.NoError(t, err)
 	ctx := context.Background()
-	create(t, c, "g1")
+	create(t, srv, c, "g1")
 	for range 2 {
 		_, _, err := c.Groups.Get(ctx, "g1")
 		require.NoError(t, err)
@@ -282,7 +282,7 @@ func TestFakeDuplicateGroupIDStatusIsConfigurable(t *testing.T) {
 	srv := doubleticktest.NewServer(doubleticktest.WithDuplicateGroupIDStatus(http.StatusBadRequest))
 	defer srv.Close()
 	c := srv.Client()
-	create(t, c, "same")
+	create(t, srv, c, "same")
 	_, _, err := c.Groups.Create(context.Background(), &doubletick.CreateGroupRequest{WABANumber: waba, Subject: "s", GroupID: "same"})
 	assert.ErrorIs(t, err, doubletick.ErrBadRequest)
 }

@@ -32,9 +32,9 @@ func (s *Server) Join(groupID, phoneNumber, name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.groups[groupID]
-	if !ok {
-		return ErrNoGroup
+	g, err := s.readyGroup(s.ctx, groupID)
+	if err != nil {
+		return err
 	}
 	m := &member{name: name, phone: e164, joined: s.now().UTC()}
 	g.members = append(g.members, m)
@@ -55,12 +55,12 @@ func (s *Server) Leave(groupID, phoneNumber string) error {
 	return nil
 }
 
-// currentMember finds the current membership of a number in a group. The
-// caller holds s.mu.
+// currentMember finds the current membership of a number in a group,
+// waiting for a group being created. The caller holds s.mu.
 func (s *Server) currentMember(groupID, phoneNumber string) (*member, error) {
-	g, ok := s.groups[groupID]
-	if !ok {
-		return nil, ErrNoGroup
+	g, err := s.readyGroup(s.ctx, groupID)
+	if err != nil {
+		return nil, err
 	}
 	e164, _ := phone.E164(phoneNumber)
 	for i := len(g.members) - 1; i >= 0; i-- {
@@ -83,7 +83,7 @@ func (s *Server) withGroup(msg string, h func(http.ResponseWriter, *http.Request
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		g, ok := s.groups[id]
-		if !ok {
+		if !ok || g.pending {
 			writeError(w, http.StatusNotFound, msg)
 			return
 		}
@@ -110,36 +110,37 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request, g *groupStat
 }
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, g *groupState) {
-	var req doubletick.UpdateGroupRequest
-	if !decodeValid(w, r, &req) {
+	req, ok := readSettings(w, r)
+	if !ok {
 		return
 	}
-	if req.WABANumber != g.WABANumber {
+	if !sameWABA(req.wabaNumber, g.WABANumber) {
 		writeError(w, http.StatusBadRequest, "Invalid fields or no integration found for the given WABA number")
 		return
 	}
-	if req.NewGroupID != "" && req.NewGroupID != g.GroupID {
-		if _, taken := s.groups[req.NewGroupID]; taken {
-			writeError(w, http.StatusUnprocessableEntity, "A group with this groupId already exists")
+	if req.newGroupID != "" && req.newGroupID != g.GroupID {
+		if _, taken := s.groups[req.newGroupID]; taken {
+			// The docs list 200, 400 and 404 here: a taken groupId is an
+			// invalid field.
+			writeError(w, http.StatusBadRequest, "groupId is already in use by another group")
 			return
 		}
 		delete(s.groups, g.GroupID)
-		s.order[slices.Index(s.order, g.GroupID)] = req.NewGroupID
-		g.GroupID = req.NewGroupID
+		s.order[slices.Index(s.order, g.GroupID)] = req.newGroupID
+		g.GroupID = req.newGroupID
 		s.groups[g.GroupID] = g
 	}
-	if req.Subject != "" {
-		g.Subject = req.Subject
+	if req.subject != "" {
+		g.Subject = req.subject
 	}
-	if req.Description != "" {
-		g.Description = req.Description
+	if req.description != "" {
+		g.Description = req.description
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, _ *http.Request, g *groupState) {
-	delete(s.groups, g.GroupID)
-	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == g.GroupID })
+	s.dropGroup(g)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
 
@@ -181,7 +182,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if waba == "" || (s.wabas != nil && !s.wabas[waba]) {
+	if waba == "" || !s.hasIntegration(waba) {
 		writeError(w, http.StatusBadRequest, "Missing wabaNumber or no integration found for the given WABA number")
 		return
 	}
@@ -189,7 +190,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	var all []*groupState // newest first
 	for i := len(s.order) - 1; i >= 0; i-- {
-		if g := s.groups[s.order[i]]; g.WABANumber == waba {
+		if g := s.groups[s.order[i]]; g.WABANumber == strings.TrimPrefix(waba, "+") && !g.pending {
 			all = append(all, g)
 		}
 	}
@@ -245,13 +246,15 @@ func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request, g *g
 
 func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, g *groupState) {
 	p := r.URL.Query().Get("participantPhone")
-	if e164, ok := phone.E164(p); !ok || e164 != p {
-		writeError(w, http.StatusBadRequest, "participantPhone must be in E.164 form, e.g. +15551230000")
+	if p == "" {
+		writeError(w, http.StatusBadRequest, "participantPhone should not be empty")
 		return
 	}
 	m, err := s.currentMember(g.GroupID, p)
 	if err != nil {
-		// Undocumented: the fake answers 404 for a number that is not a member.
+		// The docs list only 200 and 404 here, and give the example
+		// "+15551230000" without a rule: any way of writing a member's
+		// number finds them, and a number that is not a member is 404.
 		writeError(w, http.StatusNotFound, "Participant not found in the group")
 		return
 	}
@@ -261,24 +264,62 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, g *groupSt
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "request_id": fmt.Sprintf("REQ%029d", s.nextID)})
 }
 
+// aiSummaryRange is the 400 message DoubleTick documents for a range that is
+// inverted or longer than 7 days.
+const aiSummaryRange = "endDate must be on or after startDate and at most 7 days from it"
+
+// handleAISummary summarises a date range, both days included (UTC): its
+// members are the participants who sent a message in it, as the docs
+// define them, and its summaries are empty when nobody did.
 func (s *Server) handleAISummary(w http.ResponseWriter, r *http.Request, g *groupState) {
 	q := r.URL.Query()
-	start, err1 := time.Parse(time.DateOnly, q.Get("startDate"))
-	end, err2 := time.Parse(time.DateOnly, q.Get("endDate"))
-	if err1 != nil || err2 != nil || end.Before(start) || end.Sub(start) > 6*24*time.Hour {
-		writeError(w, http.StatusBadRequest, "startDate and endDate must be dates, endDate on or after startDate and at most 7 days from it")
+	var msgs []string
+	start, err := time.Parse(time.DateOnly, q.Get("startDate"))
+	if err != nil {
+		msgs = append(msgs, "startDate must be a valid ISO 8601 date string")
+	}
+	end, err := time.Parse(time.DateOnly, q.Get("endDate"))
+	if err != nil {
+		msgs = append(msgs, "endDate must be a valid ISO 8601 date string")
+	}
+	if len(msgs) > 0 {
+		writeError(w, http.StatusBadRequest, msgs...)
 		return
 	}
-	var members []any
-	for _, m := range g.members {
-		if m.left.IsZero() && m.removed.IsZero() {
-			members = append(members, map[string]any{"id": "member_" + strings.TrimPrefix(m.phone, "+"), "name": m.name, "customerNumber": m.phone})
+	if end.Before(start) || end.Sub(start) > 6*24*time.Hour {
+		writeError(w, http.StatusBadRequest, aiSummaryRange)
+		return
+	}
+	endOfDay := end.Add(24*time.Hour - time.Millisecond)
+	members := []any{}
+	seen := map[string]bool{}
+	count := 0
+	for _, m := range g.messages {
+		if m.at.Before(start) || m.at.After(endOfDay) {
+			continue
 		}
+		count++
+		if seen[m.phone] {
+			continue
+		}
+		seen[m.phone] = true
+		var name any
+		for _, p := range g.members {
+			if p.phone == m.phone && p.name != "" {
+				name = p.name
+			}
+		}
+		members = append(members, map[string]any{"id": "customer_" + strings.TrimPrefix(m.phone, "+"), "name": name, "customerNumber": m.phone})
+	}
+	summaries := []any{}
+	if count > 0 {
+		summaries = append(summaries, map[string]any{"title": "Conversation",
+			"description": fmt.Sprintf("%d messages from %d members.", count, len(members))})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"startDate": start.Format(time.RFC3339Nano), "endDate": end.Format(time.RFC3339Nano), "chatType": "WA_GROUP",
-		"groupName": g.Subject, "memberCount": len(members), "members": members, "chatMessagesCount": 0, "callsCount": 0,
-		"summaries": []any{map[string]any{"title": "No conversation", "description": "No messages were exchanged in this range."}},
+		"startDate": start.Format("2006-01-02T15:04:05.000Z"), "endDate": endOfDay.Format("2006-01-02T15:04:05.000Z"), "chatType": "WA_GROUP",
+		"groupName": g.Subject, "memberCount": len(members), "members": members, "chatMessagesCount": count, "callsCount": 0,
+		"summaries": summaries,
 	})
 }
 
@@ -296,7 +337,7 @@ func (s *Server) handleTags(assign bool) http.HandlerFunc {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		g, ok := s.groups[req.GroupID]
-		if !ok {
+		if !ok || g.pending {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("Group '%s' not found", req.GroupID))
 			return
 		}

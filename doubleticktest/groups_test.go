@@ -21,10 +21,12 @@ func tick() func() time.Time {
 	return func() time.Time { t = t.Add(time.Second); return t }
 }
 
-func create(t *testing.T, c *doubletick.Client, id string) {
+// create creates a group through c and waits until the fake has created it.
+func create(t *testing.T, srv *doubleticktest.Server, c *doubletick.Client, id string) {
 	t.Helper()
 	_, _, err := c.Groups.Create(context.Background(), &doubletick.CreateGroupRequest{WABANumber: waba, Subject: "S " + id, GroupID: id})
 	require.NoError(t, err)
+	require.NoError(t, srv.WaitCreated(context.Background(), id))
 }
 
 func TestFakeListsGroupsPageByPage(t *testing.T) {
@@ -32,10 +34,11 @@ func TestFakeListsGroupsPageByPage(t *testing.T) {
 	defer srv.Close()
 	c := srv.Client()
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		create(t, c, id)
+		create(t, srv, c, id)
 	}
-	_, _, err := c.Groups.Create(context.Background(), &doubletick.CreateGroupRequest{WABANumber: "919999999999", Subject: "other"})
+	_, _, err := c.Groups.Create(context.Background(), &doubletick.CreateGroupRequest{WABANumber: "919999999999", Subject: "other", GroupID: "other"})
 	require.NoError(t, err)
+	require.NoError(t, srv.WaitCreated(context.Background(), "other"))
 
 	var ids []string
 	for g, err := range c.Groups.All(context.Background(), waba, nil) {
@@ -65,7 +68,7 @@ func TestFakeGroupLifecycle(t *testing.T) {
 	defer srv.Close()
 	c := srv.Client()
 	ctx := context.Background()
-	create(t, c, "support")
+	create(t, srv, c, "support")
 
 	g, _, err := c.Groups.Get(ctx, "support")
 	require.NoError(t, err)
@@ -95,7 +98,7 @@ func TestFakeParticipants(t *testing.T) {
 	defer srv.Close()
 	c := srv.Client()
 	ctx := context.Background()
-	create(t, c, "g")
+	create(t, srv, c, "g")
 	require.NoError(t, srv.Join("g", "919876543210", "Asha"))
 	require.NoError(t, srv.Join("g", "+15551230000", "Bo"))
 	require.NoError(t, srv.Join("g", "+442079460958", ""))
@@ -120,28 +123,47 @@ func TestFakeParticipants(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, g.TotalParticipantCount)
 
+	// The docs list 200 and 404 for this endpoint: a member's number without
+	// "+" still finds them.
 	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/whatsapp/wa-group/participants?groupId=g&participantPhone=919876543210", nil)
 	req.Header.Set("Authorization", doubleticktest.APIKey)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Equal(t, 400, resp.StatusCode, "the documented form has a +")
+	assert.Equal(t, 200, resp.StatusCode)
 }
 
 func TestFakeAISummaryAndTags(t *testing.T) {
-	srv := doubleticktest.NewServer()
+	srv := doubleticktest.NewServer(doubleticktest.WithClock(tick()))
 	defer srv.Close()
 	c := srv.Client()
 	ctx := context.Background()
-	create(t, c, "g")
+	create(t, srv, c, "g")
 	require.NoError(t, srv.Join("g", "+15551230000", "Bo"))
+	require.NoError(t, srv.Join("g", "+919876543210", "Asha"))
 
 	day := time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC)
 	sum, _, err := c.Groups.AISummary(ctx, "g", day, day.AddDate(0, 0, 6))
 	require.NoError(t, err)
 	assert.Equal(t, "WA_GROUP", sum.ChatType)
-	assert.Equal(t, 1, sum.MemberCount)
+	assert.Equal(t, 0, sum.MemberCount, "members are those who sent a message in the range")
+	assert.NotNil(t, sum.Members, "an empty array, never null")
+	assert.Empty(t, sum.Summaries, "no conversation, no summary")
 	assert.Equal(t, day, sum.StartDate)
+	assert.Equal(t, time.Date(2026, 1, 18, 23, 59, 59, 999e6, time.UTC), sum.EndDate, "end of the last day, as the docs' example")
+
+	require.NoError(t, srv.SendMessage("g", "+15551230000", "hi"))
+	require.NoError(t, srv.SendMessage("g", "15551230000", "anyone?"))
+	sum, _, err = c.Groups.AISummary(ctx, "g", day, day.AddDate(0, 0, 6))
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.MemberCount)
+	assert.Equal(t, 2, sum.ChatMessagesCount)
+	require.Len(t, sum.Members, 1)
+	assert.Equal(t, "Bo", sum.Members[0].Name)
+	assert.Len(t, sum.Summaries, 1)
+	sum, _, err = c.Groups.AISummary(ctx, "g", day.AddDate(0, 0, 4), day.AddDate(0, 0, 4))
+	require.NoError(t, err)
+	assert.Zero(t, sum.ChatMessagesCount, "nothing was said on the 16th")
 
 	res, _, err := c.Groups.AssignTags(ctx, &doubletick.AssignTagsRequest{GroupID: "g", Tags: []string{"vip"},
 		CustomFields: []doubletick.CustomField{{Name: "tier", Value: "gold"}}})

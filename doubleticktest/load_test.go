@@ -61,7 +61,7 @@ func TestWebhookLoad(t *testing.T) {
 	defer srv.Close()
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: receiver.URL,
 		Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "load-token"}}))
-	create(t, srv.Client(), "load")
+	create(t, srv, srv.Client(), "load")
 	srv.DuplicateWebhooks(true)
 
 	start := time.Now()

@@ -1,10 +1,25 @@
 // Package doubleticktest runs an in-process fake of DoubleTick's WhatsApp
 // Group API on a loopback address, for tests and offline examples.
 //
-// The fake answers as DoubleTick documents: it checks the API key (in
-// Authorization or X-Public-Api-Key), validates bodies by the documented rules,
-// and answers with NestJS-style error bodies
-// ({"statusCode", "message", "error"}).
+// The fake answers as DoubleTick documents (shared/doubletick-api.md §3–4),
+// never by the SDK's own rules: it checks the API key (in Authorization or
+// X-Public-Api-Key), validates bodies by the documented rules with its own
+// code, and answers with NestJS-style error bodies
+// ({"statusCode", "message", "error"}), each endpoint with the statuses and
+// messages its docs list.
+//
+// Creation is asynchronous, as at DoubleTick: a group is pending for
+// [WithCreationDelay] after its create call, then GROUP_CREATED is sent
+// ([WithFailedCreations], [WithEarlyNulls] and [Server.WaitCreated] shape
+// and follow it).
+//
+// Where the docs are silent the fake picks the nearest documented answer:
+// a missing required query parameter is 400 with class-validator's wording;
+// a participant who is not a member is 404 (remove-participant documents
+// 200 and 404 only); a new groupId that is taken is 400 (settings documents
+// 200, 400 and 404); a repeated groupId at create is 422 by default
+// ([WithDuplicateGroupIDStatus]); form data is sent as the webhooks package
+// documents reading it.
 //
 //	srv := doubleticktest.NewServer()
 //	defer srv.Close()
@@ -23,6 +38,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +71,19 @@ type member struct {
 // groupState is a group and what the fake keeps about it.
 type groupState struct {
 	Group
-	members []*member // in join order
+	members  []*member // in join order
+	messages []message // in the order sent
+	// pending is true while the group is being created; ready is closed
+	// when its creation ends, failed or not.
+	pending bool
+	ready   chan struct{}
+}
+
+// message is a message a participant sent in a group.
+type message struct {
+	phone string // E.164
+	at    time.Time
+	dtID  string
 }
 
 // Server is a fake DoubleTick API listening on loopback.
@@ -68,6 +96,9 @@ type Server struct {
 	now            func() time.Time
 	pageSize       int
 	duplicateIDErr int
+	creationDelay  time.Duration
+	failCreations  map[string]bool
+	earlyNulls     bool
 	limits         map[string]*window // by route key
 	http           *httptest.Server
 
@@ -106,14 +137,19 @@ func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
 
 // WithWABANumbers limits the WABA numbers that have an integration; a create
 // for any other number is answered 400, as DoubleTick answers it. By default
-// every number has one.
+// every number has one. A number matches with or without its "+".
 func WithWABANumbers(numbers ...string) Option {
 	return func(s *Server) {
 		s.wabas = make(map[string]bool, len(numbers))
 		for _, n := range numbers {
-			s.wabas[n] = true
+			s.wabas[strings.TrimPrefix(n, "+")] = true
 		}
 	}
+}
+
+// hasIntegration reports whether a WABA number has an integration.
+func (s *Server) hasIntegration(waba string) bool {
+	return s.wabas == nil || s.wabas[strings.TrimPrefix(waba, "+")]
 }
 
 // WithClock sets the clock the fake stamps groups and members with.
@@ -135,6 +171,42 @@ func WithPageSize(n int) Option {
 func WithDuplicateGroupIDStatus(status int) Option {
 	return func(s *Server) { s.duplicateIDErr = status }
 }
+
+// DefaultCreationDelay is how long a group stays pending after its create
+// call, unless [WithCreationDelay] says otherwise.
+const DefaultCreationDelay = 20 * time.Millisecond
+
+// WithCreationDelay sets how long a created group stays pending before Meta
+// "confirms" it (default [DefaultCreationDelay]). Creation is asynchronous at
+// DoubleTick: the create call answers "initiated"; until the group resolves,
+// info, participants and the AI summary answer 404 "Group not found for the
+// given groupId", settings, remove-participant and delete 404 "Group not
+// found or group creation is still pending", the list leaves it out, and
+// then GROUP_CREATED is sent. 0 resolves it before the create call answers.
+// Server.Join and the other simulation methods wait for a pending group.
+func WithCreationDelay(d time.Duration) Option {
+	return func(s *Server) {
+		if d >= 0 {
+			s.creationDelay = d
+		}
+	}
+}
+
+// WithFailedCreations makes the creation of these group IDs fail after the
+// create call answered "initiated": the group never appears and no webhook
+// is sent, as DoubleTick documents no failure event.
+func WithFailedCreations(groupIDs ...string) Option {
+	return func(s *Server) {
+		for _, id := range groupIDs {
+			s.failCreations[id] = true
+		}
+	}
+}
+
+// WithEarlyNulls makes GROUP_CREATED carry the documented nulls of an early
+// delivery: groupId, groupName and inviteLink null ("null if not yet
+// resolvable").
+func WithEarlyNulls() Option { return func(s *Server) { s.earlyNulls = true } }
 
 // WithWebhookSenders sets how many webhooks the fake sends at once
 // (default 4).
@@ -164,6 +236,7 @@ func WithWebhookRetries(attempts int, firstWait time.Duration) Option {
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
+		creationDelay: DefaultCreationDelay, failCreations: map[string]bool{},
 		groups: make(map[string]*groupState), limits: map[string]*window{},
 		numSenders: 4, maxAttempts: 5, retryBase: 100 * time.Millisecond,
 		stop: make(chan struct{}), doneChanged: make(chan struct{}),
@@ -212,9 +285,11 @@ func (s *Server) Close() {
 	s.webhookClient.CloseIdleConnections()
 }
 
-// Client returns a Client pointed at the fake with its API key.
+// Client returns a Client pointed at the fake with its API key, and without
+// the SDK's client-side rate limit, so that a test's 61st call is not held
+// back a second: test limits with the fake's own 429s ([WithRateLimit], [Server.FailNext]).
 func (s *Server) Client() *doubletick.Client {
-	c, err := s.NewClient()
+	c, err := s.NewClient(doubletick.WithoutRateLimit())
 	if err != nil {
 		// Unreachable: the key and the loopback URL are always valid.
 		panic("doubleticktest: " + err.Error())
@@ -260,18 +335,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
-	var req doubletick.CreateGroupRequest
-	if !decodeValid(w, r, &req) {
+	req, ok := readCreate(w, r)
+	if !ok {
 		return
 	}
-	if s.wabas != nil && !s.wabas[req.WABANumber] {
+	if !s.hasIntegration(req.wabaNumber) {
 		writeError(w, http.StatusBadRequest, "No integration found for the given wabaNumber")
 		return
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := req.GroupID
+	id := req.groupID
 	if id == "" {
 		s.nextID++
 		id = fmt.Sprintf("wagrp_%06d", s.nextID)
@@ -283,33 +358,79 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := &groupState{Group: Group{
-		GroupID: id, WABANumber: req.WABANumber, Subject: req.Subject,
-		Description: req.Description, JoinApprovalMode: req.JoinApprovalMode,
+		GroupID: id, WABANumber: strings.TrimPrefix(req.wabaNumber, "+"), Subject: req.subject,
+		Description: req.description, JoinApprovalMode: doubletick.JoinApprovalMode(req.joinApprovalMode),
 		CreatedAt: s.now().UTC(),
-	}}
+	}, pending: true, ready: make(chan struct{})}
 	s.groups[id] = g
-	s.emitCreated(g)
 	s.order = append(s.order, id)
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.WABANumber})
+	if s.creationDelay == 0 {
+		s.resolve(g)
+	} else {
+		time.AfterFunc(s.creationDelay, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.resolve(g)
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.wabaNumber})
 }
 
-// decodeValid reads a JSON body into v and validates it by the documented
-// rules, or answers 400 as DoubleTick does and reports false.
-func decodeValid(w http.ResponseWriter, r *http.Request, v interface{ Validate() error }) bool {
-	if err := decodeBody(w, r, v); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return false
+// resolve ends a group's creation: it exists from now on and GROUP_CREATED
+// is sent, or, for a failed creation, it is gone without a word. The caller
+// holds s.mu.
+func (s *Server) resolve(g *groupState) {
+	if !g.pending {
+		return
 	}
-	var verr *doubletick.ValidationError
-	if err := v.Validate(); errors.As(err, &verr) {
-		msgs := make([]string, len(verr.Fields))
-		for i, f := range verr.Fields {
-			msgs[i] = f.Error()
+	g.pending = false
+	defer close(g.ready)
+	if s.failCreations[g.GroupID] || s.groups[g.GroupID] != g {
+		s.dropGroup(g)
+		return
+	}
+	s.emitCreated(g)
+}
+
+// dropGroup forgets a group. The caller holds s.mu.
+func (s *Server) dropGroup(g *groupState) {
+	if s.groups[g.GroupID] == g {
+		delete(s.groups, g.GroupID)
+	}
+	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == g.GroupID })
+}
+
+// WaitCreated waits until a group's creation has ended. It returns
+// [ErrNoGroup] when the group does not exist or its creation failed.
+func (s *Server) WaitCreated(ctx context.Context, groupID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.readyGroup(ctx, groupID)
+	return err
+}
+
+// readyGroup returns a group once its creation has ended, waiting for a
+// pending one with s.mu released. The caller holds s.mu.
+func (s *Server) readyGroup(ctx context.Context, groupID string) (*groupState, error) {
+	for {
+		g, ok := s.groups[groupID]
+		if !ok {
+			return nil, ErrNoGroup
 		}
-		writeError(w, http.StatusBadRequest, msgs...)
-		return false
+		if !g.pending {
+			return g, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-g.ready:
+		case <-ctx.Done():
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+		if err := errors.Join(ctx.Err(), s.ctx.Err()); err != nil {
+			return nil, fmt.Errorf("doubleticktest: waiting for %s to be created: %w", groupID, err)
+		}
 	}
-	return true
 }
 
 // decodeBody reads a JSON body of at most 1 MiB into v.

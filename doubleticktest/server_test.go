@@ -79,7 +79,7 @@ func TestFakeValidatesLikeTheAPI(t *testing.T) {
 	}
 	status, body := post(`{"wabaNumber":"911111111111","subject":"","joinApprovalMode":"maybe"}`)
 	assert.Equal(t, 400, status)
-	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["subject: is required","joinApprovalMode: must be \"auto_approve\" or \"approval_required\", got \"maybe\""]}`, body)
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["subject should not be empty","joinApprovalMode must be one of the following values: auto_approve, approval_required"]}`, body)
 
 	status, body = post(`{"wabaNumber":"919999999999","subject":"A"}`)
 	assert.Equal(t, 400, status)
@@ -90,14 +90,24 @@ func TestFakeValidatesLikeTheAPI(t *testing.T) {
 
 	status, body = post(`{}`)
 	assert.Equal(t, 400, status)
-	assert.Contains(t, body, "wabaNumber: is required")
+	assert.Contains(t, body, "wabaNumber should not be empty")
+
+	status, body = post(`{"wabaNumber":911111111111,"subject":"` + strings.Repeat("é", 129) + `","groupId":"` + strings.Repeat("g", 51) + `"}`)
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["wabaNumber must be a string","subject must be shorter than or equal to 128 characters","groupId must be shorter than or equal to 50 characters"]}`, body)
+
+	// The SDK's rules are not the fake's: a number with "+" and of any
+	// length is a string, as the docs type it.
+	status, _ = post(`{"wabaNumber":"+911111111111","subject":"A"}`)
+	assert.Equal(t, 200, status)
 
 	resp, err := http.Get(srv.URL + "/whatsapp/wa-group/create")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 401, resp.StatusCode, "the key is checked before routing")
-	assert.Equal(t, 5, srv.Requests())
-	assert.Empty(t, srv.Groups())
+	assert.Equal(t, 7, srv.Requests())
+	require.Len(t, srv.Groups(), 1)
+	assert.Equal(t, "911111111111", srv.Groups()[0].WABANumber)
 }
 
 func TestFakeAnswersUnknownRoutesLikeNestJS(t *testing.T) {

@@ -321,8 +321,9 @@ func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
 		n, processes, acked.Load(), ackTime.Round(time.Millisecond), applied, runs, rerun)
 	assert.Equal(t, int64(2*n), acked.Load())
 	assert.Equal(t, want, applied, "every acknowledged event was applied")
-	// Only the deliveries running in the killed process when it died can
-	// have run to success there without River recording it: at most its
-	// workers (10) per kill (3 kills).
-	assert.LessOrEqual(t, rerun, 30)
+	// Only the deliveries running in the killed process when it died, or
+	// finished there but not yet recorded by River's completer (it records
+	// completions in batches), run again: its 10 workers and a batch or
+	// two. 100 is 1% of the soak's events; runs have seen 6 to 28.
+	assert.LessOrEqual(t, rerun, 100)
 }

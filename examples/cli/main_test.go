@@ -50,7 +50,7 @@ func TestCreate(t *testing.T) {
 	assert.Contains(t, out.String(), "creation initiated: groupId=vip-1 wabaNumber=911111111111 (HTTP 200)")
 	assert.Equal(t, "vip-1", srv.Groups()[0].GroupID)
 
-	err = run(context.Background(), []string{"create", "-base-url", srv.URL, "-waba", "+91", "-subject", ""}, &out,
+	err = run(context.Background(), []string{"create", "-base-url", srv.URL, "-waba", "+91-1", "-subject", ""}, &out,
 		env(map[string]string{"DOUBLETICK_API_KEY": doubleticktest.APIKey}))
 	assert.ErrorContains(t, err, "wabaNumber")
 	assert.ErrorContains(t, err, "subject: is required")

@@ -303,7 +303,7 @@ func (s *Server) handleAISummary(w http.ResponseWriter, r *http.Request, g *grou
 			continue
 		}
 		seen[m.phone] = true
-		var name any
+		name := "" // the docs type it as a string, not nullable
 		for _, p := range g.members {
 			if p.phone == m.phone && p.name != "" {
 				name = p.name

@@ -3,6 +3,8 @@ package doubletick
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -208,7 +210,7 @@ func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
 		if err := checkRateLimit(key, l); err != nil {
 			return nil, err
 		}
-		routes[key] = l
+		routes[boundedKey(key)] = l
 	}
 	if cfg.MaxPaths < 0 {
 		return nil, fmt.Errorf("doubletick: PathLimiter: negative MaxPaths %d", cfg.MaxPaths)
@@ -243,32 +245,41 @@ func checkRateLimit(name string, l RateLimit) error {
 }
 
 // Wait blocks until a request under key may be sent; see [Limiter].
+//
+// A caller first waits out any pause, then takes a token, waiting for it
+// if it is not due yet; a pause that begins while it waits holds it back
+// too, but the token stays its own: it is not thrown away for another.
 func (l *PathLimiter) Wait(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b := l.bucket(key)
-	for {
-		now := l.now()
-		if until := b.pausedUntil.Load(); now.UnixNano() < until {
-			if err := waitForToken(ctx, time.Duration(until-now.UnixNano())); err != nil {
-				return err
-			}
-			continue
-		}
-		b.touch(now)
-		r := b.lim.ReserveN(now, 1)
-		d := r.DelayFrom(now)
-		if d == 0 {
-			return nil
-		}
+	if err := l.waitPause(ctx, b); err != nil {
+		return err
+	}
+	now := l.now()
+	b.touch(now)
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
 		if err := waitForToken(ctx, d); err != nil {
 			r.CancelAt(l.now())
 			return err
 		}
-		// A pause that arrived while this caller waited holds it back too.
-		if b.pausedUntil.Load() <= l.now().UnixNano() {
+	}
+	return l.waitPause(ctx, b)
+}
+
+// waitPause waits until b is not paused, however often the pause is
+// extended meanwhile.
+func (l *PathLimiter) waitPause(ctx context.Context, b *bucket) error {
+	for {
+		now := l.now().UnixNano()
+		until := b.pausedUntil.Load()
+		if now >= until {
 			return nil
+		}
+		if err := waitForToken(ctx, time.Duration(until-now)); err != nil {
+			return err
 		}
 	}
 }
@@ -290,8 +301,24 @@ func (l *PathLimiter) Paths() int {
 	return n
 }
 
+// MaxRouteKeyLength is the longest route key a [PathLimiter] keeps as it
+// is; a longer one (a call to an arbitrary long path through Client.Do) is
+// kept as its first bytes and a SHA-256 of the whole, so that the memory of
+// each route is bounded as well as their number.
+const MaxRouteKeyLength = 256
+
+// boundedKey returns key, or its bounded form when it is too long.
+func boundedKey(key string) string {
+	if len(key) <= MaxRouteKeyLength {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return key[:MaxRouteKeyLength-1-2*len(sum)] + "#" + hex.EncodeToString(sum[:])
+}
+
 // bucket returns the bucket of key, creating it when needed.
 func (l *PathLimiter) bucket(key string) *bucket {
+	key = boundedKey(key)
 	s := &l.shards[maphash.String(l.seed, key)%numShards]
 	s.mu.RLock()
 	b := s.buckets[key]

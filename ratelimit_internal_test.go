@@ -1,8 +1,11 @@
 package doubletick
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +138,26 @@ func TestDefaultTimeoutBoundsEachAttempt(t *testing.T) {
 	c, err = NewClient("key_test", WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), WithTimeout(0))
 	require.NoError(t, err)
 	assert.Zero(t, c.httpClient.Timeout, "WithTimeout(0) leaves only the context")
+}
+
+// TestLongRouteKeysAreBounded calls 2,000 distinct 16 KiB paths: the
+// limiter keeps a bounded key for each, not the path, and still tells
+// them apart.
+func TestLongRouteKeysAreBounded(t *testing.T) {
+	l, err := NewPathLimiter(PathLimiterConfig{Default: RateLimit{Rate: 1, Burst: 1}})
+	require.NoError(t, err)
+	long := func(i int) string { return fmt.Sprintf("GET /%d/%s", i, strings.Repeat("x", 16<<10)) }
+	for i := range 2000 {
+		require.NoError(t, l.Wait(context.Background(), long(i)))
+	}
+	assert.Equal(t, 2000, l.Paths(), "each long path has its own bucket")
+	for i := range l.shards {
+		for key := range l.shards[i].buckets {
+			assert.LessOrEqual(t, len(key), MaxRouteKeyLength)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, l.Wait(ctx, long(7)), ErrRateLimited, "the same long path shares its bucket")
+	assert.NotEqual(t, boundedKey(long(1)), boundedKey(long(2)))
 }

@@ -504,3 +504,26 @@ func TestLimiterRefusalOnARetryKeepsTheLastAnswer(t *testing.T) {
 	assert.Equal(t, 500, resp.StatusCode)
 	assert.Equal(t, int32(1), hits.Load())
 }
+
+// TestATokenDueDuringAPauseIsKept: a caller whose token falls due while the
+// route is paused sends once the pause ends, with that token, instead of
+// throwing it away and reserving another that comes too late.
+func TestATokenDueDuringAPauseIsKept(t *testing.T) {
+	l, err := doubletick.NewPathLimiter(doubletick.PathLimiterConfig{Default: doubletick.RateLimit{Rate: 1, Burst: 1}})
+	require.NoError(t, err)
+	const key = "GET /whatsapp/wa-group/info"
+	require.NoError(t, l.Wait(context.Background(), key)) // the burst token
+	start := time.Now()
+	paused := make(chan struct{})
+	go func() {
+		defer close(paused)
+		time.Sleep(100 * time.Millisecond)
+		l.Pause(key, start.Add(1200*time.Millisecond)) // the next token is due at 1 s
+	}()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(1800*time.Millisecond))
+	defer cancel()
+	// A second token would be due at 2 s, past the deadline.
+	assert.NoError(t, l.Wait(ctx, key))
+	<-paused
+	assert.GreaterOrEqual(t, time.Since(start), 1200*time.Millisecond, "held back by the pause")
+}

@@ -67,9 +67,14 @@ type Limiter struct {
 	retryAfter time.Duration
 	log        *slog.Logger
 
-	downUntil atomic.Int64 // Unix nanoseconds: Redis is skipped until then
-	pauses    sync.Map     // route → *atomic.Int64 (Unix nanoseconds)
+	downUntil  atomic.Int64 // Unix nanoseconds: Redis is skipped until then
+	pauses     sync.Map     // route → *atomic.Int64 (Unix nanoseconds)
+	pauseCalls atomic.Int64 // pauses recorded, to prune the expired now and then
 }
+
+// pruneEvery is how many pauses are recorded between two prunings of the
+// expired ones, so that the map stays as small as the routes paused now.
+const pruneEvery = 1024
 
 // Option configures a Limiter.
 type Option func(*Limiter) error
@@ -393,10 +398,38 @@ if ends > tonumber(redis.call("GET", KEYS[1]) or "0") then
 end
 return 1`)
 
-// pauseLocally records a pause in this process, never shortening one.
+// pauseLocally records a pause in this process, never shortening one, and
+// now and then forgets the pauses that have ended.
 func (l *Limiter) pauseLocally(route string, until time.Time) {
 	v, _ := l.pauses.LoadOrStore(route, new(atomic.Int64))
 	pause.Extend(v.(*atomic.Int64), until.UnixNano())
+	if l.pauseCalls.Add(1)%pruneEvery == 0 {
+		l.prunePauses()
+	}
+}
+
+// prunePauses deletes the pauses that have ended. A pause extended while
+// it is being deleted is put back, so none is lost.
+func (l *Limiter) prunePauses() {
+	now := time.Now().UnixNano()
+	l.pauses.Range(func(key, v any) bool {
+		p := v.(*atomic.Int64)
+		if p.Load() > now || !l.pauses.CompareAndDelete(key, v) {
+			return true
+		}
+		if until := p.Load(); until > now {
+			back, _ := l.pauses.LoadOrStore(key, new(atomic.Int64))
+			pause.Extend(back.(*atomic.Int64), until)
+		}
+		return true
+	})
+}
+
+// pausedRoutes returns how many routes have a pause recorded.
+func (l *Limiter) pausedRoutes() int {
+	n := 0
+	l.pauses.Range(func(any, any) bool { n++; return true })
+	return n
 }
 
 // localPause returns how long the pause this process knows of for route

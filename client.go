@@ -103,6 +103,10 @@ type Client struct {
 	Groups *GroupsService
 	// Participants lists and removes the members of groups.
 	Participants *ParticipantsService
+	// Messages sends messages to groups and phones and uploads media.
+	Messages *MessagesService
+	// Webhooks registers, lists and removes webhook subscriptions.
+	Webhooks *WebhooksService
 }
 
 // credential returns the API key.
@@ -383,7 +387,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		httpClient:      http.DefaultClient,
 		authHeaders:     []string{HeaderAuthorization, HeaderPublicAPIKey},
 		requestIDHeader: DefaultRequestIDHeader,
-		limits:          PathLimiterConfig{Default: DefaultRateLimit()},
+		limits:          PathLimiterConfig{Default: DefaultRateLimit(), Routes: DefaultRouteLimits()},
 		maxAttempts:     DefaultMaxAttempts,
 		backoff:         ExponentialBackoff(DefaultBackoffBase, DefaultBackoffMax),
 		retryPolicy:     DefaultRetryPolicy,
@@ -440,6 +444,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.httpClient = c.copyHTTPClient(s.httpClient, timeout)
 	c.Groups = &GroupsService{client: c}
 	c.Participants = &ParticipantsService{client: c}
+	c.Messages = &MessagesService{client: c}
+	c.Webhooks = &WebhooksService{client: c}
 	return c, nil
 }
 
@@ -600,12 +606,17 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	var payload []byte
-	if in != nil {
-		var err error
-		if payload, err = json.Marshal(in); err != nil {
+	var body *bodySource
+	switch b := in.(type) {
+	case nil:
+	case *bodySource:
+		body = b
+	default:
+		payload, err := json.Marshal(in)
+		if err != nil {
 			return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", ep.method, ep.route, err)
 		}
+		body = jsonBody(payload)
 	}
 	target := c.baseURL + ep.route
 	if len(query) > 0 {
@@ -620,11 +631,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 			}
 			return nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
 		}
-		resp, sent, err := c.send(ctx, ep, target, payload, out, attempt)
+		resp, sent, err := c.send(ctx, ep, target, body, out, attempt)
 		if resp != nil {
 			resp.Attempts = attempt
 		}
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || (body != nil && !body.replayable) {
 			return resp, err
 		}
 		wait, retry := c.planRetry(ep, attempt, resp, sent, err)
@@ -661,12 +672,33 @@ func (c *Client) planRetry(ep endpoint, attempt int, resp *Response, sent bool, 
 	return wait, c.retryPolicy(a)
 }
 
+// bodySource gives a request its body, afresh for each attempt.
+type bodySource struct {
+	contentType string
+	// open returns the body of one attempt.
+	open func() (io.Reader, error)
+	// replayable says a second attempt can send the same body again.
+	replayable bool
+}
+
+// jsonBody is the body of every call but uploads.
+func jsonBody(payload []byte) *bodySource {
+	return &bodySource{
+		contentType: "application/json",
+		open:        func() (io.Reader, error) { return bytes.NewReader(payload), nil },
+		replayable:  true,
+	}
+}
+
 // send makes one attempt. sent is false when the request certainly did not
 // reach the server.
-func (c *Client) send(ctx context.Context, ep endpoint, target string, payload []byte, out any, attempt int) (*Response, bool, error) {
+func (c *Client) send(ctx context.Context, ep endpoint, target string, src *bodySource, out any, attempt int) (*Response, bool, error) {
 	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
+	if src != nil {
+		var err error
+		if body, err = src.open(); err != nil {
+			return nil, false, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, ep.method, target, body)
 	if err != nil {
@@ -681,8 +713,8 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, payload [
 	}
 	req.Header["Accept"] = []string{"application/json"}
 	req.Header["User-Agent"] = []string{c.userAgent}
-	if body != nil {
-		req.Header["Content-Type"] = []string{"application/json"}
+	if src != nil {
+		req.Header["Content-Type"] = []string{src.contentType}
 	}
 
 	start := time.Now()
@@ -755,6 +787,9 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, method, route s
 	if err != nil {
 		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
 	}
+	if _, ok := out.(emptyBodyAllowed); ok && len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
 	}
@@ -766,6 +801,10 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, method, route s
 	}
 	return nil
 }
+
+// emptyBodyAllowed is implemented by results whose 2xx answer is documented
+// with no body, so that an empty one decodes to the zero value.
+type emptyBodyAllowed interface{ allowsEmptyBody() }
 
 // successReporter is implemented by results whose body carries "success".
 type successReporter interface{ succeeded() bool }

@@ -228,6 +228,7 @@ const (
 	RuleMaxLength Rule = "max_length" // at most a number of characters
 	RuleUTF8      Rule = "utf8"       // valid UTF-8 text
 	RuleOneOf     Rule = "one_of"     // one of a fixed set of values
+	RuleFormat    Rule = "format"     // a documented format, e.g. a UUID v4 or a URL
 )
 
 // FieldError is one violated rule on one field.

@@ -151,7 +151,7 @@ func (v *validator) add(field string, rule Rule, format string, args ...any) {
 }
 
 // text checks a free-text field: valid UTF-8, present when required, and at
-// most max characters (runes, not bytes).
+// most max characters (runes, not bytes); max 0 sets no limit.
 func (v *validator) text(field, value string, required bool, max int) {
 	switch {
 	case !utf8.ValidString(value):
@@ -163,7 +163,7 @@ func (v *validator) text(field, value string, required bool, max int) {
 			v.add(field, RuleRequired, "is only white space; leave it empty to omit it")
 		}
 	default:
-		if n := utf8.RuneCountInString(value); n > max {
+		if n := utf8.RuneCountInString(value); max > 0 && n > max {
 			v.add(field, RuleMaxLength, "must be at most %d characters, got %d", max, n)
 		}
 	}

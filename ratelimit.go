@@ -153,6 +153,16 @@ type RateLimit struct {
 // [Limiter]). Change it with [WithRateLimit] and [WithPathRateLimit].
 func DefaultRateLimit() RateLimit { return RateLimit{Rate: 1, Burst: 60} }
 
+// DefaultRouteLimits returns the limits of the routes for which DoubleTick
+// publishes a number, each the default of its route (shared
+// doubletick-api-addendum.md §E). Every other route gets [DefaultRateLimit].
+func DefaultRouteLimits() map[string]RateLimit {
+	return map[string]RateLimit{
+		// S15: "Rate limited to 1 request per second, per organisation."
+		RouteMessageStatus: {Rate: 1, Burst: 1},
+	}
+}
+
 // DefaultMaxPaths bounds how many routes a [PathLimiter] keeps state for.
 const DefaultMaxPaths = 16384
 

@@ -70,6 +70,10 @@ type Receiver struct {
 	HMACSecret     []byte
 	HMACEncoding   webhooks.Encoding
 	StandardSecret string
+
+	// events are the events a webhook registered through the API asked
+	// for; nil (AddReceiver) means every event.
+	events []webhooks.Type
 }
 
 // Delivery is one webhook the fake sent, or tried to send, to one receiver.
@@ -211,6 +215,9 @@ func (s *Server) emitCreated(g *groupState) {
 // s.mu.
 func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) {
 	for _, r := range s.receivers {
+		if r.events != nil && !slices.Contains(r.events, t) {
+			continue
+		}
 		payload := map[string]any{}
 		if t != webhooks.TypeGroupMessageReceived {
 			payload["groupId"], payload["groupName"] = g.GroupID, g.Subject

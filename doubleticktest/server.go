@@ -127,6 +127,13 @@ type Server struct {
 	duplicate   bool
 	done        []Delivery
 	doneChanged chan struct{} // closed and replaced whenever done grows
+
+	// Messaging and webhook subscriptions.
+	sent          []SentMessage
+	strictEvents  bool
+	uploads       int
+	uploadedBytes int64
+	webhooks      []*webhook
 }
 
 // Option configures a [Server].
@@ -258,6 +265,17 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("GET /channel/wa-group/ai-summary", s.withGroup(notFound, s.handleAISummary))
 	mux.HandleFunc("POST /wa-group/assign-tags-custom-fields", s.handleTags(true))
 	mux.HandleFunc("POST /wa-group/remove-tags-custom-fields", s.handleTags(false))
+	for _, kind := range []string{"text", "image", "video", "audio", "document", "location"} {
+		mux.HandleFunc("POST /whatsapp/message/"+kind, s.handleSend(kind))
+	}
+	mux.HandleFunc("POST /whatsapp/message/template", s.handleTemplate(false))
+	mux.HandleFunc("POST /v2/whatsapp/message/template", s.handleTemplate(true))
+	mux.HandleFunc("GET /whatsapp/message/status", s.handleStatus)
+	mux.HandleFunc("POST /media/upload", s.handleUpload)
+	mux.HandleFunc("POST /v2/webhook/register", s.handleRegisterWebhook)
+	mux.HandleFunc("POST /v2/webhook/{webhookId}", s.handleUpdateWebhook)
+	mux.HandleFunc("GET /v2/webhooks", s.handleListWebhooks)
+	mux.HandleFunc("DELETE /v2/webhook/deregister", s.handleDeregisterWebhook)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})

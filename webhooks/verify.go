@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -437,4 +438,50 @@ func (c *standardConfig) verify(keys [][]byte, r *http.Request, body []byte) err
 		return nil
 	}
 	return fmt.Errorf("%w: no v1 signature in %s matches", ErrInvalidCredential, HeaderWebhookSignature)
+}
+
+// Authorization is the authorization a webhook is registered with at
+// DoubleTick ("authorization" of the webhook registration API): Type BASIC
+// (Payload "user:password") or BEARER (Payload the token). DoubleTick sends
+// it back with every delivery; the same value configures both ends:
+// register it with doubletick.Client.Webhooks, and check it here with
+// [Authorization.Verifier].
+type Authorization struct {
+	// Type is "BASIC" or "BEARER".
+	Type string `json:"type"`
+	// Payload is the credential. It never appears in an error, a log line
+	// or any fmt verb.
+	Payload string `json:"payload"`
+}
+
+// The authorization types DoubleTick documents.
+const (
+	AuthorizationBasic  = "BASIC"
+	AuthorizationBearer = "BEARER"
+)
+
+// Verifier returns the verifier that checks deliveries made with a: a
+// [NewBearerVerifier] or a [NewBasicVerifier] of its payload.
+func (a Authorization) Verifier() (Verifier, error) {
+	switch a.Type {
+	case AuthorizationBearer:
+		return NewBearerVerifier(a.Payload)
+	case AuthorizationBasic:
+		return NewBasicVerifier(a.Payload)
+	}
+	return nil, fmt.Errorf("webhooks: authorization type %q: want %q or %q", a.Type, AuthorizationBasic, AuthorizationBearer)
+}
+
+// String describes a without its payload.
+func (a Authorization) String() string { return "webhooks.Authorization{Type: " + a.Type + ", Payload: [REDACTED]}" }
+
+// GoString is String, so that %#v hides the payload too.
+func (a Authorization) GoString() string { return a.String() }
+
+// Format writes String for every verb.
+func (a Authorization) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
+
+// LogValue makes slog record a without its payload.
+func (a Authorization) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("type", a.Type), slog.String("payload", "[REDACTED]"))
 }

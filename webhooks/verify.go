@@ -473,7 +473,9 @@ func (a Authorization) Verifier() (Verifier, error) {
 }
 
 // String describes a without its payload.
-func (a Authorization) String() string { return "webhooks.Authorization{Type: " + a.Type + ", Payload: [REDACTED]}" }
+func (a Authorization) String() string {
+	return "webhooks.Authorization{Type: " + a.Type + ", Payload: [REDACTED]}"
+}
 
 // GoString is String, so that %#v hides the payload too.
 func (a Authorization) GoString() string { return a.String() }

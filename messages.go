@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -112,7 +113,17 @@ func NewMessageID() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:16])
+	return string(s[:])
 }
 
 // TextMessage is a text message.
@@ -202,7 +213,10 @@ func (s *MessagesService) SendText(ctx context.Context, m *TextMessage) (*SendRe
 	if m == nil {
 		return nil, nil, nilRequest("TextMessage")
 	}
-	return s.send(ctx, RouteSendText, "TextMessage", &m.Target, map[string]string{"text": m.Text}, func(v *validator) {
+	content := struct {
+		Text string `json:"text"`
+	}{m.Text}
+	return s.send(ctx, RouteSendText, "TextMessage", &m.Target, content, func(v *validator) {
 		v.text("content.text", m.Text, true, 0)
 	})
 }

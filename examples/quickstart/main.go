@@ -1,18 +1,21 @@
-// Command quickstart shows the whole doubletick flow: create a WhatsApp group
-// through the SDK, then learn from verified webhooks that it exists and who
-// joins and leaves it.
+// Command quickstart shows the whole doubletick flow: register a webhook
+// receiver through the SDK, create a WhatsApp group, learn from verified
+// webhooks that it exists and who joins, send the group a message, and read
+// a member's reply.
 //
-// By default it runs offline, against the SDK's in-process fake of the API
-// (package doubleticktest), which delivers webhooks to a receiver this
-// program runs on loopback:
+// It runs offline, against the SDK's in-process fake of the API (package
+// doubleticktest), which delivers webhooks to a receiver this program runs
+// on loopback:
 //
 //	go run ./examples/quickstart
 //
-// With DOUBLETICK_API_KEY set and -waba naming your WhatsApp Business number,
-// it creates the group through the real API instead, and says so; the
-// webhooks then go to the URL registered in your DoubleTick dashboard:
+// It calls the real API only when told to with -live, with your WhatsApp
+// Business number in -waba and the key in DOUBLETICK_API_KEY; it then only
+// creates the group (the webhooks go to the URL registered in your
+// DoubleTick dashboard). A key in the environment alone never makes it go
+// live:
 //
-//	DOUBLETICK_API_KEY=key_... go run ./examples/quickstart -waba 911111111111
+//	DOUBLETICK_API_KEY=key_... go run ./examples/quickstart -live -waba 911111111111
 package main
 
 import (
@@ -31,10 +34,19 @@ import (
 )
 
 func main() {
-	waba := flag.String("waba", "911111111111", "WhatsApp Business number, digits with country code")
+	live := flag.Bool("live", false, "call the real DoubleTick API (needs DOUBLETICK_API_KEY and -waba) instead of the offline fake")
+	waba := flag.String("waba", "", "WhatsApp Business number, digits with country code (offline: 911111111111)")
 	subject := flag.String("subject", "New Support – Jan 2026", "group subject")
 	groupID := flag.String("group-id", "", "your own group ID (empty: DoubleTick generates one)")
 	flag.Parse()
+	key := os.Getenv("DOUBLETICK_API_KEY")
+	switch {
+	case *live && (key == "" || *waba == ""):
+		fmt.Fprintln(os.Stderr, "quickstart: -live needs DOUBLETICK_API_KEY and your WhatsApp Business number in -waba")
+		os.Exit(2)
+	case !*live && *waba == "":
+		*waba = "911111111111"
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -46,9 +58,12 @@ func main() {
 		GroupID:          *groupID,
 	}
 	var err error
-	if key := os.Getenv("DOUBLETICK_API_KEY"); key != "" {
+	if *live {
 		err = runReal(ctx, key, req)
 	} else {
+		if key != "" {
+			fmt.Println("DOUBLETICK_API_KEY is set but -live is not: running offline")
+		}
 		err = runOffline(ctx, req)
 	}
 	if err != nil {
@@ -58,7 +73,7 @@ func main() {
 }
 
 func runReal(ctx context.Context, key string, req *doubletick.CreateGroupRequest) error {
-	fmt.Println("DOUBLETICK_API_KEY is set: calling the real API at", doubletick.DefaultBaseURL)
+	fmt.Println("-live: calling the real API at", doubletick.DefaultBaseURL)
 	c, err := doubletick.NewClient(key, doubletick.WithUserAgent("doubletick-quickstart"))
 	if err != nil {
 		return err
@@ -72,14 +87,15 @@ func runReal(ctx context.Context, key string, req *doubletick.CreateGroupRequest
 	return nil
 }
 
-// webhookToken is what the receiver checks: with DoubleTick you would
-// register the webhook with authorization {"type": "BEARER", "payload": token}.
-const webhookToken = "quickstart-webhook-token"
+// webhookAuth is registered with the webhook and checked by the receiver:
+// one secret configures both ends.
+var webhookAuth = &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "quickstart-webhook-token"}
 
 func runOffline(ctx context.Context, req *doubletick.CreateGroupRequest) error {
-	srv := doubleticktest.NewServer()
+	srv := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1)) // events in order
 	defer srv.Close()
 	fmt.Println("offline: the in-process fake DoubleTick API is at", srv.URL)
+	client := srv.Client()
 
 	events := make(chan string, 16)
 	receiverURL, stop, err := startReceiver(events)
@@ -87,14 +103,18 @@ func runOffline(ctx context.Context, req *doubletick.CreateGroupRequest) error {
 		return err
 	}
 	defer stop()
-	if err := srv.AddReceiver(doubleticktest.Receiver{
-		URL:           receiverURL,
-		Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: webhookToken},
-	}); err != nil {
+	reg, _, err := client.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
+		URL:  receiverURL,
+		Name: "quickstart",
+		Events: []doubletick.WebhookEvent{string(webhooks.TypeGroupCreated), string(webhooks.TypeParticipantJoined),
+			string(webhooks.TypeParticipantLeft), string(webhooks.TypeGroupMessageReceived)},
+		WABANumbers:   []string{req.WABANumber},
+		Authorization: webhookAuth,
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Println("webhook receiver (Bearer-verified) listening at", receiverURL)
-	client := srv.Client()
+	fmt.Printf("→ Webhooks.Register: %d event subscriptions for the receiver (Bearer-verified) at %s\n", len(reg.ValidWebhooks), receiverURL)
 
 	// Bad input is refused before anything is sent, with every rule at once.
 	_, _, err = client.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "+91 1111", JoinApprovalMode: "sometimes"})
@@ -115,8 +135,25 @@ func runOffline(ctx context.Context, req *doubletick.CreateGroupRequest) error {
 		return err
 	}
 
-	fmt.Println("\nsimulating a member who joins through the invite link, then leaves:")
+	fmt.Println("\nsimulating a member who joins through the invite link:")
 	if err := srv.Join(res.GroupID, "+919876543210", "Asha"); err != nil {
+		return err
+	}
+	if err := await(ctx, events); err != nil {
+		return err
+	}
+
+	sent, _, err := client.Messages.SendText(ctx, &doubletick.TextMessage{
+		Target: doubletick.Target{GroupID: res.GroupID},
+		Text:   "Welcome! Ask us anything here.",
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n→ Messages.SendText to the group: %s, messageId=%s\n", sent.Status, sent.MessageID)
+
+	fmt.Println("\nsimulating the member's reply, then their leaving:")
+	if err := srv.SendMessage(res.GroupID, "+919876543210", "Thanks! When do you open?"); err != nil {
 		return err
 	}
 	if err := await(ctx, events); err != nil {
@@ -151,7 +188,7 @@ func await(ctx context.Context, events <-chan string) error {
 // startReceiver serves a webhooks.Handler on a loopback port and sends a
 // line describing each verified event to events.
 func startReceiver(events chan<- string) (string, func(), error) {
-	verifier, err := webhooks.NewBearerVerifier(webhookToken)
+	verifier, err := webhookAuth.Verifier()
 	if err != nil {
 		return "", nil, err
 	}
@@ -167,6 +204,10 @@ func startReceiver(events chan<- string) (string, func(), error) {
 		}),
 		webhooks.OnParticipantLeft(func(_ context.Context, e *webhooks.ParticipantLeft) error {
 			events <- fmt.Sprintf("← GROUP_PARTICIPANT_LEFT    %s left %s of their own accord", e.Phone.E164, e.GroupID)
+			return nil
+		}),
+		webhooks.OnGroupMessage(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
+			events <- fmt.Sprintf("← WA_GROUP_MESSAGE_RECEIVED %s (%s) wrote %q in Meta group %s", e.From.E164, e.Contact.Name, e.Message.Text, e.To)
 			return nil
 		}),
 	)

@@ -53,7 +53,7 @@ func TestCreationResolvesThenSendsGroupCreated(t *testing.T) {
 	bearer, err := webhooks.NewBearerVerifier("hook-token")
 	require.NoError(t, err)
 	col := newCollector(t, bearer)
-	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(5 * time.Millisecond))
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(5*time.Millisecond), doubleticktest.WithWebhookSenders(1)) // in order
 	defer srv.Close()
 	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: col.srv.URL, Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "hook-token"}}))
 	c := srv.Client()

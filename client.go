@@ -675,6 +675,8 @@ func (c *Client) planRetry(ep endpoint, attempt int, resp *Response, sent bool, 
 // bodySource gives a request its body, afresh for each attempt.
 type bodySource struct {
 	contentType string
+	// length is the body's length when known, else -1 or 0.
+	length int64
 	// open returns the body of one attempt.
 	open func() (io.Reader, error)
 	// replayable says a second attempt can send the same body again.
@@ -703,6 +705,9 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 	req, err := http.NewRequestWithContext(ctx, ep.method, target, body)
 	if err != nil {
 		return nil, false, fmt.Errorf("doubletick: %s %s: building request: %w", ep.method, ep.route, err)
+	}
+	if src != nil && src.length > 0 {
+		req.ContentLength = src.length
 	}
 	for _, h := range c.authHeaders {
 		v := c.apiKey()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/textproto"
 	"path/filepath"
 	"strings"
 )
@@ -24,9 +23,10 @@ type MediaFile struct {
 	// extension, or application/octet-stream.
 	ContentType string
 	// Size is its length in bytes when known (0: unknown). A size over
-	// MaxMediaUploadBytes is refused before anything is sent; a body that
-	// grows past the limit while it is read is cut off with
-	// ErrMediaTooLarge.
+	// MaxMediaUploadBytes is refused before anything is sent, and a known
+	// size is sent as the Content-Length; a body that runs past its Size,
+	// or past the limit when Size is unknown, is cut off with an error
+	// (ErrMediaTooLarge for the limit).
 	Size int64
 	// Body is read once, as it is sent: the file is streamed, never held in
 	// memory. When it is an io.Seeker, the upload may be retried (after a
@@ -66,8 +66,10 @@ func (s *MessagesService) UploadMedia(ctx context.Context, f MediaFile) (*Upload
 	return call[UploadResult](ctx, s.client, newEndpoint(RouteUploadMedia), nil, body)
 }
 
-// multipartBody streams f as a multipart form through a pipe: memory stays
-// the same whatever the file's size.
+// multipartBody streams f as a multipart form of one part, "file", framed
+// by hand so that no goroutine or pipe is needed and, when f.Size is known,
+// the request carries a Content-Length instead of being chunked: memory
+// stays the same whatever the file's size.
 func multipartBody(f MediaFile) (*bodySource, error) {
 	ctype := f.ContentType
 	if ctype == "" {
@@ -86,9 +88,19 @@ func multipartBody(f MediaFile) (*bodySource, error) {
 	}
 	boundary := multipart.NewWriter(io.Discard).Boundary()
 	name := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "", "\n", "").Replace(f.Name)
+	ctype = strings.NewReplacer("\r", "", "\n", "").Replace(ctype)
+	head := "--" + boundary + "\r\n" +
+		`Content-Disposition: form-data; name="file"; filename="` + name + "\"\r\n" +
+		"Content-Type: " + ctype + "\r\n\r\n"
+	tail := "\r\n--" + boundary + "--\r\n"
+	length := int64(-1)
+	if f.Size > 0 {
+		length = int64(len(head)) + f.Size + int64(len(tail))
+	}
 	attempts := 0
 	return &bodySource{
 		contentType: "multipart/form-data; boundary=" + boundary,
+		length:      length,
 		replayable:  replayable,
 		open: func() (io.Reader, error) {
 			if attempts++; attempts > 1 {
@@ -96,27 +108,39 @@ func multipartBody(f MediaFile) (*bodySource, error) {
 					return nil, fmt.Errorf("rewinding the upload: %w", err)
 				}
 			}
-			pr, pw := io.Pipe()
-			go func() {
-				mw := multipart.NewWriter(pw)
-				_ = mw.SetBoundary(boundary)
-				h := textproto.MIMEHeader{}
-				h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
-				h.Set("Content-Type", ctype)
-				part, err := mw.CreatePart(h)
-				if err == nil {
-					var n int64
-					n, err = io.Copy(part, io.LimitReader(f.Body, MaxMediaUploadBytes+1))
-					if err == nil && n > MaxMediaUploadBytes {
-						err = fmt.Errorf("%w: more than %d bytes", ErrMediaTooLarge, int64(MaxMediaUploadBytes))
-					}
-				}
-				if err == nil {
-					err = mw.Close()
-				}
-				pw.CloseWithError(err)
-			}()
-			return pr, nil
+			file := &boundedReader{r: f.Body, left: MaxMediaUploadBytes, err: ErrMediaTooLarge}
+			if f.Size > 0 {
+				file = &boundedReader{r: f.Body, left: f.Size, err: ErrMediaSizeMismatch}
+			}
+			return io.MultiReader(strings.NewReader(head), file, strings.NewReader(tail)), nil
 		},
 	}, nil
+}
+
+// ErrMediaSizeMismatch is the error of an upload whose body runs past the
+// MediaFile.Size it was given.
+var ErrMediaSizeMismatch = errors.New("doubletick: media body longer than its Size")
+
+// boundedReader reads at most left bytes of r, and fails with err when r
+// has more.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, _ := io.ReadFull(b.r, one[:]); n > 0 {
+			return 0, b.err
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

@@ -252,9 +252,16 @@ func TestUploadStreams16MiB(t *testing.T) {
 	// allocate a small fraction of the 16 MiB.
 	assert.Less(t, alloc, uint64(4<<20), "allocated %d bytes for a 16 MiB upload", alloc)
 
-	// A body longer than it said is cut off at the limit.
-	_, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "liar.mp4", Size: 10, Body: &slowZeros{doubletick.MaxMediaUploadBytes + 1}})
+	// A body longer than it said is cut off at its size; one of unknown
+	// size, at the limit.
+	_, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "liar.mp4", Size: 10, Body: &slowZeros{20}})
+	assert.ErrorIs(t, err, doubletick.ErrMediaSizeMismatch)
+	_, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "huge.mp4", Body: &slowZeros{doubletick.MaxMediaUploadBytes + 1}})
 	assert.ErrorIs(t, err, doubletick.ErrMediaTooLarge)
+	// A file of unknown size within the limit goes through, chunked.
+	res, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "small.png", Body: strings.NewReader("png")})
+	require.NoError(t, err)
+	assert.Contains(t, res.MediaURL, "small.png")
 }
 
 // TestRegisterThenDeliver registers a receiver through Client.Webhooks on the
@@ -385,4 +392,22 @@ func newHookServer(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestSendStatusesMapToErrors answers a send with each documented failure.
+func TestSendStatusesMapToErrors(t *testing.T) {
+	for status, want := range map[int]error{
+		400: doubletick.ErrBadRequest,    // "Incorrect payload"
+		401: doubletick.ErrUnauthorized,  // "Invalid public api key"
+		422: doubletick.ErrUnprocessable, // the guides' "invalid file type for audio"
+		429: doubletick.ErrRateLimited,   // none documented for sends; any route may
+		500: doubletick.ErrServerError,
+	} {
+		c := newTestClient(t, respond(status, `{"statusCode":`+fmt.Sprint(status)+`,"message":"m","error":"e"}`))
+		_, _, err := c.Messages.SendAudio(context.Background(), &doubletick.MediaMessage{Target: doubletick.Target{GroupID: "g"}, MediaURL: "https://x/a.mp3"})
+		assert.ErrorIs(t, err, want, status)
+		var apiErr *doubletick.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, "m", apiErr.Message())
+	}
 }

@@ -331,10 +331,11 @@ type TemplateButton struct {
 	Parameter string `json:"parameter,omitempty"`
 }
 
-func (c *TemplateContent) check(v *validator, prefix string) {
-	v.text(prefix+"templateName", c.TemplateName, true, 0)
-	if !slices.Contains(TemplateLanguages, c.Language) {
-		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", TemplateLanguages, c.Language)
+// checkTemplate checks the template name and language of either version.
+func checkTemplate(v *validator, prefix, name, language string) {
+	v.text(prefix+"templateName", name, true, 0)
+	if !slices.Contains(TemplateLanguages, language) {
+		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", TemplateLanguages, language)
 	}
 }
 
@@ -356,7 +357,7 @@ func (s *MessagesService) SendTemplate(ctx context.Context, msgs ...*TemplateMes
 			continue
 		}
 		m.Target.check(&v, prefix, true)
-		m.Content.check(&v, prefix+"content.")
+		checkTemplate(&v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
 		cp := *m
 		if cp.MessageID == "" {
 			cp.MessageID = NewMessageID()
@@ -455,10 +456,7 @@ func (s *MessagesService) SendTemplateV2(ctx context.Context, byPassMediaURLVali
 			continue
 		}
 		m.Target.check(&v, prefix, false)
-		v.text(prefix+"content.templateName", m.Content.TemplateName, true, 0)
-		if !slices.Contains(TemplateLanguages, m.Content.Language) {
-			v.add(prefix+"content.language", RuleOneOf, "must be one of %v, got %q", TemplateLanguages, m.Content.Language)
-		}
+		checkTemplate(&v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
 	}
 	if err := v.err("SendTemplateV2"); err != nil {
 		return nil, nil, err

@@ -367,11 +367,11 @@ func (s *MessagesService) SendTemplate(ctx context.Context, msgs ...*TemplateMes
 	if err := v.err("SendTemplate"); err != nil {
 		return nil, nil, err
 	}
-	res, resp, err := call[oneOrMany](ctx, s.client, newEndpoint(RouteSendTemplate), nil, body)
+	res, resp, err := call[templateResults](ctx, s.client, newEndpoint(RouteSendTemplate), nil, body)
 	if err != nil {
 		return nil, resp, err
 	}
-	out := []SendResult(*res)
+	out := []SendResult(res.oneOrMany)
 	if len(out) == 0 { // no body: report what was sent
 		for _, m := range body.Messages {
 			out = append(out, SendResult{MessageID: m.MessageID})
@@ -380,22 +380,27 @@ func (s *MessagesService) SendTemplate(ctx context.Context, msgs ...*TemplateMes
 	return out, resp, nil
 }
 
-// oneOrMany decodes a SendResult or an array of them.
-type oneOrMany []SendResult
+// oneOrMany decodes a JSON array of T, or a single T as a list of one:
+// where DoubleTick's OpenAPI pages and guides disagree on which they send.
+type oneOrMany[T any] []T
 
-func (*oneOrMany) allowsEmptyBody() {}
-
-func (o *oneOrMany) UnmarshalJSON(b []byte) error {
+func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 	if b = bytes.TrimSpace(b); len(b) > 0 && b[0] == '[' {
-		return json.Unmarshal(b, (*[]SendResult)(o))
+		return json.Unmarshal(b, (*[]T)(o))
 	}
-	var one SendResult
+	var one T
 	if err := json.Unmarshal(b, &one); err != nil {
 		return err
 	}
-	*o = oneOrMany{one}
+	*o = oneOrMany[T]{one}
 	return nil
 }
+
+// templateResults is the answer to a v1 template send: none (the OpenAPI's
+// empty 201), one result (the guide's), or several.
+type templateResults struct{ oneOrMany[SendResult] }
+
+func (*templateResults) allowsEmptyBody() {}
 
 // TemplateMessageV2 is one message of a v2 template send. It has no
 // messageId: the answer gives one per message.

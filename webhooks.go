@@ -1,7 +1,6 @@
 package doubletick
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -258,22 +257,6 @@ func (w *Webhook) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// webhookList reads the list as an array (the guide) or as one object (the
-// OpenAPI schema).
-type webhookList []Webhook
-
-func (l *webhookList) UnmarshalJSON(b []byte) error {
-	if b = bytes.TrimSpace(b); len(b) > 0 && b[0] == '[' {
-		return json.Unmarshal(b, (*[]Webhook)(l))
-	}
-	var one Webhook
-	if err := json.Unmarshal(b, &one); err != nil {
-		return err
-	}
-	*l = webhookList{one}
-	return nil
-}
-
 // ListWebhooksOptions sorts the list.
 type ListWebhooksOptions struct {
 	// SortBy is name (the default), url, createdBy or integrationCount.
@@ -297,7 +280,8 @@ func (s *WebhooksService) List(ctx context.Context, opts *ListWebhooksOptions) (
 	if err := v.err("Webhooks.List"); err != nil {
 		return nil, nil, err
 	}
-	res, resp, err := call[webhookList](ctx, s.client, newEndpoint(RouteListWebhooks), opts, nil)
+	// An array in the guide, one object in the OpenAPI schema.
+	res, resp, err := call[oneOrMany[Webhook]](ctx, s.client, newEndpoint(RouteListWebhooks), opts, nil)
 	if err != nil {
 		return nil, resp, err
 	}

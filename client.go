@@ -161,8 +161,10 @@ func WithInsecureHTTP() Option {
 }
 
 // WithHTTPClient sets the HTTP client requests are sent through, so that you
-// can bring your own transport, proxy or tracing. The Client uses a copy:
-// your client is never modified.
+// can bring your own transport, proxy or tracing. The Client uses a copy,
+// and your client is never modified; but each request goes through the
+// Transport your client has at that moment, so a transport installed later
+// (httpmock.ActivateNonDefault(hc), say) is used.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) error {
 		if hc == nil {
@@ -516,6 +518,7 @@ func validHeaderName(name string) bool {
 func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Client {
 	cp := *hc
 	cp.Timeout = timeout
+	cp.Transport = liveTransport{hc}
 	userPolicy := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
@@ -532,6 +535,19 @@ func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Cl
 		return nil
 	}
 	return &cp
+}
+
+// liveTransport sends through the Transport the caller's client has at the
+// time of each request, so that a transport swapped in after NewClient (as
+// httpmock.ActivateNonDefault does) is used, not silently bypassed.
+type liveTransport struct{ hc *http.Client }
+
+func (t liveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt := t.hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip(r)
 }
 
 // String describes the Client without its API key.

@@ -689,6 +689,23 @@ func TestWithHTTPMockTransport(t *testing.T) {
 	assert.NotContains(t, err.Error(), testKey)
 }
 
+// TestHTTPMockActivatedAfterNewClient: mocking the caller's client after
+// the SDK copied it must still mock, never call the real host.
+func TestHTTPMockActivatedAfterNewClient(t *testing.T) {
+	hc := &http.Client{}
+	c, err := doubletick.NewClient(testKey, doubletick.WithHTTPClient(hc))
+	require.NoError(t, err)
+	httpmock.ActivateNonDefault(hc)
+	defer httpmock.DeactivateNonDefault(hc)
+	httpmock.RegisterResponder(http.MethodGet, "https://public.doubletick.io/whatsapp/wa-group/info?groupId=g1",
+		httpmock.NewStringResponder(200, `{"groupId":"g1","subject":"Mocked","status":"ACTIVE"}`))
+	g, _, err := c.Groups.Get(context.Background(), "g1")
+	require.NoError(t, err)
+	assert.Equal(t, "Mocked", g.Subject)
+	assert.Equal(t, 1, httpmock.GetTotalCallCount())
+	assert.Nil(t, hc.CheckRedirect, "the caller's client is not modified")
+}
+
 func TestDoReachesAnyPath(t *testing.T) {
 	var got *http.Request
 	var body []byte

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/doubletick-go/doubletick v0.0.0
+	github.com/doubletick-go/doubletick/internal/pgtest v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver v0.51.2
@@ -40,3 +41,5 @@ require (
 )
 
 replace github.com/doubletick-go/doubletick => ../
+
+replace github.com/doubletick-go/doubletick/internal/pgtest => ../internal/pgtest

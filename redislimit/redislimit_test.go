@@ -33,7 +33,7 @@ func redisClient(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("DOUBLETICK_TEST_REDIS_ADDR")
 	if addr == "" {
-		addr = "127.0.0.1:6379"
+		addr = "127.0.0.1:56379" // what .ci/services starts
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1}) // a refused connection is final here
 	t.Cleanup(func() { rdb.Close() })

@@ -5,6 +5,8 @@ go 1.26.0
 require (
 	github.com/doubletick-go/doubletick v0.0.0
 	github.com/doubletick-go/doubletick/inbox v0.0.0
+	github.com/doubletick-go/doubletick/internal/pgtest v0.0.0
+	github.com/doubletick-go/doubletick/membership/sqlstore v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2
@@ -44,4 +46,9 @@ require (
 replace (
 	github.com/doubletick-go/doubletick => ../..
 	github.com/doubletick-go/doubletick/inbox => ../../inbox
+)
+
+replace (
+	github.com/doubletick-go/doubletick/internal/pgtest => ../../internal/pgtest
+	github.com/doubletick-go/doubletick/membership/sqlstore => ../../membership/sqlstore
 )

@@ -18,7 +18,7 @@ import (
 
 // DefaultDSN is the server .ci/services starts, used when
 // DOUBLETICK_TEST_POSTGRES_DSN is not set.
-const DefaultDSN = "postgres://postgres:postgres@127.0.0.1:5432/doubletick_test?sslmode=disable"
+const DefaultDSN = "postgres://postgres@127.0.0.1:55432/doubletick_test?sslmode=disable"
 
 // DSN returns the test server's DSN (DOUBLETICK_TEST_POSTGRES_DSN, or
 // DefaultDSN). When no server answers it skips t, or fails it when CI is

@@ -103,7 +103,12 @@ func get(ctx context.Context, c *doubletick.Client) error {
 }
 
 // Four replicas calling as fast as they can share one budget of 50
-// requests a second: the API sees 50 ±5% in each second, and in all.
+// requests a second. What holds on a loaded machine too: the API can never
+// see more requests than the budget grants in the test's 4 seconds (201),
+// whatever the scheduling delays; and a working limiter grants most of
+// them (a loaded machine may send fewer). Four unshared budgets would send
+// about 800. The per-second counts are logged, not asserted: a delay can
+// move a request from one second into the next.
 func TestSharedBudget(t *testing.T) {
 	addr := redisClient(t).Options().Addr
 	api := newCounter(t)
@@ -150,13 +155,9 @@ func TestSharedBudget(t *testing.T) {
 		}
 	}
 	t.Logf("requests per second through %d replicas × %d goroutines: %v (%d in all)", replicas, perReplica, perSecond, len(api.arrivals))
-	// The last second is cut short by the deadline, which began before the
-	// first request.
-	for s, n := range perSecond[:seconds-1] {
-		assert.InDelta(t, 50, n, 2.5, "second %d", s)
-	}
-	elapsed := api.arrivals[len(api.arrivals)-1].Sub(start).Seconds()
-	assert.InEpsilon(t, 50, float64(len(api.arrivals)-1)/elapsed, 0.05, "average rate over %.2fs", elapsed)
+	maxGranted := int(budget.Rate)*seconds + budget.Burst
+	assert.LessOrEqual(t, len(api.arrivals), maxGranted, "more requests than one shared budget grants")
+	assert.GreaterOrEqual(t, len(api.arrivals), maxGranted*3/4, "the budget was mostly used")
 }
 
 // isDeadline reports whether err says the limiter refused a wait past the

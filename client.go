@@ -282,6 +282,9 @@ func WithRateLimit(l RateLimit) Option {
 // [RouteCreateGroup]: the method, a space, and the path.
 func WithPathRateLimit(route string, l RateLimit) Option {
 	return func(s *settings) error {
+		if err := checkRouteKey(route); err != nil {
+			return err
+		}
 		if err := checkRateLimit(route, l); err != nil {
 			return err
 		}
@@ -654,7 +657,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 		if err == nil || ctx.Err() != nil || (body != nil && !body.replayable) {
 			return resp, err
 		}
-		wait, retry := c.planRetry(ep, attempt, resp, sent, err)
+		wait, retry := c.planRetry(ctx, ep, attempt, resp, sent, err)
 		if !retry || !pause.Fits(ctx, wait) {
 			return resp, err
 		}
@@ -667,7 +670,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 
 // planRetry decides whether a failed attempt is retried and after how long.
 // A 429, or a 503 with Retry-After, also pauses the route for every caller.
-func (c *Client) planRetry(ep endpoint, attempt int, resp *Response, sent bool, err error) (time.Duration, bool) {
+func (c *Client) planRetry(ctx context.Context, ep endpoint, attempt int, resp *Response, sent bool, err error) (time.Duration, bool) {
 	wait := c.backoff(attempt)
 	tooLong := false
 	if resp != nil {
@@ -675,7 +678,7 @@ func (c *Client) planRetry(ep endpoint, attempt int, resp *Response, sent bool, 
 			wait, tooLong = min(ra, c.maxRetryAfter), ra > c.maxRetryAfter
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && resp.Rate.RetryAfter > 0) {
-			c.limiter.Pause(ep.key, time.Now().Add(wait))
+			c.limiter.Pause(context.WithoutCancel(ctx), ep.key, time.Now().Add(wait))
 		}
 	}
 	if tooLong || attempt >= c.maxAttempts {

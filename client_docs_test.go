@@ -139,3 +139,19 @@ func TestWABANumberForms(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"911111111111", "911111111111", "9111111", "9111111111111111", "911111111111", "911111111111"}, sent)
 }
+
+// TestRouteKeysAreChecked: a route key without its method was accepted and
+// limited nothing.
+func TestRouteKeysAreChecked(t *testing.T) {
+	limit := doubletick.RateLimit{Rate: 1, Burst: 1}
+	for _, bad := range []string{"/whatsapp/wa-group/create", "post /whatsapp/wa-group/create", "POST whatsapp", "POST /a?b=c", "POST  /a", ""} {
+		_, err := doubletick.NewClient(testKey, doubletick.WithPathRateLimit(bad, limit))
+		assert.Error(t, err, bad)
+		_, err = doubletick.NewPathLimiter(doubletick.PathLimiterConfig{Default: limit, Routes: map[string]doubletick.RateLimit{bad: limit}})
+		assert.Error(t, err, bad)
+	}
+	_, err := doubletick.NewClient(testKey, doubletick.WithPathRateLimit(doubletick.RouteCreateGroup, limit))
+	assert.NoError(t, err)
+	_, err = doubletick.NewClient(testKey, doubletick.WithPathRateLimit(doubletick.RouteUpdateWebhook, limit))
+	assert.NoError(t, err, "a templated path is a path")
+}

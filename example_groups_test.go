@@ -113,7 +113,7 @@ func ExampleGroupsService_Delete() {
 	// Output: 1
 }
 
-func ExampleGroupsService_AISummary() {
+func ExampleGroupsService_GetAISummary() {
 	srv, c := exampleServer()
 	defer srv.Close()
 
@@ -125,14 +125,14 @@ func ExampleGroupsService_AISummary() {
 		log.Fatal(err)
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	sum, _, err := c.Groups.AISummary(context.Background(), "vip", today.AddDate(0, 0, -6), today)
+	sum, _, err := c.Groups.GetAISummary(context.Background(), "vip", today.AddDate(0, 0, -6), today)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(sum.GroupName, sum.ChatType, sum.MemberCount, sum.ChatMessagesCount, len(sum.Summaries))
 
 	// An eighth day is refused before anything is sent.
-	_, _, err = c.Groups.AISummary(context.Background(), "vip", today.AddDate(0, 0, -7), today)
+	_, _, err = c.Groups.GetAISummary(context.Background(), "vip", today.AddDate(0, 0, -7), today)
 	var invalid *doubletick.ValidationError
 	fmt.Println(errors.As(err, &invalid))
 	// Output:

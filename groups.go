@@ -432,7 +432,7 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("%q is neither a date-time nor a date", s)
 }
 
-// MaxAISummaryDays is the longest range [GroupsService.AISummary] accepts, in
+// MaxAISummaryDays is the longest range [GroupsService.GetAISummary] accepts, in
 // days, both ends included: Monday to Sunday.
 const MaxAISummaryDays = 7
 
@@ -443,7 +443,7 @@ const MaxAISummaryDays = 7
 // one at no cost.
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupaisummary
-func (s *GroupsService) AISummary(ctx context.Context, groupID string, start, end time.Time) (*GroupAISummary, *Response, error) {
+func (s *GroupsService) GetAISummary(ctx context.Context, groupID string, start, end time.Time) (*GroupAISummary, *Response, error) {
 	var v validator
 	v.text("groupId", groupID, true, maxGroupIDChars)
 	startDay, endDay := utcDay(start), utcDay(end)

@@ -131,8 +131,11 @@ type Limiter interface {
 	// matches ErrRateLimited; when ctx ends while waiting, ctx's error.
 	Wait(ctx context.Context, key string) error
 	// Pause holds back every request under key until the given time. A
-	// pause never shortens one already in force.
-	Pause(key string, until time.Time)
+	// pause never shortens one already in force. ctx bounds any I/O the
+	// limiter does to share the pause (a shared limiter tells its store);
+	// the Client passes its call's context without its cancellation, so
+	// that a pause is shared even when the call that met the 429 ends.
+	Pause(ctx context.Context, key string, until time.Time)
 }
 
 // RateLimit is a token bucket: Rate requests per second on average, and at
@@ -217,6 +220,9 @@ func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
 	}
 	routes := make(map[string]RateLimit, len(cfg.Routes))
 	for key, l := range cfg.Routes {
+		if err := checkRouteKey(key); err != nil {
+			return nil, err
+		}
 		if err := checkRateLimit(key, l); err != nil {
 			return nil, err
 		}
@@ -240,6 +246,18 @@ func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
 		l.shards[i].buckets = make(map[string]*bucket)
 	}
 	return l, nil
+}
+
+// checkRouteKey refuses a route key that is not a method and a path, such
+// as "/whatsapp/wa-group/create" without its method: it would be accepted
+// and limit nothing.
+func checkRouteKey(key string) error {
+	method, path, ok := strings.Cut(key, " ")
+	if !ok || !validHeaderName(method) || method != strings.ToUpper(method) ||
+		!strings.HasPrefix(path, "/") || strings.ContainsAny(path, " ?#") {
+		return fmt.Errorf("doubletick: route %q: want an upper-case method, a space and a path without query, e.g. %q", key, RouteCreateGroup)
+	}
+	return nil
 }
 
 func checkRateLimit(name string, l RateLimit) error {
@@ -295,7 +313,7 @@ func (l *PathLimiter) waitPause(ctx context.Context, b *bucket) error {
 }
 
 // Pause holds back every request under key until the given time.
-func (l *PathLimiter) Pause(key string, until time.Time) {
+func (l *PathLimiter) Pause(_ context.Context, key string, until time.Time) {
 	pause.Extend(&l.bucket(key).pausedUntil, until.UnixNano())
 }
 

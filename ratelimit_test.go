@@ -90,8 +90,8 @@ func TestPathLimiterWaitStopsOnCancel(t *testing.T) {
 func TestPathLimiterPauseHoldsEveryCaller(t *testing.T) {
 	l := newPathLimiter(t, doubletick.PathLimiterConfig{Default: doubletick.RateLimit{Rate: rate.Inf}})
 	until := time.Now().Add(300 * time.Millisecond)
-	l.Pause("POST /p", until)
-	l.Pause("POST /p", time.Now()) // never shortens a pause
+	l.Pause(context.Background(), "POST /p", until)
+	l.Pause(context.Background(), "POST /p", time.Now()) // never shortens a pause
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
@@ -102,7 +102,7 @@ func TestPathLimiterPauseHoldsEveryCaller(t *testing.T) {
 	assert.NoError(t, l.Wait(context.Background(), "POST /other"), "other routes are not paused")
 	wg.Wait()
 
-	l.Pause("POST /p", time.Now().Add(time.Hour))
+	l.Pause(context.Background(), "POST /p", time.Now().Add(time.Hour))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, l.Wait(ctx, "POST /p"), doubletick.ErrRateLimited, "a pause past the deadline fails fast")
@@ -191,8 +191,8 @@ type pauseSignal struct {
 	paused chan struct{}
 }
 
-func (l *pauseSignal) Pause(key string, until time.Time) {
-	l.PathLimiter.Pause(key, until)
+func (l *pauseSignal) Pause(ctx context.Context, key string, until time.Time) {
+	l.PathLimiter.Pause(ctx, key, until)
 	l.once.Do(func() { close(l.paused) })
 }
 
@@ -453,7 +453,7 @@ func (l *recordingLimiter) Wait(ctx context.Context, key string) error {
 	return nil
 }
 
-func (l *recordingLimiter) Pause(key string, until time.Time) {
+func (l *recordingLimiter) Pause(_ context.Context, key string, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pauses[key] = until
@@ -518,7 +518,7 @@ func TestATokenDueDuringAPauseIsKept(t *testing.T) {
 	go func() {
 		defer close(paused)
 		time.Sleep(100 * time.Millisecond)
-		l.Pause(key, start.Add(1200*time.Millisecond)) // the next token is due at 1 s
+		l.Pause(context.Background(), key, start.Add(1200*time.Millisecond)) // the next token is due at 1 s
 	}()
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(1800*time.Millisecond))
 	defer cancel()

@@ -291,7 +291,7 @@ func TestContract(t *testing.T) {
 		_, _, _ = c.Groups.Get(ctx, id)
 		_, _, _ = c.Participants.List(ctx, id, nil)
 		_, _, _ = c.Participants.List(ctx, id, &doubletick.ListParticipantsOptions{OlderThan: day})
-		_, _, _ = c.Groups.AISummary(ctx, id, day, day.AddDate(0, 0, 6))
+		_, _, _ = c.Groups.GetAISummary(ctx, id, day, day.AddDate(0, 0, 6))
 		_, _, _ = c.Groups.AssignTags(ctx, &doubletick.AssignTagsRequest{GroupID: id, Tags: []string{"vip"}, CustomFields: []doubletick.CustomField{{Name: "tier", Value: "gold"}, {Name: "langs", Values: []string{"en", "hi"}}}})
 		_, _, _ = c.Groups.RemoveTags(ctx, &doubletick.RemoveTagsRequest{GroupID: id, Tags: []string{"vip", "ghost"}, CustomFields: []string{"tier"}})
 		_, _, _ = c.Participants.Remove(ctx, id, "+15551230000")

@@ -260,7 +260,7 @@ func TestFaultDropAndLatency(t *testing.T) {
 }
 
 func TestFakeRateLimitsPerPath(t *testing.T) {
-	srv := doubleticktest.NewServer(doubleticktest.WithRateLimit(doubletick.RouteGetGroup, 2, time.Minute))
+	srv := doubleticktest.NewServer(doubleticktest.WithServerRateLimit(doubletick.RouteGetGroup, 2, time.Minute))
 	defer srv.Close()
 	c, err := srv.NewClient(doubletick.WithMaxAttempts(1))
 	require.NoError(t, err)

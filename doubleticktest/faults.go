@@ -81,12 +81,12 @@ type window struct {
 	count int
 }
 
-// WithRateLimit limits a route, keyed like doubletick.RouteCreateGroup, to
+// WithServerRateLimit limits a route, keyed like doubletick.RouteCreateGroup, to
 // limit requests per fixed window, answering 429 with Retry-After (the
 // seconds left in the window) past that. DoubleTick documents path-based
 // limits but not their numbers or headers; by default the fake limits
 // nothing.
-func WithRateLimit(route string, limit int, per time.Duration) Option {
+func WithServerRateLimit(route string, limit int, per time.Duration) Option {
 	return func(s *Server) {
 		if limit > 0 && per > 0 {
 			s.limits[route] = &window{limit: limit, size: per}

@@ -305,7 +305,7 @@ func (s *Server) Close() {
 
 // Client returns a Client pointed at the fake with its API key, and without
 // the SDK's client-side rate limit, so that a test's 61st call is not held
-// back a second: test limits with the fake's own 429s ([WithRateLimit], [Server.FailNext]).
+// back a second: test limits with the fake's own 429s ([WithServerRateLimit], [Server.FailNext]).
 func (s *Server) Client() *doubletick.Client {
 	c, err := s.NewClient(doubletick.WithoutRateLimit())
 	if err != nil {

@@ -372,16 +372,16 @@ func (l *Limiter) up() {
 // Pause holds back every request under route, in every replica, until the
 // given time; see [doubletick.Limiter]. It tells Redis within the Limiter's
 // timeout; if Redis cannot be reached, the pause holds in this process.
-func (l *Limiter) Pause(route string, until time.Time) {
+func (l *Limiter) Pause(ctx context.Context, route string, until time.Time) {
 	l.pauseLocally(route, until)
 	if l.fallback != nil {
-		l.fallback.Pause(route, until)
+		l.fallback.Pause(ctx, route, until)
 	}
 	d := time.Until(until)
 	if d <= 0 || time.Now().UnixNano() < l.downUntil.Load() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	if err := extendPause.Run(ctx, l.rdb, l.keys(route)[1:], d.Microseconds()).Err(); err != nil {
 		l.log.Warn("redislimit: pause not shared", "route", route, "error", err)

@@ -175,14 +175,14 @@ func TestPauseIsShared(t *testing.T) {
 	b, err := redislimit.New(rdb, redislimit.WithPrefix(p))
 	require.NoError(t, err)
 
-	a.Pause(doubletick.RouteCreateGroup, time.Now().Add(300*time.Millisecond))
+	a.Pause(context.Background(), doubletick.RouteCreateGroup, time.Now().Add(300*time.Millisecond))
 	start := time.Now()
 	require.NoError(t, b.Wait(context.Background(), doubletick.RouteCreateGroup))
 	assert.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond, "the other replica waited out the pause")
 
 	// Another route is not paused, and a shorter pause does not shorten it.
-	a.Pause(doubletick.RouteCreateGroup, time.Now().Add(400*time.Millisecond))
-	a.Pause(doubletick.RouteCreateGroup, time.Now().Add(10*time.Millisecond))
+	a.Pause(context.Background(), doubletick.RouteCreateGroup, time.Now().Add(400*time.Millisecond))
+	a.Pause(context.Background(), doubletick.RouteCreateGroup, time.Now().Add(10*time.Millisecond))
 	start = time.Now()
 	require.NoError(t, b.Wait(context.Background(), doubletick.RouteGetGroup))
 	assert.Less(t, time.Since(start), 100*time.Millisecond)

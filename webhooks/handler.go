@@ -160,8 +160,8 @@ func OnParticipantRemoved(f func(context.Context, *ParticipantRemoved) error) Ha
 	return on(TypeParticipantRemoved, f)
 }
 
-// OnGroupMessage sets the callback for WA_GROUP_MESSAGE_RECEIVED.
-func OnGroupMessage(f func(context.Context, *GroupMessageReceived) error) HandlerOption {
+// OnGroupMessageReceived sets the callback for WA_GROUP_MESSAGE_RECEIVED.
+func OnGroupMessageReceived(f func(context.Context, *GroupMessageReceived) error) HandlerOption {
 	return on(TypeGroupMessageReceived, f)
 }
 

@@ -66,7 +66,7 @@ func TestHandlerRunsTypedCallbacks(t *testing.T) {
 			got = append(got, "removed "+e.Phone.E164)
 			return nil
 		}),
-		webhooks.OnGroupMessage(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
+		webhooks.OnGroupMessageReceived(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
 			got = append(got, "message "+e.Message.Text)
 			return nil
 		}),

@@ -206,7 +206,7 @@ func startReceiver(events chan<- string) (string, func(), error) {
 			events <- fmt.Sprintf("← GROUP_PARTICIPANT_LEFT    %s left %s of their own accord", e.Phone.E164, e.GroupID)
 			return nil
 		}),
-		webhooks.OnGroupMessage(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
+		webhooks.OnGroupMessageReceived(func(_ context.Context, e *webhooks.GroupMessageReceived) error {
 			events <- fmt.Sprintf("← WA_GROUP_MESSAGE_RECEIVED %s (%s) wrote %q in Meta group %s", e.From.E164, e.Contact.Name, e.Message.Text, e.To)
 			return nil
 		}),

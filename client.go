@@ -33,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"strings"
 	"time"
@@ -84,8 +85,12 @@ type Client struct {
 	// The key lives in a closure: fmt, slog and reflection-based printers
 	// (testify's diffs) show a func as an address, so no path through a
 	// Client's fields, or a copy of them, prints it, whatever the verb.
-	apiKey          credential
-	authScheme      string // "" or the word before the key in Authorization
+	apiKey     credential
+	authScheme string // "" or the word before the key in Authorization
+	// userHTTP is the caller's client and copiedTransport its Transport
+	// when httpClient was copied from it.
+	userHTTP        *http.Client
+	copiedTransport http.RoundTripper
 	baseURL         string // scheme://host[/prefix], no trailing slash
 	httpClient      *http.Client
 	userAgent       string
@@ -521,7 +526,7 @@ func validHeaderName(name string) bool {
 func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Client {
 	cp := *hc
 	cp.Timeout = timeout
-	cp.Transport = liveTransport{hc}
+	c.userHTTP, c.copiedTransport = hc, hc.Transport
 	userPolicy := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
@@ -540,17 +545,40 @@ func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Cl
 	return &cp
 }
 
-// liveTransport sends through the Transport the caller's client has at the
-// time of each request, so that a transport swapped in after NewClient (as
-// httpmock.ActivateNonDefault does) is used, not silently bypassed.
-type liveTransport struct{ hc *http.Client }
-
-func (t liveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rt := t.hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
+// httpClientFor returns the client a request goes through: the copy made
+// by NewClient, unless the caller's client has had its Transport replaced
+// since (as httpmock.ActivateNonDefault does), in which case a copy with
+// that transport, so that a mock is used rather than silently bypassed.
+// The copy keeps the caller's transport as it is, not wrapped: net/http
+// cancels requests on its own *Transport more cheaply than on others.
+func (c *Client) httpClientFor() *http.Client {
+	if t := c.userHTTP.Transport; !sameRoundTripper(t, c.copiedTransport) {
+		cp := *c.httpClient
+		cp.Transport = t
+		return &cp
 	}
-	return rt.RoundTrip(r)
+	return c.httpClient
+}
+
+// sameRoundTripper compares two transports without panicking on a type
+// that == cannot compare (a func, or a struct holding a map).
+func sameRoundTripper(a, b http.RoundTripper) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) {
+		return false
+	}
+	if ta.Comparable() {
+		return a == b
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch va.Kind() {
+	case reflect.Func, reflect.Map, reflect.Slice:
+		return va.Pointer() == vb.Pointer()
+	}
+	return true // an uncomparable struct value: taken as unchanged
 }
 
 // String describes the Client without its API key.
@@ -742,7 +770,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 	}
 
 	start := time.Now()
-	httpResp, err := c.httpClient.Do(req)
+	httpResp, err := c.httpClientFor().Do(req)
 	if err != nil {
 		c.log(ctx, ep, attempt, 0, start, "", err)
 		if ctxErr := ctx.Err(); ctxErr != nil {

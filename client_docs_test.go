@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,4 +155,30 @@ func TestRouteKeysAreChecked(t *testing.T) {
 	assert.NoError(t, err)
 	_, err = doubletick.NewClient(testKey, doubletick.WithPathRateLimit(doubletick.RouteUpdateWebhook, limit))
 	assert.NoError(t, err, "a templated path is a path")
+}
+
+// roundTripFunc is a transport of a type == cannot compare.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestFuncTransportsAndLaterSwaps: a caller's transport of a func type
+// works, and one swapped in after NewClient is the one used.
+func TestFuncTransportsAndLaterSwaps(t *testing.T) {
+	answer := func(subject string) roundTripFunc {
+		return func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"groupId":"g1","subject":"` + subject + `"}`))}, nil
+		}
+	}
+	hc := &http.Client{Transport: answer("first")}
+	c, err := doubletick.NewClient(testKey, doubletick.WithHTTPClient(hc), doubletick.WithMaxAttempts(1))
+	require.NoError(t, err)
+	g, _, err := c.Groups.Get(context.Background(), "g1")
+	require.NoError(t, err)
+	assert.Equal(t, "first", g.Subject)
+	hc.Transport = answer("second")
+	g, _, err = c.Groups.Get(context.Background(), "g1")
+	require.NoError(t, err)
+	assert.Equal(t, "second", g.Subject)
 }

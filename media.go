@@ -129,6 +129,7 @@ type boundedReader struct {
 	err  error
 }
 
+// Read reads from r until left runs out, then reports b.err if r has more.
 func (b *boundedReader) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		var one [1]byte

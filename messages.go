@@ -384,6 +384,7 @@ func (s *MessagesService) SendTemplate(ctx context.Context, msgs ...*TemplateMes
 // where DoubleTick's OpenAPI pages and guides disagree on which they send.
 type oneOrMany[T any] []T
 
+// UnmarshalJSON reads an array, or one value as a list of one.
 func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 	if b = bytes.TrimSpace(b); len(b) > 0 && b[0] == '[' {
 		return json.Unmarshal(b, (*[]T)(o))

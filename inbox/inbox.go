@@ -121,6 +121,7 @@ func WithBackoff(first, max time.Duration) Option {
 // backoff is the River retry policy of WithBackoff.
 type backoff struct{ first, max time.Duration }
 
+// NextRetry returns when the job's next attempt is due.
 func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d := b.max
 	if shift := job.Attempt - 1; shift < 30 && b.first<<shift < b.max {
@@ -410,6 +411,7 @@ type worker struct {
 	logger  *slog.Logger
 }
 
+// Work decodes the stored body again and runs the callbacks.
 func (w *worker) Work(ctx context.Context, job *river.Job[Delivery]) error {
 	ev, err := webhooks.ParseContent(job.Args.ContentType, job.Args.Body)
 	if err != nil {

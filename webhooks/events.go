@@ -62,6 +62,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error names the field and its problem.
 func (e *FieldError) Error() string {
 	return ErrMalformedPayload.Error() + ": " + e.Field + " " + e.Problem
 }

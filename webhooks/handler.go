@@ -215,10 +215,12 @@ type Refusal struct {
 	Err error
 }
 
+// Error gives the status and the reason.
 func (r *Refusal) Error() string {
 	return fmt.Sprintf("webhooks: refused with %d: %v", r.Status, r.Err)
 }
 
+// Unwrap returns the reason.
 func (r *Refusal) Unwrap() error { return r.Err }
 
 // ServeHTTP handles one webhook delivery.
@@ -354,6 +356,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error says what the callback panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("webhooks: callback panicked: %v", e.Value) }
 
 // Dispatch runs the callbacks for ev, as ServeHTTP does once a delivery is

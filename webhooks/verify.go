@@ -72,8 +72,11 @@ type RequestVerifier interface {
 // requestCheck is a RequestVerifier made of a function.
 type requestCheck func(r *http.Request) error
 
+// Verify checks the request; the body plays no part.
 func (f requestCheck) Verify(r *http.Request, _ []byte) error { return f(r) }
-func (f requestCheck) VerifyRequest(r *http.Request) error    { return f(r) }
+
+// VerifyRequest checks the request's headers and URL.
+func (f requestCheck) VerifyRequest(r *http.Request) error { return f(r) }
 
 // VerifierFunc adapts a function to [Verifier].
 type VerifierFunc func(r *http.Request, body []byte) error

@@ -484,28 +484,19 @@ type MessageStatus struct {
 	ErrorCode    string `json:"errorCode"`
 }
 
-// UnmarshalJSON reads the nullable times as zero times.
+// UnmarshalJSON reads errorCode as a string or a number (its example is
+// "131047"); a null time stays the zero time.
 func (m *MessageStatus) UnmarshalJSON(b []byte) error {
 	type plain MessageStatus
 	var v struct {
 		plain
-		SentAt, DeliveredAt, ReadAt, RepliedAt, FailedAt *time.Time
-		ErrorCode                                        json.RawMessage `json:"errorCode"`
+		ErrorCode json.RawMessage `json:"errorCode"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*m = MessageStatus(v.plain)
-	for dst, src := range map[*time.Time]*time.Time{&m.SentAt: v.SentAt, &m.DeliveredAt: v.DeliveredAt, &m.ReadAt: v.ReadAt, &m.RepliedAt: v.RepliedAt, &m.FailedAt: v.FailedAt} {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	// errorCode's example is "131047"; a number is read too.
-	var code string
-	if json.Unmarshal(v.ErrorCode, &code) == nil {
-		m.ErrorCode = code
-	} else if len(v.ErrorCode) > 0 && string(v.ErrorCode) != "null" {
+	if err := json.Unmarshal(v.ErrorCode, &m.ErrorCode); err != nil && len(v.ErrorCode) > 0 && string(v.ErrorCode) != "null" {
 		m.ErrorCode = string(v.ErrorCode)
 	}
 	return nil

@@ -697,6 +697,7 @@ func TestHTTPMockActivatedAfterNewClient(t *testing.T) {
 	require.NoError(t, err)
 	httpmock.ActivateNonDefault(hc)
 	defer httpmock.DeactivateNonDefault(hc)
+	httpmock.Reset() // its call counts are global: start from zero under -count
 	httpmock.RegisterResponder(http.MethodGet, "https://public.doubletick.io/whatsapp/wa-group/info?groupId=g1",
 		httpmock.NewStringResponder(200, `{"groupId":"g1","subject":"Mocked","status":"ACTIVE"}`))
 	g, _, err := c.Groups.Get(context.Background(), "g1")

@@ -682,10 +682,10 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 		if resp != nil {
 			resp.Attempts = attempt
 		}
-		if err == nil || ctx.Err() != nil || (body != nil && !body.replayable) {
+		if err == nil || ctx.Err() != nil {
 			return resp, err
 		}
-		wait, retry := c.planRetry(ctx, ep, attempt, resp, sent, err)
+		wait, retry := c.planRetry(ctx, ep, attempt, resp, sent, err, body == nil || body.replayable)
 		if !retry || !pause.Fits(ctx, wait) {
 			return resp, err
 		}
@@ -698,7 +698,8 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 
 // planRetry decides whether a failed attempt is retried and after how long.
 // A 429, or a 503 with Retry-After, also pauses the route for every caller.
-func (c *Client) planRetry(ctx context.Context, ep endpoint, attempt int, resp *Response, sent bool, err error) (time.Duration, bool) {
+// A body that cannot be sent again ends the call after the pause.
+func (c *Client) planRetry(ctx context.Context, ep endpoint, attempt int, resp *Response, sent bool, err error, replayable bool) (time.Duration, bool) {
 	wait := c.backoff(attempt)
 	tooLong := false
 	if resp != nil {
@@ -709,7 +710,7 @@ func (c *Client) planRetry(ctx context.Context, ep endpoint, attempt int, resp *
 			c.limiter.Pause(context.WithoutCancel(ctx), ep.key, time.Now().Add(wait))
 		}
 	}
-	if tooLong || attempt >= c.maxAttempts {
+	if tooLong || attempt >= c.maxAttempts || !replayable {
 		return 0, false
 	}
 	a := &Attempt{
@@ -724,19 +725,25 @@ type bodySource struct {
 	contentType string
 	// length is the body's length when known, else -1 or 0.
 	length int64
-	// open returns the body of one attempt.
-	open func() (io.Reader, error)
+	// payload is a body held in memory (JSON); open, when set, streams one
+	// instead, afresh for each attempt.
+	payload []byte
+	open    func() (io.Reader, error)
 	// replayable says a second attempt can send the same body again.
 	replayable bool
 }
 
 // jsonBody is the body of every call but uploads.
 func jsonBody(payload []byte) *bodySource {
-	return &bodySource{
-		contentType: "application/json",
-		open:        func() (io.Reader, error) { return bytes.NewReader(payload), nil },
-		replayable:  true,
+	return &bodySource{contentType: "application/json", payload: payload, replayable: true}
+}
+
+// reader returns the body of one attempt.
+func (b *bodySource) reader() (io.Reader, error) {
+	if b.open == nil {
+		return bytes.NewReader(b.payload), nil
 	}
+	return b.open()
 }
 
 // send makes one attempt. sent is false when the request certainly did not
@@ -745,7 +752,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 	var body io.Reader
 	if src != nil {
 		var err error
-		if body, err = src.open(); err != nil {
+		if body, err = src.reader(); err != nil {
 			return nil, false, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
 		}
 	}

@@ -411,3 +411,22 @@ func TestSendStatusesMapToErrors(t *testing.T) {
 		assert.Equal(t, "m", apiErr.Message())
 	}
 }
+
+// TestAnUploadMeeting429PausesTheRoute: an upload cannot be sent again
+// from a plain reader, but its 429 must still pause the route for every
+// other caller.
+func TestAnUploadMeeting429PausesTheRoute(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		respond(429, `{"statusCode":429,"message":"Too Many Requests"}`, "Retry-After", "30")(w, r)
+	}, doubletick.WithMaxAttempts(3))
+	_, _, err := c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "a.png", Body: &slowZeros{10}})
+	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
+	assert.Equal(t, int32(1), calls.Load(), "a plain reader is not sent twice")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err = c.Messages.UploadMedia(ctx, doubletick.MediaFile{Name: "b.png", Body: &slowZeros{10}})
+	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
+	assert.Equal(t, int32(1), calls.Load(), "the route is paused: the next upload is refused before sending")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -70,19 +71,10 @@ func (c *checks) str(name string, required bool, max int) string {
 // oneOf checks an optional string field against its enum.
 func (c *checks) oneOf(name string, values ...string) string {
 	s := c.str(name, false, 0)
-	if s != "" && !contains(values, s) {
+	if s != "" && !slices.Contains(values, s) {
 		c.msgs = append(c.msgs, fmt.Sprintf("%s must be one of the following values: %s", name, strings.Join(values, ", ")))
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ok answers 400 with every broken rule and reports false, or reports true.

@@ -75,6 +75,11 @@ const maxFormMemory = 1 << 20
 // with keys of [MaxFormKeyLength] bytes, and a key may appear once.
 func ParseContent(contentType string, body []byte) (Event, error) {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
+	return parseMedia(mediaType, params, body)
+}
+
+// parseMedia parses a body of an already parsed Content-Type.
+func parseMedia(mediaType string, params map[string]string, body []byte) (Event, error) {
 	switch {
 	case mediaType == "multipart/form-data":
 		return parseMultipart(params["boundary"], body)

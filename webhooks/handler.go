@@ -255,11 +255,11 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, err
 		return Delivery{}, err
 	}
 	ct := r.Header.Get("Content-Type")
-	mediaType, _, _ := mime.ParseMediaType(ct)
+	mediaType, params, _ := mime.ParseMediaType(ct)
 	if !h.format.accepts(mediaType) {
 		return Delivery{}, &Refusal{http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q is not of body format %s", ct, h.format)}
 	}
-	ev, err := ParseContent(ct, body)
+	ev, err := parseMedia(mediaType, params, body)
 	if err != nil {
 		return Delivery{}, &Refusal{http.StatusBadRequest, err}
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/doubletick-go/doubletick/internal/pause"
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
@@ -268,12 +269,8 @@ func Migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error
 		if err == nil || attempt == 10 {
 			break
 		}
-		t := time.NewTimer(time.Duration(50+rand.IntN(200)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("inbox: migrations: %w", errors.Join(err, ctx.Err()))
-		case <-t.C:
+		if sleepErr := pause.Sleep(ctx, time.Duration(50+rand.IntN(200))*time.Millisecond); sleepErr != nil {
+			return fmt.Errorf("inbox: migrations: %w", errors.Join(err, sleepErr))
 		}
 	}
 	if err != nil {

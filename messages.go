@@ -490,14 +490,31 @@ func (m *MessageStatus) UnmarshalJSON(b []byte) error {
 	type plain MessageStatus
 	var v struct {
 		plain
-		ErrorCode json.RawMessage `json:"errorCode"`
+		ErrorCode scalarText `json:"errorCode"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*m = MessageStatus(v.plain)
-	if err := json.Unmarshal(v.ErrorCode, &m.ErrorCode); err != nil && len(v.ErrorCode) > 0 && string(v.ErrorCode) != "null" {
-		m.ErrorCode = string(v.ErrorCode)
+	m.ErrorCode = string(v.ErrorCode)
+	return nil
+}
+
+// scalarText reads a field DoubleTick documents with one JSON type and
+// shows with another (errorCode "131047" or 131047, integrationCount 2 or
+// "3"): the text of a string, the JSON of anything else, "" for null.
+type scalarText string
+
+// UnmarshalJSON keeps the value's text.
+func (s *scalarText) UnmarshalJSON(b []byte) error {
+	var str string
+	switch {
+	case string(b) == "null":
+		*s = ""
+	case json.Unmarshal(b, &str) == nil:
+		*s = scalarText(str)
+	default:
+		*s = scalarText(b)
 	}
 	return nil
 }

@@ -240,14 +240,13 @@ func (w *Webhook) UnmarshalJSON(b []byte) error {
 	type plain Webhook
 	var v struct {
 		plain
-		IntegrationCount json.RawMessage `json:"integrationCount"`
+		IntegrationCount scalarText `json:"integrationCount"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*w = Webhook(v.plain)
-	raw := strings.Trim(string(v.IntegrationCount), `"`)
-	if raw != "" && raw != "null" {
+	if raw := string(v.IntegrationCount); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil {
 			return err

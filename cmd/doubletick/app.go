@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitAPI   = 1 // the API or the network failed the command
+	exitUsage = 2 // a flag, an argument, a variable or an input file is wrong
+)
+
+// The environment variables the commands read.
+const (
+	envAPIKey            = "DOUBLETICK_API_KEY"
+	envAPIKeyFile        = "DOUBLETICK_API_KEY_FILE"
+	envBaseURL           = "DOUBLETICK_BASE_URL"
+	envWebhookSecret     = "DOUBLETICK_WEBHOOK_SECRET"
+	envWebhookSecretFile = "DOUBLETICK_WEBHOOK_SECRET_FILE"
+)
+
+var envHelp = map[string]string{
+	envAPIKey:            "the API key (DoubleTick's dashboard, Developer API)",
+	envAPIKeyFile:        "a file holding the API key, read when " + envAPIKey + " is unset",
+	envBaseURL:           "the API's address (default " + doubletick.DefaultBaseURL + "; plain http only to a loopback host)",
+	envWebhookSecret:     "the webhook secret; several, comma-separated, while one is being rotated",
+	envWebhookSecretFile: "a file holding the webhook secret(s), read when " + envWebhookSecret + " is unset",
+}
+
+var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL}
+var webhookEnv = []string{envWebhookSecret, envWebhookSecretFile}
+
+// usageError is a mistake in how the command was run: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// app is one run of the command: its streams, its environment and its
+// global flags. Nothing is global, so tests run many at once.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// stderrIsTerminal says whether progress may be drawn as a bar.
+	stderrIsTerminal bool
+
+	json    bool
+	baseURL string
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stderrIsTerminal: isTerminal(stderr)}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "doubletick:", err)
+	var ue usageError
+	var verr *doubletick.ValidationError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &verr):
+		return exitUsage
+	}
+	return exitAPI
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "doubletick",
+		Short: "Run DoubleTick's WhatsApp group API from a shell",
+		Long: `doubletick runs DoubleTick's WhatsApp group API: groups, participants, tags,
+messages and webhook subscriptions; a resumable bulk import of groups from a
+CSV file; a webhook receiver that prints what arrives and why a delivery was
+refused; and a check of a saved delivery against a secret.
+
+Secrets come from the environment or from files, never from flags. Exit
+codes: 0 success, 1 the API or the network failed, 2 wrong usage or input.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          subcommandRequired,
+		RunE:          func(*cobra.Command, []string) error { return nil },
+	}
+	root.PersistentFlags().BoolVar(&a.json, "json", false, "print results as JSON")
+	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
+		a.webhooksCommand(), a.listenCommand(), a.verifyCommand())
+	root.CompletionOptions.HiddenDefaultCmd = true
+	describeEnvironment(root)
+	return root
+}
+
+// subcommandRequired is the Args of a command that only groups others:
+// run alone or with an unknown subcommand, it is a usage error.
+func subcommandRequired(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 && args[0] == "help" {
+		return cmd.Help()
+	}
+	if len(args) == 0 {
+		_ = cmd.Usage()
+		return usagef("%s needs a command; see %q", cmd.CommandPath(), cmd.CommandPath()+" help")
+	}
+	return usagef("unknown command %q for %q; see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" help")
+}
+
+// group returns a command that groups subs.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: subcommandRequired,
+		RunE: func(*cobra.Command, []string) error { return nil }}
+	c.AddCommand(subs...)
+	return c
+}
+
+// args wraps a cobra positional-argument rule so that breaking it is a usage
+// error, and names the arguments.
+func args(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), %s; got %d", cmd.CommandPath(), n, names, len(args))
+		}
+		return nil
+	}
+}
+
+// readsEnv notes on cmd the environment variables it reads, for its help.
+func readsEnv(cmd *cobra.Command, vars ...string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations["env"] = strings.Join(vars, " ")
+	return cmd
+}
+
+// describeEnvironment appends to the help of cmd and of every command under
+// it the environment variables it or its subcommands read.
+func describeEnvironment(cmd *cobra.Command) []string {
+	var vars []string
+	if own := cmd.Annotations["env"]; own != "" {
+		vars = strings.Fields(own)
+	}
+	for _, sub := range cmd.Commands() {
+		for _, v := range describeEnvironment(sub) {
+			if !slices.Contains(vars, v) {
+				vars = append(vars, v)
+			}
+		}
+	}
+	if len(vars) > 0 {
+		var b strings.Builder
+		b.WriteString("\n\nEnvironment:")
+		for _, v := range vars {
+			fmt.Fprintf(&b, "\n  %-32s %s", v, envHelp[v])
+		}
+		if cmd.Long == "" {
+			cmd.Long = cmd.Short + "."
+		}
+		cmd.Long += b.String()
+	}
+	return vars
+}
+
+// secret reads a secret from the variable name, or from the file named by
+// the variable fileName; trailing line ends of the file are dropped.
+func (a *app) secret(name, fileName string) (string, error) {
+	if v := a.getenv(name); v != "" {
+		return v, nil
+	}
+	path := a.getenv(fileName)
+	if path == "" {
+		return "", usagef("set %s, or %s to a file that holds it", name, fileName)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("%s: %w", fileName, err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", usagef("%s: %s is empty", fileName, path)
+	}
+	return v, nil
+}
+
+// client builds the API client from the environment, with opts.
+func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
+	key, err := a.secret(envAPIKey, envAPIKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	base := a.baseURL
+	if base == "" {
+		base = a.getenv(envBaseURL)
+	}
+	if base == "" {
+		base = doubletick.DefaultBaseURL
+	}
+	if err := checkBaseURL(base); err != nil {
+		return nil, err
+	}
+	opts = append([]doubletick.Option{doubletick.WithBaseURL(base), doubletick.WithUserAgent("doubletick-cli")}, opts...)
+	c, err := doubletick.NewClient(key, opts...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return c, nil
+}
+
+// checkBaseURL refuses, before the SDK does, a base URL that would send the
+// API key in clear text, naming this tool's flag rather than an SDK option.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return usagef("--base-url / %s: %q is not an http(s) URL", envBaseURL, raw)
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return usagef("--base-url / %s: %q is plain http to a host that is not loopback: the API key would travel in clear text; use https", envBaseURL, raw)
+		}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// print writes v as JSON with --json, else as the table that table writes.
+func (a *app) print(v any, table func(w io.Writer)) error {
+	if a.json {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/cmd/doubletick/internal/bulk"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
+)
+
+// importSummary is what groups import prints at the end.
+type importSummary struct {
+	Rows          int     `json:"rows"`
+	Created       int     `json:"created"`
+	CreatedBefore int     `json:"createdBefore"`
+	Failed        int     `json:"failed"`
+	InDoubt       int     `json:"inDoubt"`
+	Pending       int     `json:"pending"`
+	Seconds       float64 `json:"seconds"`
+	GroupsPerSec  float64 `json:"groupsPerSecond"`
+	Journal       string  `json:"journal"`
+	FailuresFile  string  `json:"failuresFile,omitempty"`
+	Checked       bool    `json:"checkedOnly,omitempty"`
+}
+
+func (a *app) groupsImportCommand() *cobra.Command {
+	var journalPath, failuresPath string
+	var perSecond float64
+	var burst, workers int
+	var inDoubtWait time.Duration
+	var checkOnly bool
+	cmd := &cobra.Command{
+		Use:   "import FILE.csv [flags]",
+		Short: "Create a group for each row of a CSV file; resumable, never creating a row twice",
+		Long: `Create a group for each row of a CSV file. The first line names the columns,
+in any order: wabaNumber, subject and groupId (required in every row: it is
+the row's stable ID), and optionally description and joinApprovalMode
+(auto_approve or approval_required). UTF-8, with or without a byte order
+mark; LF or CRLF line ends.
+
+Every row is checked before anything is sent: a bad row, a missing column or
+a groupId used twice is reported with its line and field, all of them at
+once, and nothing is sent (exit 2).
+
+The import is paced by the client's rate limiter (--rate), and waits out the
+server's 429s. A journal (an SQLite file, FILE.csv.journal by default)
+records each row before its request leaves and after its answer comes, so an
+import stopped by Ctrl-C, a crash or a kill goes on where it stopped when run
+again with the same file, and never sends a created row twice. A row whose
+request may have reached DoubleTick when the import stopped is looked up by
+its groupId first; it is sent again only if the group is still not found
+--in-doubt-wait after that request (DoubleTick creates groups
+asynchronously and documents neither how long that takes nor what a
+repeated groupId does).
+
+Rows DoubleTick refuses are written to a failures file (FILE.failures.csv
+by default) in the same format, with an error column: fix them there and
+import that file. Exit 0 when every row is created, 1 when some failed or
+are still in doubt (run again), 2 on bad input.`,
+		Args: args(1, "the CSV file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := args[0]
+			if journalPath == "" {
+				journalPath = file + ".journal"
+			}
+			if failuresPath == "" {
+				failuresPath = strings.TrimSuffix(file, ".csv") + ".failures.csv"
+			}
+			if perSecond < 0 || burst < 1 || workers < 1 {
+				return usagef("--rate must be positive, --burst and --workers at least 1")
+			}
+			ctx := cmd.Context()
+			started := time.Now()
+			j, err := bulk.OpenJournal(ctx, journalPath)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			loaded, err := j.Load(ctx, file)
+			var herr *bulk.HeaderError
+			var changed *bulk.ChangedFileError
+			switch {
+			case errors.As(err, &herr), errors.As(err, &changed), errors.Is(err, os.ErrNotExist):
+				return usageError{err}
+			case err != nil:
+				return err
+			case len(loaded.Problems) > 0:
+				for _, p := range loaded.Problems {
+					fmt.Fprintln(a.stderr, p)
+				}
+				return usagef("%s: %d problem(s) in %d rows; nothing was sent", file, len(loaded.Problems), loaded.Rows)
+			}
+			summary := importSummary{Rows: loaded.Rows, Journal: journalPath}
+			if checkOnly {
+				summary.Checked = true
+				return a.print(summary, func(w io.Writer) {
+					fmt.Fprintf(w, "%s: %d rows, all good; nothing sent (journal %s)\n", file, loaded.Rows, journalPath)
+				})
+			}
+
+			var opts []doubletick.Option
+			if perSecond > 0 {
+				opts = append(opts, doubletick.WithPathRateLimit(doubletick.RouteCreateGroup,
+					doubletick.RateLimit{Rate: rate.Limit(perSecond), Burst: burst}))
+			}
+			c, err := a.client(opts...)
+			if err != nil {
+				return err
+			}
+			before, err := j.Counts(ctx)
+			if err != nil {
+				return err
+			}
+			p := newProgress(a.stderr, a.stderrIsTerminal, before)
+			counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: workers, InDoubtWait: inDoubtWait, Progress: p.update})
+			p.finish()
+
+			elapsed := time.Since(started)
+			summary.Created, summary.CreatedBefore = counts.Created, before.Created
+			summary.Failed, summary.InDoubt, summary.Pending = counts.Failed, counts.Sending, counts.Pending
+			summary.Seconds = elapsed.Seconds()
+			summary.GroupsPerSec = float64(counts.Created+counts.Failed-before.Created-before.Failed) / elapsed.Seconds()
+			if counts.Failed > 0 {
+				if err := writeFailures(j, cmd, failuresPath); err != nil {
+					return err
+				}
+				summary.FailuresFile = failuresPath
+			}
+			if err := a.print(summary, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: %d rows: %d created (%d before this run), %d failed, %d in doubt, %d not sent; %.1fs, %.1f groups/s\n",
+					file, summary.Rows, summary.Created, summary.CreatedBefore, summary.Failed, summary.InDoubt, summary.Pending,
+					summary.Seconds, summary.GroupsPerSec)
+				if summary.FailuresFile != "" {
+					fmt.Fprintf(w, "failed rows, with why, are in %s: fix them there and import it\n", summary.FailuresFile)
+				}
+			}); err != nil {
+				return err
+			}
+			switch {
+			case runErr != nil:
+				return fmt.Errorf("stopped: %w; run the same command again to go on", runErr)
+			case counts.Failed > 0:
+				return fmt.Errorf("%d row(s) failed", counts.Failed)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&journalPath, "journal", "", "the journal file (default FILE.csv.journal)")
+	f.StringVar(&failuresPath, "failures", "", "where failed rows go (default FILE.failures.csv)")
+	f.Float64Var(&perSecond, "rate", 0, "create requests per second (default: the SDK's limit for the create route)")
+	f.IntVar(&burst, "burst", 1, "with --rate: how many requests may go at once after a pause")
+	f.IntVar(&workers, "workers", bulk.DefaultWorkers, "requests in flight at once")
+	f.DurationVar(&inDoubtWait, "in-doubt-wait", bulk.DefaultInDoubtWait, "how long a row that may have been created waits to be found before it is sent again")
+	f.BoolVar(&checkOnly, "check", false, "check the file and fill the journal, but send nothing")
+	return readsEnv(cmd, apiEnv...)
+}
+
+func writeFailures(j *bulk.Journal, cmd *cobra.Command, path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := j.WriteFailures(cmd.Context(), out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// progress shows an import's progress: a bar with the rate and the time
+// left on a terminal, else a line every few seconds.
+type progress struct {
+	mu       sync.Mutex
+	out      io.Writer
+	bar      *progressbar.ProgressBar
+	start    time.Time
+	first    int // rows settled before this run
+	last     bulk.Counts
+	lastLine time.Time
+}
+
+// progressEvery is how often progress lines are written when not to a
+// terminal.
+const progressEvery = 2 * time.Second
+
+func newProgress(out io.Writer, terminal bool, before bulk.Counts) *progress {
+	p := &progress{out: out, start: time.Now(), first: before.Created + before.Failed, last: before}
+	p.lastLine = p.start
+	if terminal {
+		p.bar = progressbar.NewOptions(before.Total()-p.first,
+			progressbar.OptionSetWriter(out),
+			progressbar.OptionSetDescription("creating groups"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("groups"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
+		)
+	}
+	return p
+}
+
+func (p *progress) update(c bulk.Counts) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = c
+	done := c.Created + c.Failed
+	if p.bar != nil {
+		if c.Failed > 0 || c.Sending > 0 {
+			p.bar.Describe(fmt.Sprintf("creating groups (%d failed, %d being sent or in doubt)", c.Failed, c.Sending))
+		}
+		_ = p.bar.Set(done - p.first)
+		return
+	}
+	if now := time.Now(); now.Sub(p.lastLine) >= progressEvery {
+		p.lastLine = now
+		p.line(now)
+	}
+}
+
+// line writes a progress line: done of total, the rate of this run, and the
+// time left at that rate.
+func (p *progress) line(now time.Time) {
+	c := p.last
+	done := c.Created + c.Failed
+	elapsed := now.Sub(p.start)
+	perSec := float64(done-p.first) / elapsed.Seconds()
+	eta := "unknown"
+	if perSec > 0 {
+		eta = time.Duration(float64(c.Total()-done) / perSec * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.out, "progress: %d/%d done (%d created, %d failed, %d being sent or in doubt), %.1f groups/s, %s left\n",
+		done, c.Total(), c.Created, c.Failed, c.Sending, perSec, eta)
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		return
+	}
+	p.line(time.Now())
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// groupsCSV writes an import file of n groups, groupIds row-1…row-n.
+func groupsCSV(t testing.TB, dir string, n int) string {
+	t.Helper()
+	path := filepath.Join(dir, "groups.csv")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w := io.Writer(f)
+	fmt.Fprintln(w, "wabaNumber,subject,description,joinApprovalMode,groupId")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(w, "911111111111,Customer %d,Support for customer %d,auto_approve,row-%d\n", i, i, i)
+	}
+	require.NoError(t, f.Close())
+	return path
+}
+
+func TestImportReportsEveryBadRowAndSendsNothing(t *testing.T) {
+	c := newCLI(t)
+	path := filepath.Join(t.TempDir(), "bad.csv")
+	require.NoError(t, os.WriteFile(path, []byte("\uFEFFwabaNumber,subject,groupId\r\n"+
+		"911111111111,Fine,g1\r\n"+
+		"911111111111,,g2\r\n"+
+		"abc,Bad number,g3\r\n"+
+		"911111111111,Dup,g1\r\n"), 0o600))
+	r := c.run(t, "groups", "import", path)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "line 3: subject: is required")
+	assert.Contains(t, r.stderr, "line 4: wabaNumber: must be digits")
+	assert.Contains(t, r.stderr, `line 5: groupId: "g1" is also the groupId of line 2`)
+	assert.Contains(t, r.stderr, "3 problem(s) in 4 rows; nothing was sent")
+	assert.Zero(t, c.srv.Requests())
+
+	require.NoError(t, os.WriteFile(path, []byte("wabaNumber,subject\n911111111111,x\n"), 0o600))
+	r = c.run(t, "groups", "import", path)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "line 1: missing column groupId")
+}
+
+func TestImportCreatesRowsAndWritesFailures(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithCreationDelay(0), doubleticktest.WithWABANumbers("911111111111"))
+	path := filepath.Join(t.TempDir(), "customers.csv")
+	require.NoError(t, os.WriteFile(path, []byte("wabaNumber,subject,groupId\n"+
+		"911111111111,A,a\n922222222222,B,b\n911111111111,C,c\n"), 0o600))
+
+	out := c.ok(t, "groups", "import", path, "--check")
+	assert.Contains(t, out, "3 rows, all good; nothing sent")
+	assert.Zero(t, c.srv.Requests())
+
+	r := c.run(t, "groups", "import", path, "--rate", "1000", "--json")
+	assert.Equal(t, exitAPI, r.code, "a refused row fails the import")
+	var sum importSummary
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
+	assert.Equal(t, 3, sum.Rows)
+	assert.Equal(t, 2, sum.Created)
+	assert.Equal(t, 1, sum.Failed)
+	assert.Len(t, c.srv.Groups(), 2)
+	assert.Contains(t, r.stderr, "progress: 3/3 done", "not a terminal: plain progress lines")
+
+	failures, err := os.ReadFile(sum.FailuresFile)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(filepath.Dir(path), "customers.failures.csv"), sum.FailuresFile)
+	lines := strings.Split(strings.TrimSpace(string(failures)), "\n")
+	require.Len(t, lines, 2)
+	assert.True(t, strings.HasPrefix(lines[1], "922222222222,B,,,b,"), lines[1])
+
+	// Fixed in the failures file, which imports as it is.
+	require.NoError(t, os.WriteFile(sum.FailuresFile, bytes.Replace(failures, []byte("922222222222"), []byte("911111111111"), 1), 0o600))
+	out = c.ok(t, "groups", "import", sum.FailuresFile, "--rate", "1000")
+	assert.Contains(t, out, "1 rows: 1 created")
+	assert.Len(t, c.srv.Groups(), 3)
+}
+
+// createCounter sits in front of the fake and records, per groupId, the
+// statuses of the create requests: 200 for a group created, 422 for a
+// groupId the fake already had (a create sent twice), 429 for one refused
+// past the rate limit, 502 for one whose sender was killed.
+type createCounter struct {
+	mu       sync.Mutex
+	statuses map[string][]int
+}
+
+func (cc *createCounter) handler(target string) http.Handler {
+	u, _ := url.Parse(target)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/whatsapp/wa-group/create" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return // the sender went away before it finished sending
+		}
+		var req struct {
+			GroupID string `json:"groupId"`
+		}
+		_ = json.Unmarshal(body, &req)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &statusRecorder{ResponseWriter: w}
+		proxy.ServeHTTP(rec, r)
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		cc.statuses[req.GroupID] = append(cc.statuses[req.GroupID], rec.status)
+	})
+}
+
+// count counts the groupIds with a 200, and the requests with status.
+func (cc *createCounter) count(status int) (created, n int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, statuses := range cc.statuses {
+		for _, s := range statuses {
+			if s == http.StatusOK {
+				created++
+			}
+			if s == status {
+				n++
+			}
+		}
+	}
+	return created, n
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// buildCLI builds the command into dir.
+func buildCLI(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "doubletick")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// TestImportKilledHalfWayResumes is the import as a support engineer lives
+// it: 1,000 rows, the server answering 429 past its limit, the process
+// SIGKILLed half-way and started again. Every row is created, none twice.
+func TestImportKilledHalfWayResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and imports 1,000 rows at 100/s")
+	}
+	const rows, perSecond = 1000, 50
+	srv := doubleticktest.NewServer(
+		// The server's limit, in fixed windows, is a fifth above the rate
+		// the import is configured with: the client's limiter keeps it
+		// under that, and a 429 forced at the restart shows the import
+		// absorbing one. (At exactly the server's limit, fixed windows that
+		// a paced client straddles answer 429 about every other second, and
+		// each Retry-After: 1 costs a second.)
+		doubleticktest.WithServerRateLimit(doubletick.RouteCreateGroup, perSecond*6/5, time.Second))
+	t.Cleanup(srv.Close)
+	counter := &createCounter{statuses: map[string][]int{}}
+	front := httptest.NewServer(counter.handler(srv.URL))
+	t.Cleanup(front.Close)
+
+	dir := t.TempDir()
+	bin := buildCLI(t, dir)
+	path := groupsCSV(t, dir, rows)
+	start := func() (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(bin, "groups", "import", path, "--rate", fmt.Sprint(perSecond), "--in-doubt-wait", "3s")
+		cmd.Env = append(os.Environ(), envAPIKey+"="+doubleticktest.APIKey, envBaseURL+"="+front.URL)
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		require.NoError(t, cmd.Start())
+		return cmd, out
+	}
+
+	began := time.Now()
+	first, firstOut := start()
+	require.Eventually(t, func() bool {
+		created, _ := counter.count(0)
+		return created >= rows/2
+	}, 60*time.Second, time.Millisecond, "half the rows")
+	srv.FailNext(1, http.StatusTooManyRequests)
+	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
+	_ = first.Wait()
+	killedAt, _ := counter.count(0)
+	t.Logf("killed after %d creates; its output:\n%s", killedAt, lastLines(firstOut.String(), 3))
+
+	second, secondOut := start()
+	err := second.Wait()
+	elapsed := time.Since(began)
+	require.NoError(t, err, "the resumed import: %s", secondOut.String())
+	t.Logf("resumed import: %s", lastLines(secondOut.String(), 2))
+
+	assert.Len(t, srv.Groups(), rows, "every row created")
+	counter.mu.Lock()
+	requests := 0
+	for id, statuses := range counter.statuses {
+		requests += len(statuses)
+		created := 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusOK:
+				created++
+			case http.StatusTooManyRequests, http.StatusBadGateway:
+			default:
+				t.Errorf("%s: a create answered %d (all: %v)", id, s, statuses)
+			}
+		}
+		assert.Equal(t, 1, created, "%s created %d times (all: %v)", id, created, statuses)
+	}
+	assert.Len(t, counter.statuses, rows)
+	counter.mu.Unlock()
+	_, limited := counter.count(http.StatusTooManyRequests)
+	assert.Positive(t, limited, "the server answered 429s, and the import absorbed them")
+	ideal := time.Duration(rows) * time.Second / perSecond
+	t.Logf("%d rows in %s (rows ÷ rate = %s, ratio %.3f); %d create requests, %d answered 429",
+		rows, elapsed.Round(time.Millisecond), ideal, ideal.Seconds()/elapsed.Seconds(), requests, limited)
+	// The client's limiter paces it: faster than the rate is a bug on any
+	// machine. Slower is a bug only on a quiet one (the soak run).
+	assert.Greater(t, elapsed, ideal*9/10, "faster than the configured rate")
+	if os.Getenv("DOUBLETICK_SOAK") != "" {
+		assert.Less(t, elapsed, ideal*11/10, "more than 10%% slower than rows ÷ rate")
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestImportMemoryIsFlatInTheRows checks a file of a million rows (the
+// soak run only) in the memory of one of ten thousand.
+func TestImportMemoryIsFlatInTheRows(t *testing.T) {
+	if os.Getenv("DOUBLETICK_SOAK") == "" {
+		t.Skip("set DOUBLETICK_SOAK=1: writes a 1,000,000-row file")
+	}
+	dir := t.TempDir()
+	bin := buildCLI(t, dir)
+	peak := func(rows int) (kib int64) {
+		sub := filepath.Join(dir, fmt.Sprint(rows))
+		require.NoError(t, os.Mkdir(sub, 0o700))
+		path := groupsCSV(t, sub, rows)
+		cmd := exec.CommandContext(context.Background(), bin, "groups", "import", path, "--check")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	}
+	small, large := peak(10_000), peak(1_000_000)
+	t.Logf("peak RSS checking and journaling 10,000 rows: %d KiB; 1,000,000 rows: %d KiB (%.2fx)", small, large, float64(large)/float64(small))
+	assert.Less(t, large, small+32<<10, "100 times the rows may not cost 32 MiB more")
+}

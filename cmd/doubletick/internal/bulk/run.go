@@ -1,0 +1,273 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+)
+
+// Groups is the part of the DoubleTick client an import uses;
+// *doubletick.GroupsService is one.
+type Groups interface {
+	Create(ctx context.Context, req *doubletick.CreateGroupRequest) (*doubletick.CreateGroupResult, *doubletick.Response, error)
+	Get(ctx context.Context, groupID string) (*doubletick.Group, *doubletick.Response, error)
+}
+
+// DefaultWorkers is how many create requests an import has in flight by
+// default: enough that the API's latency does not hold the import below the
+// configured rate.
+const DefaultWorkers = 4
+
+// DefaultInDoubtWait is how long after a create request of unknown outcome
+// an import waits for the group to appear before it sends the request again.
+// DoubleTick creates groups asynchronously and does not document how long
+// that takes, nor what a second create with the same groupId does; a group
+// still pending is not found by a lookup. Raise it if your groups take
+// longer to appear.
+const DefaultInDoubtWait = 2 * time.Minute
+
+// Options configure Run. The zero value uses the defaults.
+type Options struct {
+	// Workers is how many create requests may be in flight at once
+	// (default DefaultWorkers). The client's rate limiter paces them.
+	Workers int
+	// InDoubtWait is how long a row whose create request has an unknown
+	// outcome waits, from when that request was sent, before a lookup that
+	// does not find its group lets the request be sent again (default
+	// DefaultInDoubtWait).
+	InDoubtWait time.Duration
+	// Progress, when set, is called after each row settles, from one
+	// goroutine at a time.
+	Progress func(Counts)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Sleep waits for d or until ctx ends (default a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Run creates the group of every row not created yet, and settles every row
+// in doubt. Each row is recorded as being sent, durably, before its create
+// request leaves; so after a crash, a row that may have been created is
+// looked up by its groupId instead of being sent again. A row is sent again
+// only when the lookup does not find the group InDoubtWait after the
+// request was sent.
+//
+// When ctx ends, Run sends nothing more, lets the requests in flight finish
+// and be recorded, and returns ctx's error: run it again to go on.
+//
+// Run returns the counts at the end. Rows refused by DoubleTick are in
+// Counts.Failed (see WriteFailures); rows still in doubt (the lookups
+// failed too) in Counts.Sending.
+func (j *Journal) Run(ctx context.Context, groups Groups, opts Options) (Counts, error) {
+	r := &runner{j: j, groups: groups, opts: opts}
+	if r.opts.Workers <= 0 {
+		r.opts.Workers = DefaultWorkers
+	}
+	if r.opts.InDoubtWait <= 0 {
+		r.opts.InDoubtWait = DefaultInDoubtWait
+	}
+	if r.opts.Now == nil {
+		r.opts.Now = time.Now
+	}
+	if r.opts.Sleep == nil {
+		r.opts.Sleep = sleep
+	}
+	var err error
+	if r.counts, err = j.Counts(ctx); err != nil {
+		return Counts{}, err
+	}
+	r.report()
+	// New rows first, then the rows in doubt: by then their wait has
+	// usually passed, and the lookups cost no time.
+	if err := r.send(ctx, StatePending); err != nil {
+		return r.counts, err
+	}
+	for round := 0; r.counts.Sending > 0; round++ {
+		if round == 3 {
+			return r.counts, fmt.Errorf("%d rows are still in doubt: their lookups failed; run the import again", r.counts.Sending)
+		}
+		if err := r.send(ctx, StateSending); err != nil {
+			return r.counts, err
+		}
+	}
+	return r.counts, nil
+}
+
+type runner struct {
+	j      *Journal
+	groups Groups
+	opts   Options
+
+	mu     sync.Mutex
+	counts Counts
+}
+
+// send runs the rows in state through the workers. For pending rows that
+// means create; for rows in doubt, look up first.
+func (r *runner) send(ctx context.Context, state string) error {
+	rows := make(chan entry)
+	errs := make(chan error, r.opts.Workers)
+	var wg sync.WaitGroup
+	for range r.opts.Workers {
+		wg.Go(func() {
+			for e := range rows {
+				if err := r.settle(ctx, e); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	feedErr := r.j.each(ctx, state, func(e entry) error {
+		select {
+		case rows <- e:
+			return nil
+		case err := <-errs:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(rows)
+	wg.Wait()
+	close(errs)
+	if feedErr != nil {
+		return feedErr
+	}
+	return <-errs // nil when the channel is empty
+}
+
+// settle brings one row to a state it can be left in. The requests and the
+// journal writes run to completion even when ctx ends, so that the journal
+// says what happened to every request that left.
+func (r *runner) settle(ctx context.Context, e entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	work := context.WithoutCancel(ctx)
+	if e.State == StateSending {
+		settled, err := r.lookup(ctx, work, e)
+		if settled || err != nil {
+			return err
+		}
+	} else {
+		r.move(StatePending, StateSending)
+	}
+	for {
+		if err := r.j.markSending(work, e.Line, r.opts.Now()); err != nil {
+			return err
+		}
+		_, _, err := r.groups.Create(work, &e.Request)
+		var apiErr *doubletick.APIError
+		switch {
+		case err == nil:
+			return r.to(work, e.Line, StateCreated, "")
+		case errors.Is(err, doubletick.ErrRateLimited):
+			// Refused without being acted on (the client has paused the
+			// route for the server's Retry-After): send it again.
+			if ctx.Err() != nil {
+				return r.to(work, e.Line, StatePending, "")
+			}
+		case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
+			return r.to(work, e.Line, StateFailed, apiErr.Error())
+		case isValidation(err):
+			return r.to(work, e.Line, StateFailed, err.Error())
+		default:
+			// A 5xx, a broken connection, a timeout: the group may exist.
+			// The row stays in doubt until a lookup settles it.
+			r.report()
+			return nil
+		}
+	}
+}
+
+func isValidation(err error) bool {
+	var verr *doubletick.ValidationError
+	return errors.As(err, &verr)
+}
+
+// lookup settles a row in doubt by its groupId. Found (or pending), the row
+// is created: settled. Not found InDoubtWait after it was sent, the row may
+// be sent again: not settled. A lookup that fails leaves the row in doubt
+// for the next round: settled for now.
+func (r *runner) lookup(ctx, work context.Context, e entry) (settled bool, err error) {
+	for {
+		_, _, err := r.groups.Get(work, e.Request.GroupID)
+		switch {
+		case err == nil, errors.Is(err, doubletick.ErrGroupPending):
+			return true, r.to(work, e.Line, StateCreated, "")
+		case !errors.Is(err, doubletick.ErrNotFound):
+			return true, nil
+		}
+		wait := e.SentAt.Add(r.opts.InDoubtWait).Sub(r.opts.Now())
+		if wait <= 0 {
+			return false, nil
+		}
+		if err := r.opts.Sleep(ctx, min(wait, 5*time.Second)); err != nil {
+			return true, err
+		}
+	}
+}
+
+// to records a row's new state and counts it.
+func (r *runner) to(ctx context.Context, line int, state, why string) error {
+	var err error
+	switch state {
+	case StateCreated:
+		err = r.j.markCreated(ctx, line)
+	case StateFailed:
+		err = r.j.markFailed(ctx, line, why)
+	case StatePending:
+		err = r.j.markPending(ctx, line)
+	}
+	if err != nil {
+		return err
+	}
+	r.move(StateSending, state)
+	r.report()
+	return nil
+}
+
+// move moves one row from one count to another.
+func (r *runner) move(from, to string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*r.count(from)--
+	*r.count(to)++
+}
+
+func (r *runner) count(state string) *int {
+	switch state {
+	case StatePending:
+		return &r.counts.Pending
+	case StateSending:
+		return &r.counts.Sending
+	case StateCreated:
+		return &r.counts.Created
+	}
+	return &r.counts.Failed
+}
+
+func (r *runner) report() {
+	if r.opts.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.opts.Progress(r.counts)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/spf13/cobra"
+)
+
+// verifierFlags say how deliveries are checked.
+type verifierFlags struct {
+	auth, name, encoding, format string
+	methods                      []string
+}
+
+func (f *verifierFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.auth, "auth", "bearer", "how deliveries prove they come from DoubleTick: bearer, basic, header, query, hmac or standard")
+	fl.StringVar(&f.name, "name", "", "the header (header, hmac) or query parameter (query) that carries the credential")
+	fl.StringVar(&f.encoding, "encoding", "hex", "hmac: the signature's encoding, hex or base64")
+	fl.StringVar(&f.format, "format", "json", "the body format the webhook was registered with: json or form-data")
+	fl.StringSliceVar(&f.methods, "methods", []string{http.MethodPost}, "the HTTP methods the webhook was registered with")
+}
+
+// handler builds the webhook handler the flags describe, with the secrets
+// from the environment.
+func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhooks.Handler, error) {
+	raw, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	secrets := strings.Split(raw, ",")
+	var v webhooks.Verifier
+	switch f.auth {
+	case "bearer":
+		v, err = webhooks.NewBearerVerifier(secrets...)
+	case "basic":
+		v, err = webhooks.NewBasicVerifier(secrets...)
+	case "header":
+		v, err = webhooks.NewHeaderVerifier(f.name, secrets...)
+	case "query":
+		v, err = webhooks.NewQueryVerifier(f.name, secrets...)
+	case "hmac":
+		enc := webhooks.Hex
+		switch f.encoding {
+		case "hex":
+		case "base64":
+			enc = webhooks.Base64
+		default:
+			return nil, usagef("--encoding %q: want hex or base64", f.encoding)
+		}
+		keys := make([][]byte, len(secrets))
+		for i, s := range secrets {
+			keys[i] = []byte(s)
+		}
+		v, err = webhooks.NewHMACVerifier(f.name, enc, keys...)
+	case "standard":
+		v, err = webhooks.NewStandardVerifier(secrets)
+	default:
+		return nil, usagef("--auth %q: want bearer, basic, header, query, hmac or standard", f.auth)
+	}
+	if err != nil {
+		return nil, usagef("--auth %s: %w", f.auth, err)
+	}
+	format, err := bodyFormat(f.format)
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]webhooks.HandlerOption{webhooks.WithMethods(f.methods...), webhooks.WithBodyFormat(format)}, opts...)
+	h, err := webhooks.NewHandler(v, opts...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return h, nil
+}
+
+func (a *app) listenCommand() *cobra.Command {
+	var f verifierFlags
+	var addr, save string
+	cmd := &cobra.Command{
+		Use:   "listen [--addr HOST:PORT] [--auth TYPE] [flags]",
+		Short: "Receive webhooks: print each verified event, and why each refused delivery was refused",
+		Long: `Serve a webhook endpoint: check each delivery as the SDK's Handler does,
+print each verified event on standard output, and log each refused delivery
+(its status and the reason) on standard error. It answers 200 only to
+verified deliveries. With --save, every delivery is also written to a file
+that "doubletick verify --request" reads; those files hold the credential
+the delivery carried, and are written readable by you only.
+Ctrl-C stops it.`,
+		Args: args(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var mu sync.Mutex // events print one at a time
+			h, err := a.handler(&f, webhooks.OnEvent(func(_ context.Context, e webhooks.Event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				return a.printEvent(e)
+			}))
+			if err != nil {
+				return err
+			}
+			if save != "" {
+				if err := os.MkdirAll(save, 0o700); err != nil {
+					return usageError{err}
+				}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usagef("--addr %s: %w", addr, err)
+			}
+			fmt.Fprintf(a.stderr, "listening on http://%s (checking with %s); Ctrl-C to stop\n", ln.Addr(), f.auth)
+			srv := &http.Server{Handler: a.receiver(h, save), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(shutdown)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on")
+	cmd.Flags().StringVar(&save, "save", "", "a directory to write every delivery to, as an HTTP request")
+	f.add(cmd)
+	return readsEnv(cmd, webhookEnv...)
+}
+
+// receiver answers deliveries with h, logging refusals and, when dir is set,
+// saving each delivery there.
+func (a *app) receiver(h *webhooks.Handler, dir string) http.Handler {
+	var mu sync.Mutex
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(a.stderr, format, args...)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bytes.Buffer
+		if dir != "" {
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.TeeReader(io.LimitReader(r.Body, webhooks.DefaultMaxBodySize+1), &body), r.Body}
+		}
+		status := http.StatusOK
+		d, err := h.Receive(w, r)
+		var refusal *webhooks.Refusal
+		switch {
+		case errors.As(err, &refusal):
+			status = refusal.Status
+			logf("refused %d %s: %s %s from %s: %v\n", status, http.StatusText(status), r.Method, r.URL.Path, r.RemoteAddr, refusal.Err)
+			h.Refuse(w, r, err)
+		case err != nil:
+			status = http.StatusInternalServerError
+			logf("refused %d: %v\n", status, err)
+			http.Error(w, "internal error", status)
+		default:
+			if err := h.Dispatch(r.Context(), d.Event); err != nil {
+				status = http.StatusInternalServerError
+				logf("failed %d: printing the event: %v\n", status, err)
+				http.Error(w, "internal error", status)
+			} else {
+				w.WriteHeader(status)
+			}
+		}
+		if dir != "" {
+			// A delivery refused on its credential was not read: read the
+			// rest (up to the size limit) so that the saved copy is whole.
+			_, _ = io.Copy(io.Discard, r.Body)
+			if err := saveRequest(dir, r, body.Bytes(), status); err != nil {
+				logf("saving the delivery: %v\n", err)
+			}
+		}
+	})
+}
+
+// saveRequest writes r, with the body it carried, to a new file in dir,
+// readable by its owner only.
+func saveRequest(dir string, r *http.Request, body []byte, status int) error {
+	head, err := httputil.DumpRequest(r, false)
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d.http", time.Now().UTC().Format("20060102T150405.000000000"), status))
+	return os.WriteFile(name, append(head, body...), 0o600)
+}
+
+func (a *app) verifyCommand() *cobra.Command {
+	var f verifierFlags
+	var request string
+	cmd := &cobra.Command{
+		Use:   "verify --request FILE [--auth TYPE] [flags]",
+		Short: "Check a saved delivery against the webhook secret, as listen would",
+		Long: `Check a saved webhook delivery against the webhook secret from the
+environment, exactly as "doubletick listen" and the SDK's Handler would: the
+method, the credential or signature, the Content-Type and the payload. The
+file is an HTTP request (request line, headers, blank line, body), as
+"doubletick listen --save" writes it; "-" reads standard input. It prints the
+event when the delivery passes, and exits 1 with the reason when it does not.
+The credential stays in the file: no flag takes it.`,
+		Args: args(0, "none"),
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if request == "" {
+				return usagef("--request is required")
+			}
+			r, err := a.readRequest(request)
+			if err != nil {
+				return err
+			}
+			h, err := a.handler(&f)
+			if err != nil {
+				return err
+			}
+			rec := httptest.NewRecorder()
+			d, err := h.Receive(rec, r)
+			var refusal *webhooks.Refusal
+			if errors.As(err, &refusal) {
+				return fmt.Errorf("refused %d %s: %w", refusal.Status, http.StatusText(refusal.Status), refusal.Err)
+			} else if err != nil {
+				return err
+			}
+			if !a.json {
+				fmt.Fprintln(a.stdout, "verified")
+			}
+			return a.printEvent(d.Event)
+		},
+	}
+	cmd.Flags().StringVar(&request, "request", "", `the saved delivery, an HTTP request ("-": standard input)`)
+	f.add(cmd)
+	return readsEnv(cmd, webhookEnv...)
+}
+
+// readRequest reads a saved HTTP request from path, or standard input.
+func (a *app) readRequest(path string) (*http.Request, error) {
+	in := a.stdin
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		defer file.Close()
+		in = file
+	}
+	r, err := http.ReadRequest(bufio.NewReader(in))
+	if err != nil {
+		return nil, usagef("--request %s: not an HTTP request (%v); save deliveries with \"doubletick listen --save\"", path, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, webhooks.DefaultMaxBodySize+1))
+	if err != nil {
+		return nil, usagef("--request %s: %w", path, err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.RemoteAddr = "saved"
+	return r, nil
+}
+
+// printEvent writes one event: a summary line and its payload, or with
+// --json one JSON object per line. The invite link of GROUP_CREATED lets
+// anyone join the group, so it is masked.
+func (a *app) printEvent(e webhooks.Event) error {
+	var payload map[string]any
+	if err := json.Unmarshal(e.RawJSON(), &payload); err != nil {
+		return err
+	}
+	if _, ok := payload["inviteLink"]; ok {
+		payload["inviteLink"] = "[hidden: it lets anyone join]"
+	}
+	if a.json {
+		return json.NewEncoder(a.stdout).Encode(map[string]any{
+			"type": e.Type(), "group": e.Group(), "time": e.Time(), "payload": payload})
+	}
+	summary := fmt.Sprintf("%s group=%q at %s", e.Type(), e.Group(), e.Time().Format(time.RFC3339))
+	switch ev := e.(type) {
+	case *webhooks.ParticipantJoined:
+		summary += " participant=" + ev.Phone.String()
+	case *webhooks.ParticipantLeft:
+		summary += " participant=" + ev.Phone.String()
+	case *webhooks.ParticipantRemoved:
+		summary += " participant=" + ev.Phone.String()
+	case *webhooks.GroupMessageReceived:
+		summary += fmt.Sprintf(" from=%s text=%q", ev.From.String(), ev.Message.Text)
+	case *webhooks.Unknown:
+		summary += " (unknown to this SDK; raw payload below)"
+	}
+	pretty, err := json.MarshalIndent(payload, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n  %s\n", summary, pretty)
+	return err
+}

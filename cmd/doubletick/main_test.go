@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cli runs the command against a fake DoubleTick.
+type cli struct {
+	srv *doubleticktest.Server
+	env map[string]string
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+const webhookSecret = "whsec-for-the-cli-tests"
+
+func newCLI(t *testing.T, opts ...doubleticktest.Option) *cli {
+	t.Helper()
+	srv := doubleticktest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	return &cli{srv: srv, env: map[string]string{
+		envAPIKey:        doubleticktest.APIKey,
+		envBaseURL:       srv.URL,
+		envWebhookSecret: webhookSecret,
+	}}
+}
+
+func (c *cli) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return c.runContext(context.Background(), t, args...)
+}
+
+func (c *cli) runContext(ctx context.Context, t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return c.env[k] })
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// ok runs args and requires exit 0.
+func (c *cli) ok(t *testing.T, args ...string) string {
+	t.Helper()
+	r := c.run(t, args...)
+	require.Equal(t, exitOK, r.code, "doubletick %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.stdout, r.stderr)
+	return r.stdout
+}
+
+// createGroup creates a group through the CLI and waits until it exists.
+func (c *cli) createGroup(t *testing.T, id string) {
+	t.Helper()
+	c.ok(t, "groups", "create", "--waba", "911111111111", "--subject", "Support "+id, "--group-id", id)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.srv.WaitCreated(ctx, id))
+}
+
+func TestGroupsCommands(t *testing.T) {
+	c := newCLI(t)
+
+	out := c.ok(t, "groups", "create", "--waba", "911111111111", "--subject", "VIP", "--description", "d",
+		"--mode", "approval_required", "--group-id", "vip-1", "--json")
+	var created doubletick.CreateGroupResult
+	require.NoError(t, json.Unmarshal([]byte(out), &created))
+	assert.Equal(t, "vip-1", created.GroupID)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.srv.WaitCreated(ctx, "vip-1"))
+
+	out = c.ok(t, "groups", "get", "vip-1")
+	assert.Regexp(t, `subject\s+VIP\n`, out)
+	out = c.ok(t, "groups", "get", "vip-1", "--json")
+	var g doubletick.Group
+	require.NoError(t, json.Unmarshal([]byte(out), &g))
+	assert.Equal(t, "VIP", g.Subject)
+
+	c.ok(t, "groups", "update", "vip-1", "--waba", "911111111111", "--subject", "VIP 2")
+	assert.Equal(t, "VIP 2", c.srv.Groups()[0].Subject)
+
+	c.createGroup(t, "vip-2")
+	out = c.ok(t, "groups", "list", "--waba", "911111111111", "--all")
+	assert.Regexp(t, `(?m)^vip-1\s+VIP 2\s`, out)
+	assert.Regexp(t, `(?m)^vip-2\s+Support vip-2\s`, out)
+
+	out = c.ok(t, "groups", "ai-summary", "vip-1", "--from", time.Now().UTC().Format(time.DateOnly), "--to", time.Now().UTC().Format(time.DateOnly), "--json")
+	var sum doubletick.GroupAISummary
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+
+	r := c.run(t, "groups", "delete", "vip-2")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--yes")
+	assert.Len(t, c.srv.Groups(), 2, "nothing deleted without --yes")
+	c.ok(t, "groups", "delete", "vip-2", "--yes")
+	assert.Len(t, c.srv.Groups(), 1)
+
+	// An API failure exits 1 with the server's message; bad input exits 2
+	// before anything is sent.
+	r = c.run(t, "groups", "get", "no-such-group")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "404")
+	before := c.srv.Requests()
+	r = c.run(t, "groups", "create", "--waba", "911111111111", "--subject", strings.Repeat("s", 129))
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "subject")
+	assert.Equal(t, before, c.srv.Requests())
+}
+
+func TestParticipantsAndTagsCommands(t *testing.T) {
+	c := newCLI(t)
+	c.createGroup(t, "g1")
+	require.NoError(t, c.srv.Join("g1", "919999999999", "Asha"))
+	require.NoError(t, c.srv.Join("g1", "918888888888", "Ravi"))
+
+	out := c.ok(t, "participants", "list", "g1")
+	assert.Contains(t, out, "Asha")
+	assert.Contains(t, out, "Ravi")
+	c.ok(t, "participants", "remove", "g1", "918888888888")
+	out = c.ok(t, "participants", "list", "g1", "--all", "--current", "--json")
+	var page doubletick.ParticipantPage
+	require.NoError(t, json.Unmarshal([]byte(out), &page))
+	require.Len(t, page.Participants, 1)
+	assert.Equal(t, "Asha", page.Participants[0].Name)
+
+	out = c.ok(t, "tags", "assign", "g1", "--tag", "vip", "--tag", "gold", "--field", "tier=1")
+	assert.Regexp(t, `tag\s+vip\s+added`, out)
+	assert.ElementsMatch(t, []string{"vip", "gold"}, c.srv.Groups()[0].Tags)
+	assert.Equal(t, map[string]string{"tier": "1"}, c.srv.Groups()[0].CustomFields)
+	c.ok(t, "tags", "remove", "g1", "--tag", "gold", "--field", "tier", "--no-chat-log")
+	assert.Equal(t, []string{"vip"}, c.srv.Groups()[0].Tags)
+
+	r := c.run(t, "tags", "assign", "g1", "--field", "no-equals-sign")
+	assert.Equal(t, exitUsage, r.code)
+}
+
+func TestMessagesCommands(t *testing.T) {
+	c := newCLI(t)
+	c.createGroup(t, "g1")
+
+	out := c.ok(t, "messages", "text", "--group", "g1", "--text", "hello", "--json")
+	var sent doubletick.SendResult
+	require.NoError(t, json.Unmarshal([]byte(out), &sent))
+	c.ok(t, "messages", "image", "--group", "g1", "--url", "https://example.com/a.png", "--caption", "c")
+	c.ok(t, "messages", "video", "--group", "g1", "--url", "https://example.com/a.mp4")
+	c.ok(t, "messages", "audio", "--to", "+919999999999", "--url", "https://example.com/a.mp3")
+	c.ok(t, "messages", "document", "--group", "g1", "--url", "https://example.com/a.pdf", "--filename", "a.pdf")
+	c.ok(t, "messages", "location", "--group", "g1", "--lat", "12.9", "--lng", "77.6", "--name", "Office")
+
+	templates := filepath.Join(t.TempDir(), "t.json")
+	require.NoError(t, os.WriteFile(templates, []byte(`[{"groupId":"g1","content":{"templateName":"welcome","language":"en"}}]`), 0o600))
+	c.ok(t, "messages", "template", "--file", templates)
+
+	var types []string
+	for _, m := range c.srv.Sent() {
+		types = append(types, m.Type)
+	}
+	assert.Equal(t, []string{"text", "image", "video", "audio", "document", "location", "template"}, types)
+	assert.Equal(t, sent.MessageID, c.srv.Sent()[0].MessageID)
+
+	out = c.ok(t, "messages", "status", sent.MessageID)
+	assert.Contains(t, out, sent.MessageID)
+
+	file := filepath.Join(t.TempDir(), "invoice.pdf")
+	require.NoError(t, os.WriteFile(file, bytes.Repeat([]byte("x"), 10_000), 0o600))
+	out = c.ok(t, "messages", "upload", file)
+	assert.Regexp(t, `url\s+http`, out)
+	assert.Equal(t, int64(10_000), c.srv.UploadedBytes())
+
+	// Exactly one of --group and --to: the SDK refuses before sending.
+	r := c.run(t, "messages", "text", "--text", "hi")
+	assert.Equal(t, exitUsage, r.code)
+}
+
+func TestWebhookSubscriptionCommands(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok(t, "webhooks", "register", "--name", "crm", "--url", "https://crm.example.com/hook",
+		"--waba", "+911111111111", "--event", "MESSAGE_RECEIVED", "--auth-type", "bearer", "--retry-on-timeout")
+	assert.Regexp(t, `911111111111\s+MESSAGE_RECEIVED\s+yes`, out)
+	assert.NotContains(t, out, webhookSecret)
+
+	out = c.ok(t, "webhooks", "list", "--json")
+	var hooks []doubletick.Webhook
+	require.NoError(t, json.Unmarshal([]byte(out), &hooks))
+	require.Len(t, hooks, 1)
+	assert.Equal(t, "crm", hooks[0].Name)
+
+	c.ok(t, "webhooks", "update", hooks[0].WebhookID, "--name", "crm2", "--url", "https://crm.example.com/hook2",
+		"--waba", "+911111111111", "--event", "MESSAGE_RECEIVED", "--auth-type", "basic")
+	out = c.ok(t, "webhooks", "list")
+	assert.Contains(t, out, "crm2")
+
+	c.ok(t, "webhooks", "deregister", hooks[0].WebhookID)
+	out = c.ok(t, "webhooks", "list", "--json")
+	assert.JSONEq(t, "[]", out)
+
+	// Several secrets (a rotation) cannot be registered.
+	c.env[envWebhookSecret] = "one-secret,two-secret"
+	r := c.run(t, "webhooks", "register", "--name", "x", "--url", "https://x.example.com", "--waba", "911111111111",
+		"--event", "MESSAGE_RECEIVED", "--auth-type", "bearer")
+	assert.Equal(t, exitUsage, r.code)
+	assert.NotContains(t, r.stderr, "one-secret")
+}
+
+// listening starts "doubletick listen" and returns its address and how to
+// stop it and read what it wrote.
+func (c *cli) listening(t *testing.T, args ...string) (addr string, stop func() result) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"listen", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), stdout, stderr,
+			func(k string) string { return c.env[k] })
+	}()
+	listening := regexp.MustCompile(`listening on http://(\S+)`)
+	require.Eventually(t, func() bool { return listening.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond)
+	addr = listening.FindStringSubmatch(stderr.String())[1]
+	return addr, func() result {
+		cancel()
+		return result{code: <-done, stdout: stdout.String(), stderr: stderr.String()}
+	}
+}
+
+func post(t *testing.T, url, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+const joinedEvent = `{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupId":"g1",` +
+	`"groupName":"Support","customerPhone":"+919999999999","participantJoinedAt":"2026-11-25T10:00:00.000Z"}`
+
+func TestListenPrintsEventsAndWhyDeliveriesWereRefused(t *testing.T) {
+	c := newCLI(t)
+	saved := t.TempDir()
+	addr, stop := c.listening(t, "--auth", "bearer", "--save", saved)
+
+	assert.Equal(t, http.StatusUnauthorized, post(t, "http://"+addr+"/", "wrong-token-123", joinedEvent))
+	assert.Equal(t, http.StatusBadRequest, post(t, "http://"+addr+"/", webhookSecret, `{"event":`))
+	assert.Equal(t, http.StatusOK, post(t, "http://"+addr+"/", webhookSecret, joinedEvent))
+	res := stop()
+
+	assert.Equal(t, exitOK, res.code)
+	assert.Regexp(t, `refused 401 Unauthorized: POST / from 127\.0\.0\.1:\d+: \S`, res.stderr)
+	assert.Regexp(t, `refused 400 Bad Request: POST / from 127\.0\.0\.1:\d+: \S`, res.stderr)
+	assert.NotContains(t, res.stderr, "wrong-token-123")
+	assert.NotContains(t, res.stderr, webhookSecret)
+	assert.Contains(t, res.stdout, `GROUP_PARTICIPANT_JOINED group="g1"`)
+	assert.Contains(t, res.stdout, "participant=+919999999999")
+
+	// Each delivery was saved; verify reads them back as listen judged them.
+	files, err := filepath.Glob(filepath.Join(saved, "*.http"))
+	require.NoError(t, err)
+	require.Len(t, files, 3)
+	for _, f := range files {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "a saved delivery holds its credential")
+		r := c.run(t, "verify", "--request", f)
+		switch {
+		case strings.HasSuffix(f, "-200.http"):
+			assert.Equal(t, exitOK, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "verified")
+		case strings.HasSuffix(f, "-401.http"):
+			assert.Equal(t, exitAPI, r.code)
+			assert.Contains(t, r.stderr, "refused 401")
+		case strings.HasSuffix(f, "-400.http"):
+			assert.Equal(t, exitAPI, r.code)
+			assert.Contains(t, r.stderr, "refused 400")
+		default:
+			t.Errorf("unexpected saved file %s", f)
+		}
+	}
+
+	// The same delivery checked against another secret is refused.
+	ok, _ := filepath.Glob(filepath.Join(saved, "*-200.http"))
+	c.env[envWebhookSecret] = "another-secret-456"
+	r := c.run(t, "verify", "--request", ok[0])
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "refused 401")
+}
+
+func TestListenWithoutASecretIsAUsageError(t *testing.T) {
+	c := newCLI(t)
+	delete(c.env, envWebhookSecret)
+	r := c.run(t, "listen", "--addr", "127.0.0.1:0")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, envWebhookSecret)
+
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte(webhookSecret+"\n"), 0o600))
+	c.env[envWebhookSecretFile] = secretFile
+	addr, stop := c.listening(t)
+	assert.Equal(t, http.StatusOK, post(t, "http://"+addr+"/", webhookSecret, joinedEvent), "the secret read from the file, without its line end")
+	stop()
+}
+
+// commands returns every command under root.
+func commands(root *cobra.Command) []*cobra.Command {
+	all := []*cobra.Command{root}
+	for _, c := range root.Commands() {
+		all = append(all, commands(c)...)
+	}
+	return all
+}
+
+func TestHelpOnEveryLevelNamesTheEnvironment(t *testing.T) {
+	c := newCLI(t)
+	for _, help := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "groups", "import"}, {"groups", "help"}} {
+		r := c.run(t, help...)
+		assert.Equal(t, exitOK, r.code, "%v: %s", help, r.stderr)
+		assert.Contains(t, r.stdout, "Usage:", help)
+	}
+	root := (&app{getenv: os.Getenv}).rootCommand()
+	for _, cmd := range commands(root) {
+		if cmd.Hidden || cmd.Name() == "help" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
+			continue
+		}
+		path := strings.Fields(cmd.CommandPath())[1:]
+		r := c.run(t, append(path, "-h")...)
+		assert.Equal(t, exitOK, r.code, "%v -h", path)
+		assert.Contains(t, r.stdout, "Environment:", "%v -h names no environment variable", path)
+		for _, v := range strings.Fields(cmd.Annotations["env"]) {
+			assert.Contains(t, r.stdout, v, "%v -h", path)
+		}
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{
+		{},
+		{"bogus"},
+		{"groups"},
+		{"groups", "bogus"},
+		{"groups", "get"},
+		{"groups", "get", "a", "b"},
+		{"groups", "list", "--no-such-flag"},
+		{"groups", "import"},
+		{"listen", "--auth", "telepathy"},
+	} {
+		r := c.run(t, args...)
+		assert.Equal(t, exitUsage, r.code, "%v: %s", args, r.stderr)
+		assert.NotEmpty(t, r.stderr, args)
+	}
+
+	delete(c.env, envAPIKey)
+	r := c.run(t, "groups", "get", "g1")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, envAPIKey)
+
+	c.env[envAPIKey] = doubleticktest.APIKey
+	c.env[envBaseURL] = "http://api.example.com"
+	r = c.run(t, "groups", "get", "g1")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "clear text")
+	assert.NotContains(t, r.stderr, "WithInsecureHTTP", "errors name this tool's flags, not SDK options")
+}
+
+func TestNoFlagTakesASecret(t *testing.T) {
+	secretish := regexp.MustCompile(`(?i)key|secret|token|password|credential|payload`)
+	root := (&app{getenv: os.Getenv}).rootCommand()
+	for _, cmd := range commands(root) {
+		check := func(f *pflag.Flag) {
+			assert.False(t, secretish.MatchString(f.Name), "%s --%s looks like it takes a secret", cmd.CommandPath(), f.Name)
+		}
+		cmd.Flags().VisitAll(check)
+		cmd.PersistentFlags().VisitAll(check)
+	}
+
+	// And one given anyway is refused, without being echoed.
+	c := newCLI(t)
+	for _, args := range [][]string{
+		{"groups", "get", "g1", "--api-key", "sk-live-abc"},
+		{"verify", "--secret", "sk-live-abc"},
+		{"listen", "--credential=sk-live-abc"},
+	} {
+		r := c.run(t, args...)
+		assert.Equal(t, exitUsage, r.code, args)
+		assert.NotContains(t, r.stderr+r.stdout, "sk-live-abc", args)
+	}
+}
+
+func TestTheAPIKeyIsNeverPrinted(t *testing.T) {
+	const key = "sk-live-must-not-print"
+	c := newCLI(t, doubleticktest.WithAPIKey(key))
+	c.env[envAPIKey] = key
+	c.createGroup(t, "g1")
+	for _, args := range [][]string{{"groups", "get", "g1", "--json"}, {"groups", "get", "nope"}, {"groups", "list", "--waba", "911111111111"}} {
+		r := c.run(t, args...)
+		assert.NotContains(t, r.stdout+r.stderr, key, args)
+	}
+	c.env[envAPIKey] = "sk-wrong-must-not-print"
+	r := c.run(t, "groups", "get", "g1")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "401")
+	assert.NotContains(t, r.stderr, "sk-wrong-must-not-print")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) webhooksCommand() *cobra.Command {
+	return group("webhooks", "Register, change, list and deregister webhook subscriptions",
+		a.webhookRegisterCommand(false), a.webhookRegisterCommand(true), a.webhooksListCommand(), a.webhooksDeregisterCommand())
+}
+
+// registrationFlags are the flags of a webhook registration.
+type registrationFlags struct {
+	reg              doubletick.WebhookRegistration
+	events           []string
+	format, authType string
+	headers, query   []string
+}
+
+// registration builds the registration; its authorization's credential
+// comes from the environment.
+func (a *app) registration(f *registrationFlags) (*doubletick.WebhookRegistration, error) {
+	reg := f.reg
+	for _, e := range f.events {
+		reg.Events = append(reg.Events, doubletick.WebhookEvent(e))
+	}
+	format, err := bodyFormat(f.format)
+	if err != nil {
+		return nil, err
+	}
+	reg.BodyFormat = format
+	if reg.Headers, err = pairs("--header", f.headers); err != nil {
+		return nil, err
+	}
+	if reg.Query, err = pairs("--query", f.query); err != nil {
+		return nil, err
+	}
+	if f.authType != "" {
+		secret, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(secret, ",") {
+			return nil, usagef("%s holds several secrets: a webhook is registered with one", envWebhookSecret)
+		}
+		reg.Authorization = &webhooks.Authorization{Type: strings.ToUpper(f.authType), Payload: secret}
+	}
+	return &reg, nil
+}
+
+func (a *app) webhookRegisterCommand(update bool) *cobra.Command {
+	var f registrationFlags
+	cmd := &cobra.Command{
+		Use:   "register --name NAME --url URL --waba NUMBER --event EVENT [flags]",
+		Short: "Register a webhook",
+		Long: `Register a webhook: DoubleTick then delivers the named events of the named
+numbers to the URL. With --auth-type, every delivery carries the secret from
+the environment in its Authorization header; "doubletick listen --auth" with
+the same type and secret checks it. Group events (GROUP_CREATED and the
+participant events) are configured in DoubleTick's dashboard, not here.`,
+		Args: args(0, "none"),
+	}
+	if update {
+		cmd.Use = "update WEBHOOK_ID --name NAME --url URL --waba NUMBER --event EVENT [flags]"
+		cmd.Short = "Replace a webhook's registration"
+		cmd.Long = `Replace a webhook's registration with the one the flags describe. DoubleTick's
+edit guide requires the authorization: give --auth-type.`
+		cmd.Args = args(1, "the webhookId")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		reg, err := a.registration(&f)
+		if err != nil {
+			return err
+		}
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		var res *doubletick.RegisterWebhookResult
+		if update {
+			res, _, err = c.Webhooks.Update(cmd.Context(), args[0], reg)
+		} else {
+			res, _, err = c.Webhooks.Register(cmd.Context(), reg)
+		}
+		if err != nil {
+			return err
+		}
+		return a.print(res, func(w io.Writer) {
+			fmt.Fprintln(w, "NUMBER\tEVENT\tREGISTERED")
+			for _, v := range res.ValidWebhooks {
+				fmt.Fprintf(w, "%s\t%s\tyes\n", v.WABANumber, v.WebhookEventType)
+			}
+			for _, v := range res.InvalidWebhooks {
+				fmt.Fprintf(w, "%s\t%s\tno\n", v.WABANumber, v.WebhookEventType)
+			}
+			for _, n := range res.InvalidWABANumbers {
+				fmt.Fprintf(w, "%s\t-\tno: not a number of this account\n", n)
+			}
+		})
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.reg.Name, "name", "", "the webhook's name (required)")
+	fl.StringVar(&f.reg.URL, "url", "", "where deliveries go: https, or http to a loopback host (required)")
+	fl.StringVar(&f.reg.Method, "method", "", "the delivery method: "+strings.Join(doubletick.WebhookMethods, ", ")+" (default POST)")
+	fl.StringArrayVar(&f.events, "event", nil, "an event to deliver, e.g. MESSAGE_RECEIVED (repeat for more)")
+	fl.StringArrayVar(&f.reg.WABANumbers, "waba", nil, "a WhatsApp Business number whose events are delivered (repeat for more)")
+	fl.StringVar(&f.format, "format", "json", "the body format: json or form-data")
+	fl.StringVar(&f.authType, "auth-type", "", "bearer or basic: send the secret from the environment in Authorization")
+	fl.StringArrayVar(&f.headers, "header", nil, "a header sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
+	fl.StringArrayVar(&f.query, "query", nil, "a query parameter sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
+	fl.BoolVar(&f.reg.RetryOnTimeout, "retry-on-timeout", false, "ask DoubleTick to retry a delivery that timed out (its only documented retry)")
+	return readsEnv(cmd, slices.Concat(apiEnv, webhookEnv)...)
+}
+
+func (a *app) webhooksListCommand() *cobra.Command {
+	var opts doubletick.ListWebhooksOptions
+	cmd := &cobra.Command{
+		Use:   "list [--sort-by FIELD] [--sort-direction ASC|DESC]",
+		Short: "List the registered webhooks",
+		Args:  args(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			list, _, err := c.Webhooks.List(cmd.Context(), &opts)
+			if err != nil {
+				return err
+			}
+			if list == nil {
+				list = []doubletick.Webhook{}
+			}
+			return a.print(list, func(w io.Writer) {
+				fmt.Fprintln(w, "WEBHOOK ID\tNAME\tURL\tEVENTS\tNUMBERS")
+				for _, h := range list {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", h.WebhookID, h.Name, h.URL, strings.Join(h.EventTypes, ","), strings.Join(h.WABANumbers, ","))
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "name (default), url, createdBy or integrationCount")
+	cmd.Flags().StringVar(&opts.SortDirection, "sort-direction", "", "ASC (default) or DESC")
+	return readsEnv(cmd, apiEnv...)
+}
+
+func (a *app) webhooksDeregisterCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deregister WEBHOOK_ID",
+		Short: "Deregister a webhook",
+		Args:  args(1, "the webhookId"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if _, err := c.Webhooks.Deregister(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.print(map[string]string{"webhookId": args[0], "status": "deregistered"}, func(w io.Writer) {
+				fmt.Fprintf(w, "deregistered %s\n", args[0])
+			})
+		},
+	}
+	return readsEnv(cmd, apiEnv...)
+}
+
+// bodyFormat reads a --format flag.
+func bodyFormat(s string) (webhooks.BodyFormat, error) {
+	switch strings.ToLower(s) {
+	case "json", "":
+		return webhooks.BodyJSON, nil
+	case "form-data", "form_data", "form":
+		return webhooks.BodyFormData, nil
+	}
+	return "", usagef("--format %q: want json or form-data", s)
+}
+
+// pairs reads NAME=VALUE flags.
+func pairs(flag string, values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(values))
+	for _, v := range values {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" {
+			return nil, usagef("%s %q: want NAME=VALUE", flag, v)
+		}
+		m[name] = value
+	}
+	return m, nil
+}

@@ -77,6 +77,9 @@ are still in doubt (run again), 2 on bad input.`,
 			if perSecond < 0 || burst < 1 || workers < 1 {
 				return usagef("--rate must be positive, --burst and --workers at least 1")
 			}
+			if _, err := os.Stat(file); err != nil {
+				return usageError{err}
+			}
 			ctx := cmd.Context()
 			started := time.Now()
 			j, err := bulk.OpenJournal(ctx, journalPath)
@@ -88,7 +91,7 @@ are still in doubt (run again), 2 on bad input.`,
 			var herr *bulk.HeaderError
 			var changed *bulk.ChangedFileError
 			switch {
-			case errors.As(err, &herr), errors.As(err, &changed), errors.Is(err, os.ErrNotExist):
+			case errors.As(err, &herr), errors.As(err, &changed):
 				return usageError{err}
 			case err != nil:
 				return err
@@ -216,8 +219,8 @@ func (p *progress) update(c bulk.Counts) {
 	p.last = c
 	done := c.Created + c.Failed
 	if p.bar != nil {
-		if c.Failed > 0 || c.Sending > 0 {
-			p.bar.Describe(fmt.Sprintf("creating groups (%d failed, %d being sent or in doubt)", c.Failed, c.Sending))
+		if c.Failed > 0 {
+			p.bar.Describe(fmt.Sprintf("creating groups (%d failed)", c.Failed))
 		}
 		_ = p.bar.Set(done - p.first)
 		return

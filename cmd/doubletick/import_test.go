@@ -251,6 +251,56 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	}
 }
 
+// TestImportInterruptedStopsCleanly is Ctrl-C during an import: it sends
+// nothing more, records the requests in flight (none is left in doubt),
+// says how to go on, and going on creates the rest.
+func TestImportInterruptedStopsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	srv := doubleticktest.NewServer()
+	t.Cleanup(srv.Close)
+	counter := &createCounter{statuses: map[string][]int{}}
+	front := httptest.NewServer(counter.handler(srv.URL))
+	t.Cleanup(front.Close)
+	dir := t.TempDir()
+	bin := buildCLI(t, dir)
+	path := groupsCSV(t, dir, 400)
+	command := func() *exec.Cmd {
+		cmd := exec.Command(bin, "groups", "import", path, "--rate", "200")
+		cmd.Env = append(os.Environ(), envAPIKey+"="+doubleticktest.APIKey, envBaseURL+"="+front.URL)
+		return cmd
+	}
+
+	first := command()
+	out := &syncBuffer{}
+	first.Stdout, first.Stderr = out, out
+	require.NoError(t, first.Start())
+	require.Eventually(t, func() bool {
+		created, _ := counter.count(0)
+		return created >= 50
+	}, 30*time.Second, time.Millisecond)
+	require.NoError(t, first.Process.Signal(os.Interrupt))
+	err := first.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, out.String())
+	assert.Equal(t, exitAPI, exit.ExitCode())
+	assert.Contains(t, out.String(), "stopped: context canceled; run the same command again to go on")
+	assert.Regexp(t, `\d+ created \(0 before this run\), 0 failed, 0 in doubt`, out.String())
+	stoppedAt, _ := counter.count(0)
+	assert.Less(t, stoppedAt, 400)
+
+	second, err := command().CombinedOutput()
+	require.NoError(t, err, "%s", second)
+	assert.Contains(t, string(second), fmt.Sprintf("400 created (%d before this run)", stoppedAt))
+	assert.Len(t, srv.Groups(), 400)
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	for id, statuses := range counter.statuses {
+		assert.Equal(t, []int{http.StatusOK}, statuses, id)
+	}
+}
+
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")

@@ -167,12 +167,14 @@ func TestMessagesCommands(t *testing.T) {
 	templates := filepath.Join(t.TempDir(), "t.json")
 	require.NoError(t, os.WriteFile(templates, []byte(`[{"groupId":"g1","content":{"templateName":"welcome","language":"en"}}]`), 0o600))
 	c.ok(t, "messages", "template", "--file", templates)
+	out = c.ok(t, "messages", "template", "--file", templates, "--v2")
+	assert.Regexp(t, `(?m)^\S+\s+SENT`, out)
 
 	var types []string
 	for _, m := range c.srv.Sent() {
 		types = append(types, m.Type)
 	}
-	assert.Equal(t, []string{"text", "image", "video", "audio", "document", "location", "template"}, types)
+	assert.Equal(t, []string{"text", "image", "video", "audio", "document", "location", "template", "template"}, types)
 	assert.Equal(t, sent.MessageID, c.srv.Sent()[0].MessageID)
 
 	out = c.ok(t, "messages", "status", sent.MessageID)

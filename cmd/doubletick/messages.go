@@ -104,12 +104,14 @@ func (a *app) mediaCommand(kind string, send func(*doubletick.MessagesService, c
 
 func (a *app) templateCommand() *cobra.Command {
 	var file string
+	var v2, bypass bool
 	cmd := &cobra.Command{
-		Use:   "template --file MESSAGES.json",
+		Use:   "template --file MESSAGES.json [--v2]",
 		Short: "Send template messages described in a JSON file",
 		Long: `Send template messages: the file holds a JSON array of messages, each as the
 SDK's TemplateMessage encodes it ({"groupId" or "to", "from", "messageId",
-"content": {"templateName", "language", "templateData"}, "customData"}).`,
+"content": {"templateName", "language", "templateData"}, "customData"}), or
+with --v2 as TemplateMessageV2 does (no messageId: the answer gives one).`,
 		Args: args(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -120,26 +122,51 @@ SDK's TemplateMessage encodes it ({"groupId" or "to", "from", "messageId",
 				return usageError{err}
 			}
 			var msgs []*doubletick.TemplateMessage
-			if err := json.Unmarshal(b, &msgs); err != nil {
+			var msgsV2 []*doubletick.TemplateMessageV2
+			if v2 {
+				err = json.Unmarshal(b, &msgsV2)
+			} else {
+				err = json.Unmarshal(b, &msgs)
+			}
+			if err != nil {
 				return usagef("%s: not a JSON array of template messages: %w", file, err)
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			res, _, err := c.Messages.SendTemplate(cmd.Context(), msgs...)
-			if err != nil {
-				return err
+			var sent []doubletick.SendResult
+			var res any
+			if v2 {
+				var r *doubletick.TemplateResultV2
+				if r, _, err = c.Messages.SendTemplateV2(cmd.Context(), bypass, msgsV2...); err != nil {
+					return err
+				}
+				for _, m := range r.Messages {
+					status := m.Status
+					if m.ErrorMessage != "" {
+						status += ": " + m.ErrorMessage
+					}
+					sent = append(sent, doubletick.SendResult{MessageID: m.MessageID, Status: status, Recipient: m.Recipient})
+				}
+				res = r
+			} else {
+				if sent, _, err = c.Messages.SendTemplate(cmd.Context(), msgs...); err != nil {
+					return err
+				}
+				res = sent
 			}
 			return a.print(res, func(w io.Writer) {
 				fmt.Fprintln(w, "MESSAGE ID\tSTATUS\tRECIPIENT")
-				for _, r := range res {
+				for _, r := range sent {
 					fmt.Fprintf(w, "%s\t%s\t%s\n", r.MessageID, r.Status, r.Recipient)
 				}
 			})
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the JSON file of messages (required)")
+	cmd.Flags().BoolVar(&v2, "v2", false, "send with the v2 template endpoint")
+	cmd.Flags().BoolVar(&bypass, "bypass-media-url-validation", false, "v2: let DoubleTick skip checking media URLs")
 	return readsEnv(cmd, apiEnv...)
 }
 

@@ -354,3 +354,13 @@ func TestRunStopsWhenItsContextEnds(t *testing.T) {
 	assert.Equal(t, Counts{Created: 100}, counts)
 	assert.Len(t, srv.Groups(), 100)
 }
+
+func TestJournalPathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a #b?c%20d")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	path := filepath.Join(dir, "groups.csv.journal")
+	j, err := OpenJournal(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, j.Close())
+	assert.FileExists(t, path, "the journal is where it was asked to be, not at a path cut at # or ?")
+}

@@ -139,7 +139,7 @@ func (a *app) groupsListCommand() *cobra.Command {
 	f.StringVar(&waba, "waba", "", "the WhatsApp Business number (required)")
 	f.BoolVar(&all, "all", false, "list every page")
 	f.StringVar(&opts.LastGroupID, "after", "", "the next page's cursor: the lastGroupId of the page before")
-	f.Var(timeValue{&opts.OlderThan}, "older-than", "only groups created before this time (RFC 3339), the page before's olderThanTimestamp")
+	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only groups created before this time (RFC 3339), the page before's olderThanTimestamp")
 	return readsEnv(cmd, apiEnv...)
 }
 
@@ -199,8 +199,8 @@ func (a *app) groupsAISummaryCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().Var(dateValue{&from}, "from", "the first day (YYYY-MM-DD, UTC)")
-	cmd.Flags().Var(dateValue{&to}, "to", "the last day (YYYY-MM-DD, UTC), at most 6 days after --from")
+	cmd.Flags().Var(timeValue{&from, time.DateOnly}, "from", "the first day (YYYY-MM-DD, UTC)")
+	cmd.Flags().Var(timeValue{&to, time.DateOnly}, "to", "the last day (YYYY-MM-DD, UTC), at most 6 days after --from")
 	return readsEnv(cmd, apiEnv...)
 }
 
@@ -211,44 +211,33 @@ func formatTime(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-// timeValue is a flag holding an RFC 3339 time.
-type timeValue struct{ t *time.Time }
+// timeValue is a flag holding a time written in layout: time.RFC3339Nano
+// (a point in time) or time.DateOnly (a day).
+type timeValue struct {
+	t      *time.Time
+	layout string
+}
 
 func (v timeValue) String() string {
 	if v.t == nil || v.t.IsZero() {
 		return ""
 	}
-	return v.t.Format(time.RFC3339Nano)
+	return v.t.Format(v.layout)
 }
 
 func (v timeValue) Set(s string) error {
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(v.layout, s)
 	if err != nil {
-		return fmt.Errorf("not an RFC 3339 time (e.g. 2026-11-25T10:00:00Z): %q", s)
+		example := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).Format(v.layout)
+		return fmt.Errorf("want a %s like %s, got %q", v.Type(), example, s)
 	}
 	*v.t = t
 	return nil
 }
 
-func (timeValue) Type() string { return "time" }
-
-// dateValue is a flag holding a day.
-type dateValue struct{ t *time.Time }
-
-func (v dateValue) String() string {
-	if v.t == nil || v.t.IsZero() {
-		return ""
+func (v timeValue) Type() string {
+	if v.layout == time.DateOnly {
+		return "date"
 	}
-	return v.t.Format(time.DateOnly)
+	return "time"
 }
-
-func (v dateValue) Set(s string) error {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return fmt.Errorf("not a date (YYYY-MM-DD): %q", s)
-	}
-	*v.t = t
-	return nil
-}
-
-func (dateValue) Type() string { return "date" }

@@ -168,6 +168,44 @@ func buildCLI(t *testing.T, dir string) string {
 	return bin
 }
 
+// importRig is a fake DoubleTick behind a createCounter, the command built,
+// and an import file.
+type importRig struct {
+	srv       *doubleticktest.Server
+	counter   *createCounter
+	bin, path string
+	url       string
+}
+
+func newImportRig(t *testing.T, rows int, opts ...doubleticktest.Option) *importRig {
+	t.Helper()
+	r := &importRig{srv: doubleticktest.NewServer(opts...), counter: &createCounter{statuses: map[string][]int{}}}
+	t.Cleanup(r.srv.Close)
+	front := httptest.NewServer(r.counter.handler(r.srv.URL))
+	t.Cleanup(front.Close)
+	dir := t.TempDir()
+	r.bin, r.path, r.url = buildCLI(t, dir), groupsCSV(t, dir, rows), front.URL
+	return r
+}
+
+// command is "doubletick groups import FILE args...", with the fake's key
+// and address in its environment.
+func (r *importRig) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(r.bin, append([]string{"groups", "import", r.path}, args...)...)
+	cmd.Env = append(os.Environ(), envAPIKey+"="+doubleticktest.APIKey, envBaseURL+"="+r.url)
+	return cmd
+}
+
+// start starts the command, its output going to the buffer returned.
+func (r *importRig) start(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := r.command(args...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	return cmd, out
+}
+
 // TestImportKilledHalfWayResumes is the import as a support engineer lives
 // it: 1,000 rows, the server answering 429 past its limit, the process
 // SIGKILLed half-way and started again. Every row is created, none twice.
@@ -176,33 +214,18 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 		t.Skip("builds the command and imports 1,000 rows at 100/s")
 	}
 	const rows, perSecond = 1000, 50
-	srv := doubleticktest.NewServer(
-		// The server's limit, in fixed windows, is a fifth above the rate
-		// the import is configured with: the client's limiter keeps it
-		// under that, and a 429 forced at the restart shows the import
-		// absorbing one. (At exactly the server's limit, fixed windows that
-		// a paced client straddles answer 429 about every other second, and
-		// each Retry-After: 1 costs a second.)
-		doubleticktest.WithServerRateLimit(doubletick.RouteCreateGroup, perSecond*6/5, time.Second))
-	t.Cleanup(srv.Close)
-	counter := &createCounter{statuses: map[string][]int{}}
-	front := httptest.NewServer(counter.handler(srv.URL))
-	t.Cleanup(front.Close)
-
-	dir := t.TempDir()
-	bin := buildCLI(t, dir)
-	path := groupsCSV(t, dir, rows)
-	start := func() (*exec.Cmd, *syncBuffer) {
-		cmd := exec.Command(bin, "groups", "import", path, "--rate", fmt.Sprint(perSecond), "--in-doubt-wait", "3s")
-		cmd.Env = append(os.Environ(), envAPIKey+"="+doubleticktest.APIKey, envBaseURL+"="+front.URL)
-		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		require.NoError(t, cmd.Start())
-		return cmd, out
-	}
+	// The server's limit, in fixed windows, is a fifth above the rate the
+	// import is configured with: the client's limiter keeps it under that,
+	// and a 429 forced at the restart shows the import absorbing one. (At
+	// exactly the server's limit, fixed windows that a paced client
+	// straddles answer 429 about every other second, and each
+	// Retry-After: 1 costs a second.)
+	rig := newImportRig(t, rows, doubleticktest.WithServerRateLimit(doubletick.RouteCreateGroup, perSecond*6/5, time.Second))
+	srv, counter := rig.srv, rig.counter
+	args := []string{"--rate", fmt.Sprint(perSecond), "--in-doubt-wait", "3s"}
 
 	began := time.Now()
-	first, firstOut := start()
+	first, firstOut := rig.start(t, args...)
 	require.Eventually(t, func() bool {
 		created, _ := counter.count(0)
 		return created >= rows/2
@@ -213,7 +236,7 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	killedAt, _ := counter.count(0)
 	t.Logf("killed after %d creates; its output:\n%s", killedAt, lastLines(firstOut.String(), 3))
 
-	second, secondOut := start()
+	second, secondOut := rig.start(t, args...)
 	err := second.Wait()
 	elapsed := time.Since(began)
 	require.NoError(t, err, "the resumed import: %s", secondOut.String())
@@ -258,24 +281,10 @@ func TestImportInterruptedStopsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
-	srv := doubleticktest.NewServer()
-	t.Cleanup(srv.Close)
-	counter := &createCounter{statuses: map[string][]int{}}
-	front := httptest.NewServer(counter.handler(srv.URL))
-	t.Cleanup(front.Close)
-	dir := t.TempDir()
-	bin := buildCLI(t, dir)
-	path := groupsCSV(t, dir, 400)
-	command := func() *exec.Cmd {
-		cmd := exec.Command(bin, "groups", "import", path, "--rate", "200")
-		cmd.Env = append(os.Environ(), envAPIKey+"="+doubleticktest.APIKey, envBaseURL+"="+front.URL)
-		return cmd
-	}
+	rig := newImportRig(t, 400)
+	srv, counter := rig.srv, rig.counter
 
-	first := command()
-	out := &syncBuffer{}
-	first.Stdout, first.Stderr = out, out
-	require.NoError(t, first.Start())
+	first, out := rig.start(t, "--rate", "200")
 	require.Eventually(t, func() bool {
 		created, _ := counter.count(0)
 		return created >= 50
@@ -290,7 +299,7 @@ func TestImportInterruptedStopsCleanly(t *testing.T) {
 	stoppedAt, _ := counter.count(0)
 	assert.Less(t, stoppedAt, 400)
 
-	second, err := command().CombinedOutput()
+	second, err := rig.command("--rate", "200").CombinedOutput()
 	require.NoError(t, err, "%s", second)
 	assert.Contains(t, string(second), fmt.Sprintf("400 created (%d before this run)", stoppedAt))
 	assert.Len(t, srv.Groups(), 400)

@@ -62,7 +62,7 @@ func (a *app) participantsListCommand() *cobra.Command {
 	f.BoolVar(&all, "all", false, "list every page")
 	f.BoolVar(&current, "current", false, "only those still in the group")
 	f.StringVar(&opts.LastPhoneNumber, "after", "", "the next page's cursor: the lastPhoneNumber of the page before")
-	f.Var(timeValue{&opts.OlderThan}, "older-than", "only those who joined before this time (RFC 3339), the page before's olderThanTimestamp")
+	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only those who joined before this time (RFC 3339), the page before's olderThanTimestamp")
 	return readsEnv(cmd, apiEnv...)
 }
 

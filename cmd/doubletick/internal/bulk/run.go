@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // Groups is the part of the DoubleTick client an import uses;
@@ -74,7 +75,7 @@ func (j *Journal) Run(ctx context.Context, groups Groups, opts Options) (Counts,
 		r.opts.Now = time.Now
 	}
 	if r.opts.Sleep == nil {
-		r.opts.Sleep = sleep
+		r.opts.Sleep = pause.Sleep
 	}
 	var err error
 	if r.counts, err = j.Counts(ctx); err != nil {
@@ -259,15 +260,4 @@ func (r *runner) report() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opts.Progress(r.counts)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

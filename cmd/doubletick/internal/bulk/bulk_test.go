@@ -317,7 +317,8 @@ func TestRunLeavesAnUnknownOutcomeInDoubt(t *testing.T) {
 	// Every request answers 500: the create may have happened, the lookups
 	// fail. The row stays in doubt, and the run says so.
 	srv.FailNext(100, http.StatusInternalServerError)
-	counts, err := j.Run(ctx, c.Groups, Options{})
+	clk := &clock{now: time.Now()}
+	counts, err := j.Run(ctx, c.Groups, Options{Now: clk.Now, Sleep: clk.Sleep})
 	require.ErrorContains(t, err, "still in doubt")
 	assert.Equal(t, Counts{Sending: 1}, counts)
 
@@ -363,4 +364,38 @@ func TestJournalPathWithURICharacters(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, j.Close())
 	assert.FileExists(t, path, "the journal is where it was asked to be, not at a path cut at # or ?")
+}
+
+func TestRunStopsOnARefusedKeyWithoutFailingRows(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	t.Cleanup(srv.Close)
+	wrong, err := doubletick.NewClient("key_wrong", doubletick.WithBaseURL(srv.URL), doubletick.WithoutRateLimit())
+	require.NoError(t, err)
+	j := load(t, rows(t, 20))
+
+	counts, err := j.Run(context.Background(), wrong.Groups, Options{})
+	require.ErrorIs(t, err, doubletick.ErrUnauthorized)
+	assert.Equal(t, Counts{Pending: 20}, counts, "no row failed for the key's fault")
+
+	right, err := srv.NewClient(doubletick.WithoutRateLimit())
+	require.NoError(t, err)
+	counts, err = j.Run(context.Background(), right.Groups, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Created: 20}, counts)
+}
+
+func TestRunStopsWhenCreatesKeepHavingNoClearAnswer(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	t.Cleanup(srv.Close)
+	c, err := srv.NewClient(doubletick.WithoutRateLimit(), doubletick.WithMaxAttempts(1))
+	require.NoError(t, err)
+	j := load(t, rows(t, 100))
+
+	srv.FailNext(1000, http.StatusInternalServerError)
+	counts, err := j.Run(context.Background(), c.Groups, Options{Workers: 2})
+	require.ErrorContains(t, err, "creates in a row had no clear answer")
+	assert.GreaterOrEqual(t, counts.Sending, maxUnknownInARow)
+	assert.LessOrEqual(t, counts.Sending, maxUnknownInARow+2, "the rows in flight, no more")
+	assert.Equal(t, 100-counts.Sending, counts.Pending)
+	assert.Zero(t, counts.Failed)
 }

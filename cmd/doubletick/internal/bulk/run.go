@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/doubletick-go/doubletick"
@@ -91,6 +92,11 @@ func (j *Journal) Run(ctx context.Context, groups Groups, opts Options) (Counts,
 		if round == 3 {
 			return r.counts, fmt.Errorf("%d rows are still in doubt: their lookups failed; run the import again", r.counts.Sending)
 		}
+		if round > 0 {
+			if err := r.opts.Sleep(ctx, 2*time.Second); err != nil {
+				return r.counts, err
+			}
+		}
 		if err := r.send(ctx, StateSending); err != nil {
 			return r.counts, err
 		}
@@ -103,9 +109,16 @@ type runner struct {
 	groups Groups
 	opts   Options
 
+	// unknown counts the creates in a row with no clear answer.
+	unknown atomic.Int32
+
 	mu     sync.Mutex
 	counts Counts
 }
+
+// maxUnknownInARow is how many creates in a row may end without a clear
+// answer before Run stops.
+const maxUnknownInARow = 5
 
 // send runs the rows in state through the workers. For pending rows that
 // means create; for rows in doubt, look up first.
@@ -166,6 +179,7 @@ func (r *runner) settle(ctx context.Context, e entry) error {
 		var apiErr *doubletick.APIError
 		switch {
 		case err == nil:
+			r.unknown.Store(0)
 			return r.to(work, e.Line, StateCreated, "")
 		case errors.Is(err, doubletick.ErrRateLimited):
 			// Refused without being acted on (the client has paused the
@@ -173,14 +187,27 @@ func (r *runner) settle(ctx context.Context, e entry) error {
 			if ctx.Err() != nil {
 				return r.to(work, e.Line, StatePending, "")
 			}
+		case errors.Is(err, doubletick.ErrUnauthorized), errors.Is(err, doubletick.ErrForbidden):
+			// The key, not the row: every row would fail alike. Stop,
+			// with the row back to send once the key is fixed.
+			if serr := r.to(work, e.Line, StatePending, ""); serr != nil {
+				return serr
+			}
+			return err
 		case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
+			r.unknown.Store(0)
 			return r.to(work, e.Line, StateFailed, apiErr.Error())
 		case isValidation(err):
 			return r.to(work, e.Line, StateFailed, err.Error())
 		default:
 			// A 5xx, a broken connection, a timeout: the group may exist.
-			// The row stays in doubt until a lookup settles it.
+			// The row stays in doubt until a lookup settles it. Several
+			// in a row mean DoubleTick or the network is down: stop
+			// rather than put every row in doubt.
 			r.report()
+			if n := r.unknown.Add(1); n >= maxUnknownInARow {
+				return fmt.Errorf("%d creates in a row had no clear answer, the last: %w", n, err)
+			}
 			return nil
 		}
 	}

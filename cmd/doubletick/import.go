@@ -87,7 +87,7 @@ are still in doubt (run again), 2 on bad input.`,
 				return err
 			}
 			defer j.Close()
-			loaded, err := j.Load(ctx, file)
+			loaded, err := j.Load(ctx, file, func(problem error) { fmt.Fprintln(a.stderr, problem) })
 			var herr *bulk.HeaderError
 			var changed *bulk.ChangedFileError
 			switch {
@@ -95,11 +95,8 @@ are still in doubt (run again), 2 on bad input.`,
 				return usageError{err}
 			case err != nil:
 				return err
-			case len(loaded.Problems) > 0:
-				for _, p := range loaded.Problems {
-					fmt.Fprintln(a.stderr, p)
-				}
-				return usagef("%s: %d problem(s) in %d rows; nothing was sent", file, len(loaded.Problems), loaded.Rows)
+			case loaded.Problems > 0:
+				return usagef("%s: %d problem(s) in %d rows; nothing was sent", file, loaded.Problems, loaded.Rows)
 			}
 			summary := importSummary{Rows: loaded.Rows, Journal: journalPath}
 			if checkOnly {

@@ -33,13 +33,13 @@ func openJournal(t *testing.T, csvPath string) *Journal {
 	return j
 }
 
-func problems(res LoadResult) []string {
-	var out []string
-	for _, p := range res.Problems {
-		out = append(out, p.Error())
-	}
-	return out
+// collect returns a Load report function and the problems it collected.
+func collect() (func(error), *[]string) {
+	var got []string
+	return func(err error) { got = append(got, err.Error()) }, &got
 }
+
+func ignore(error) {}
 
 func TestLoadReportsEveryBadRowWithLineAndField(t *testing.T) {
 	// A BOM, CRLF line ends, columns in another order, a quoted field over
@@ -55,10 +55,12 @@ func TestLoadReportsEveryBadRowWithLineAndField(t *testing.T) {
 	path := writeFile(t, content)
 	j := openJournal(t, path)
 
-	res, err := j.Load(context.Background(), path)
+	report, problems := collect()
+	res, err := j.Load(context.Background(), path, report)
 	require.NoError(t, err)
 	assert.Equal(t, 7, res.Rows)
-	got := problems(res)
+	got := *problems
+	assert.Equal(t, len(got), res.Problems)
 	for _, want := range []string{
 		"line 4: subject:",
 		"line 5: wabaNumber:",
@@ -95,7 +97,7 @@ func TestLoadRefusesABadHeader(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := writeFile(t, tc.header+"\n")
-			_, err := openJournal(t, path).Load(context.Background(), path)
+			_, err := openJournal(t, path).Load(context.Background(), path, ignore)
 			var herr *HeaderError
 			require.ErrorAs(t, err, &herr)
 			assert.Contains(t, err.Error(), tc.want)
@@ -103,7 +105,7 @@ func TestLoadRefusesABadHeader(t *testing.T) {
 		})
 	}
 	path := writeFile(t, "")
-	_, err := openJournal(t, path).Load(context.Background(), path)
+	_, err := openJournal(t, path).Load(context.Background(), path, ignore)
 	assert.ErrorContains(t, err, "empty")
 }
 
@@ -115,9 +117,9 @@ func TestFailuresFileImportsAgain(t *testing.T) {
 	require.NoError(t, fw.Flush())
 
 	path := writeFile(t, buf.String())
-	res, err := openJournal(t, path).Load(context.Background(), path)
+	res, err := openJournal(t, path).Load(context.Background(), path, ignore)
 	require.NoError(t, err)
-	assert.Empty(t, res.Problems)
+	assert.Zero(t, res.Problems)
 	assert.Equal(t, 1, res.Rows)
 }
 
@@ -125,11 +127,11 @@ func TestLoadKeepsTheJournalOfTheSameFile(t *testing.T) {
 	ctx := context.Background()
 	path := writeFile(t, "wabaNumber,subject,groupId\n911111111111,A,g1\n911111111111,B,g2\n")
 	j := openJournal(t, path)
-	_, err := j.Load(ctx, path)
+	_, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)
 	require.NoError(t, j.markCreated(ctx, 2))
 
-	res, err := j.Load(ctx, path)
+	res, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)
 	assert.True(t, res.Reused)
 	c, err := j.Counts(ctx)
@@ -138,7 +140,7 @@ func TestLoadKeepsTheJournalOfTheSameFile(t *testing.T) {
 
 	// The file changed after a row was sent: refused, nothing replaced.
 	require.NoError(t, os.WriteFile(path, []byte("wabaNumber,subject,groupId\n911111111111,A2,g1\n"), 0o600))
-	_, err = j.Load(ctx, path)
+	_, err = j.Load(ctx, path, ignore)
 	var changed *ChangedFileError
 	require.ErrorAs(t, err, &changed)
 	assert.Equal(t, 1, changed.Sent)
@@ -148,10 +150,10 @@ func TestLoadReplacesAChangedFileWhileNothingWasSent(t *testing.T) {
 	ctx := context.Background()
 	path := writeFile(t, "wabaNumber,subject,groupId\n911111111111,A,g1\n")
 	j := openJournal(t, path)
-	_, err := j.Load(ctx, path)
+	_, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte("wabaNumber,subject,groupId\n911111111111,A,g1\n911111111111,B,g2\n"), 0o600))
-	res, err := j.Load(ctx, path)
+	res, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)
 	assert.False(t, res.Reused)
 	c, err := j.Counts(ctx)
@@ -179,9 +181,9 @@ func rows(t *testing.T, n int) string {
 func load(t *testing.T, path string) *Journal {
 	t.Helper()
 	j := openJournal(t, path)
-	res, err := j.Load(context.Background(), path)
+	res, err := j.Load(context.Background(), path, ignore)
 	require.NoError(t, err)
-	require.Empty(t, res.Problems)
+	require.Zero(t, res.Problems)
 	return j
 }
 

@@ -105,9 +105,10 @@ type LoadResult struct {
 	// Reused is true when the journal already held this very file (the
 	// same SHA-256), and the file was not read again.
 	Reused bool
-	// Problems lists every bad row, each a *RowError. When it is not
-	// empty, nothing was loaded.
-	Problems []error
+	// Problems is the number of problems found in the rows, each passed
+	// to Load's report as it was found. When it is not zero, nothing was
+	// loaded.
+	Problems int
 }
 
 // ChangedFileError is returned by Load when the file differs from the one
@@ -124,10 +125,12 @@ func (e *ChangedFileError) Error() string {
 
 // Load reads the import file at path into the journal: every row checked,
 // a groupId seen twice refused, all in one transaction, so that the journal
-// holds either every row of the file or none. It holds one row in memory at
-// a time. A file the journal already holds is not read again; a changed file
-// replaces the journal's rows only while none of them has been sent.
-func (j *Journal) Load(ctx context.Context, path string) (LoadResult, error) {
+// holds either every row of the file or none. Each problem found, a
+// *RowError, is passed to report at once. It holds one row in memory at a
+// time, however many rows and problems the file has. A file the journal
+// already holds is not read again; a changed file replaces the journal's
+// rows only while none of them has been sent.
+func (j *Journal) Load(ctx context.Context, path string, report func(error)) (LoadResult, error) {
 	sum, err := fileSHA256(path)
 	if err != nil {
 		return LoadResult{}, err
@@ -193,7 +196,10 @@ func (j *Journal) Load(ctx context.Context, path string) (LoadResult, error) {
 			return LoadResult{}, err
 		}
 		res.Rows++
-		res.Problems = append(res.Problems, problems...)
+		for _, p := range problems {
+			res.Problems++
+			report(p)
+		}
 		if row.Request.GroupID == "" {
 			continue
 		}
@@ -207,7 +213,8 @@ func (j *Journal) Load(ctx context.Context, path string) (LoadResult, error) {
 			if err := firstLine.QueryRowContext(ctx, r.GroupID).Scan(&first); err != nil {
 				return LoadResult{}, err
 			}
-			res.Problems = append(res.Problems, &RowError{Line: row.Line, Field: ColumnGroupID,
+			res.Problems++
+			report(&RowError{Line: row.Line, Field: ColumnGroupID,
 				Problem: fmt.Sprintf("%q is also the groupId of line %d: each row needs its own", r.GroupID, first)})
 		}
 		if res.Rows%4096 == 0 {
@@ -216,7 +223,7 @@ func (j *Journal) Load(ctx context.Context, path string) (LoadResult, error) {
 			}
 		}
 	}
-	if len(res.Problems) > 0 {
+	if res.Problems > 0 {
 		return res, nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('sha256', ?)`, sum); err != nil {

@@ -59,7 +59,9 @@ request may have reached DoubleTick when the import stopped is looked up by
 its groupId first; it is sent again only if the group is still not found
 --in-doubt-wait after that request (DoubleTick creates groups
 asynchronously and documents neither how long that takes nor what a
-repeated groupId does).
+repeated groupId does). A refused API key, or five creates in a row without
+a clear answer (DoubleTick or the network down), stop the import with the
+rest still to send.
 
 Rows DoubleTick refuses are written to a failures file (FILE.failures.csv
 by default) in the same format, with an error column: fix them there and
@@ -156,7 +158,7 @@ are still in doubt (run again), 2 on bad input.`,
 	f := cmd.Flags()
 	f.StringVar(&journalPath, "journal", "", "the journal file (default FILE.csv.journal)")
 	f.StringVar(&failuresPath, "failures", "", "where failed rows go (default FILE.failures.csv)")
-	f.Float64Var(&perSecond, "rate", 0, "create requests per second (default: the SDK's limit for the create route)")
+	f.Float64Var(&perSecond, "rate", 0, "create requests per second (default: the SDK's default limit, 1 per second with bursts of 60)")
 	f.IntVar(&burst, "burst", 1, "with --rate: how many requests may go at once after a pause")
 	f.IntVar(&workers, "workers", bulk.DefaultWorkers, "requests in flight at once")
 	f.DurationVar(&inDoubtWait, "in-doubt-wait", bulk.DefaultInDoubtWait, "how long a row that may have been created waits to be found before it is sent again")

@@ -26,9 +26,13 @@ type importSummary struct {
 	Pending       int     `json:"pending"`
 	Seconds       float64 `json:"seconds"`
 	GroupsPerSec  float64 `json:"groupsPerSecond"`
-	Journal       string  `json:"journal"`
-	FailuresFile  string  `json:"failuresFile,omitempty"`
-	Checked       bool    `json:"checkedOnly,omitempty"`
+	// Pace is the create rate at the end; each 429 lowered it a little,
+	// PaceLowered times in all.
+	Pace         float64 `json:"pace"`
+	PaceLowered  int     `json:"paceLowered"`
+	Journal      string  `json:"journal"`
+	FailuresFile string  `json:"failuresFile,omitempty"`
+	Checked      bool    `json:"checkedOnly,omitempty"`
 }
 
 func (a *app) groupsImportCommand() *cobra.Command {
@@ -50,8 +54,9 @@ Every row is checked before anything is sent: a bad row, a missing column or
 a groupId used twice is reported with its line and field, all of them at
 once, and nothing is sent (exit 2).
 
-The import is paced by the client's rate limiter (--rate), and waits out the
-server's 429s. A journal (an SQLite file, FILE.csv.journal by default)
+The import is paced by --rate, and waits out the server's 429s; each 429
+also lowers the pace by 2% (to half of --rate at most), since a server that
+refused at a pace refuses again at it. A journal (an SQLite file, FILE.csv.journal by default)
 records each row before its request leaves and after its answer comes, so an
 import stopped by Ctrl-C, a crash or a kill goes on where it stopped when run
 again with the same file, and never sends a created row twice. A row whose
@@ -108,12 +113,15 @@ are still in doubt (run again), 2 on bad input.`,
 				})
 			}
 
-			var opts []doubletick.Option
+			limit := doubletick.DefaultRateLimit()
 			if perSecond > 0 {
-				opts = append(opts, doubletick.WithPathRateLimit(doubletick.RouteCreateGroup,
-					doubletick.RateLimit{Rate: rate.Limit(perSecond), Burst: burst}))
+				limit = doubletick.RateLimit{Rate: rate.Limit(perSecond), Burst: burst}
 			}
-			c, err := a.client(opts...)
+			pacer, err := bulk.NewPacer(limit)
+			if err != nil {
+				return err
+			}
+			c, err := a.client(doubletick.WithLimiter(pacer))
 			if err != nil {
 				return err
 			}
@@ -129,6 +137,8 @@ are still in doubt (run again), 2 on bad input.`,
 			summary.Created, summary.CreatedBefore = counts.Created, before.Created
 			summary.Failed, summary.InDoubt, summary.Pending = counts.Failed, counts.Sending, counts.Pending
 			summary.Seconds = elapsed.Seconds()
+			pace, lowered := pacer.Pace()
+			summary.Pace, summary.PaceLowered = float64(pace), lowered
 			summary.GroupsPerSec = float64(counts.Created+counts.Failed-before.Created-before.Failed) / elapsed.Seconds()
 			if counts.Failed > 0 {
 				if err := writeFailures(j, cmd, failuresPath); err != nil {
@@ -140,6 +150,10 @@ are still in doubt (run again), 2 on bad input.`,
 				fmt.Fprintf(w, "%s: %d rows: %d created (%d before this run), %d failed, %d in doubt, %d not sent; %.1fs, %.1f groups/s\n",
 					file, summary.Rows, summary.Created, summary.CreatedBefore, summary.Failed, summary.InDoubt, summary.Pending,
 					summary.Seconds, summary.GroupsPerSec)
+				if summary.PaceLowered > 0 {
+					fmt.Fprintf(w, "the server answered 429 %d time(s) at the pace asked for: the pace went down to %.2f/s; start there next time\n",
+						summary.PaceLowered, summary.Pace)
+				}
 				if summary.FailuresFile != "" {
 					fmt.Fprintf(w, "failed rows, with why, are in %s: fix them there and import it\n", summary.FailuresFile)
 				}

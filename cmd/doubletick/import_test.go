@@ -274,6 +274,31 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	}
 }
 
+// TestImportAtTheServersLimit paces an import at exactly the server's limit,
+// counted in fixed windows (the soak run only: 20 s). A token bucket at
+// that pace lets one request too many into a window now and then; the
+// first 429 lowers the pace a little, and the import then runs without
+// another. Before the pace adapted, one window in two answered 429 and the
+// import ran at 0.53 of its rate.
+func TestImportAtTheServersLimit(t *testing.T) {
+	if os.Getenv("DOUBLETICK_SOAK") == "" {
+		t.Skip("set DOUBLETICK_SOAK=1: imports 1,000 rows at 50/s")
+	}
+	const rows, perSecond = 1000, 50
+	rig := newImportRig(t, rows, doubleticktest.WithServerRateLimit(doubletick.RouteCreateGroup, perSecond, time.Second))
+	out, err := rig.command("--rate", fmt.Sprint(perSecond), "--json").Output()
+	require.NoError(t, err)
+	var sum importSummary
+	require.NoError(t, json.Unmarshal(out, &sum))
+	_, limited := rig.counter.count(http.StatusTooManyRequests)
+	t.Logf("at the server's limit: %d rows in %.2fs, %.3f of the rate; %d 429s; pace lowered %d time(s) to %.2f/s",
+		rows, sum.Seconds, sum.GroupsPerSec/perSecond, limited, sum.PaceLowered, sum.Pace)
+	assert.Equal(t, rows, sum.Created)
+	assert.Len(t, rig.srv.Groups(), rows)
+	assert.LessOrEqual(t, sum.PaceLowered, 2)
+	assert.GreaterOrEqual(t, sum.GroupsPerSec/perSecond, 0.9)
+}
+
 // TestImportInterruptedStopsCleanly is Ctrl-C during an import: it sends
 // nothing more, records the requests in flight (none is left in doubt),
 // says how to go on, and going on creates the rest.

@@ -78,11 +78,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "doubletick:", err)
+	// The SDK's errors name it already.
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "doubletick: ") {
+		msg = "doubletick: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
 	var ue usageError
 	var verr *doubletick.ValidationError
-	switch {
-	case errors.As(err, &ue), errors.As(err, &verr):
+	if errors.As(err, &ue) || errors.As(err, &verr) {
 		return exitUsage
 	}
 	return exitAPI

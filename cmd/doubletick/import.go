@@ -259,12 +259,18 @@ func (p *progress) line(now time.Time) {
 		done, c.Total(), c.Created, c.Failed, c.Sending, perSec, eta)
 }
 
+// finish ends the progress display: a full bar, or, when rows are left (a
+// stop, failures, rows in doubt), the bar left as it is and a line saying
+// where the import stands.
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
-		_ = p.bar.Finish()
-		return
+		if p.last.Created+p.last.Failed-p.first == p.bar.GetMax() {
+			_ = p.bar.Finish()
+			return
+		}
+		_ = p.bar.Exit()
 	}
 	p.line(time.Now())
 }

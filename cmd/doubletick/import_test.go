@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/cmd/doubletick/internal/bulk"
 	"github.com/doubletick-go/doubletick/doubleticktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -381,4 +382,28 @@ func TestImportMemoryIsFlatInTheRows(t *testing.T) {
 		small, large, float64(large)/float64(small), bad, float64(bad)/float64(small))
 	assert.Less(t, large, small+32<<10, "100 times the rows may not cost 32 MiB more")
 	assert.Less(t, bad, small+32<<10, "a million problems are reported, not kept")
+}
+
+func TestProgressDrawsABarOnATerminalAndLinesElsewhere(t *testing.T) {
+	before := bulk.Counts{Pending: 90, Created: 10}
+
+	var bar bytes.Buffer
+	p := newProgress(&bar, true, before)
+	p.update(bulk.Counts{Pending: 40, Created: 58, Failed: 2})
+	p.finish()
+	assert.Contains(t, bar.String(), "creating groups (2 failed)")
+	assert.Regexp(t, `\(0/90, [\d.]+ groups/\w+\) \[\d+s:\d+s\]`, bar.String(), "this run's count, its rate, elapsed and left")
+	assert.Regexp(t, `\nprogress: 60/100 done .*\n$`, bar.String(), "stopped short: the bar is not filled, a line says where it stands")
+
+	bar.Reset()
+	p = newProgress(&bar, true, before)
+	p.update(bulk.Counts{Created: 100})
+	p.finish()
+	assert.Regexp(t, `100% \|█+\| \(90/90, `, bar.String())
+
+	var lines bytes.Buffer
+	p = newProgress(&lines, false, before)
+	p.update(bulk.Counts{Pending: 40, Created: 58, Failed: 2})
+	p.finish()
+	assert.Regexp(t, `^progress: 60/100 done \(58 created, 2 failed, 0 being sent or in doubt\), [\d.]+ groups/s, \S+ left\n$`, lines.String())
 }

@@ -204,9 +204,10 @@ func saveRequest(dir string, r *http.Request, body []byte, status int) error {
 
 func (a *app) verifyCommand() *cobra.Command {
 	var f verifierFlags
-	var request string
+	var request, body, contentType string
+	var headers []string
 	cmd := &cobra.Command{
-		Use:   "verify --request FILE [--auth TYPE] [flags]",
+		Use:   "verify (--request FILE | --body FILE --header 'NAME: VALUE'...) [--auth TYPE] [flags]",
 		Short: "Check a saved delivery against the webhook secret, as listen would",
 		Long: `Check a saved webhook delivery against the webhook secret from the
 environment, exactly as "doubletick listen" and the SDK's Handler would: the
@@ -214,13 +215,23 @@ method, the credential or signature, the Content-Type and the payload. The
 file is an HTTP request (request line, headers, blank line, body), as
 "doubletick listen --save" writes it; "-" reads standard input. It prints the
 event when the delivery passes, and exits 1 with the reason when it does not.
-The credential stays in the file: no flag takes it.`,
+
+A body saved alone can be checked against a signature (--auth hmac or
+standard) with --body and the signature headers given by --header. A
+credential sent as is (bearer, basic, header, query) is a secret: it stays
+in a file, and no flag takes it.`,
 		Args: args(0, "none"),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			if request == "" {
-				return usagef("--request is required")
+			var r *http.Request
+			var err error
+			switch {
+			case (request == "") == (body == ""):
+				return usagef("give --request, or --body with the signature headers")
+			case request != "":
+				r, err = a.readRequest(request)
+			default:
+				r, err = signedBody(body, contentType, headers, &f)
 			}
-			r, err := a.readRequest(request)
 			if err != nil {
 				return err
 			}
@@ -243,8 +254,38 @@ The credential stays in the file: no flag takes it.`,
 		},
 	}
 	cmd.Flags().StringVar(&request, "request", "", `the saved delivery, an HTTP request ("-": standard input)`)
+	cmd.Flags().StringVar(&body, "body", "", "a saved body, to check against its signature (hmac, standard)")
+	cmd.Flags().StringVar(&contentType, "content-type", "application/json", "with --body: the Content-Type it came with")
+	cmd.Flags().StringArrayVar(&headers, "header", nil, "with --body: a signature header it came with, 'NAME: VALUE' (repeat for more)")
 	f.add(cmd)
 	return readsEnv(cmd, webhookEnv...)
+}
+
+// signedBody builds the delivery of a saved body with its signature
+// headers. Only signatures may come from flags: a credential sent as is
+// would end up in shell history and process lists.
+func signedBody(path, contentType string, headers []string, f *verifierFlags) (*http.Request, error) {
+	if f.auth != "hmac" && f.auth != "standard" {
+		return nil, usagef("--body checks a signature (--auth hmac or standard); a %s credential is a secret: "+
+			"save the whole delivery with \"doubletick listen --save\" and use --request", f.auth)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	r := httptest.NewRequest(f.methods[0], "/", bytes.NewReader(b))
+	r.Header.Set("Content-Type", contentType)
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return nil, usagef("--header %q: want 'NAME: VALUE'", h)
+		}
+		if http.CanonicalHeaderKey(strings.TrimSpace(name)) == "Authorization" {
+			return nil, usagef("--header Authorization: it carries a credential; use --request")
+		}
+		r.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return r, nil
 }
 
 // readRequest reads a saved HTTP request from path, or standard input.

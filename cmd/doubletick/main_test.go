@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -441,4 +444,34 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestVerifyASavedBodyAgainstItsSignature(t *testing.T) {
+	c := newCLI(t)
+	body := filepath.Join(t.TempDir(), "body.json")
+	require.NoError(t, os.WriteFile(body, []byte(joinedEvent), 0o600))
+	mac := hmac.New(sha256.New, []byte(webhookSecret))
+	mac.Write([]byte(joinedEvent))
+	signature := hex.EncodeToString(mac.Sum(nil))
+
+	out := c.ok(t, "verify", "--body", body, "--auth", "hmac", "--name", "X-Signature", "--header", "X-Signature: sha256="+signature)
+	assert.Contains(t, out, "verified")
+	assert.Contains(t, out, "GROUP_PARTICIPANT_JOINED")
+
+	r := c.run(t, "verify", "--body", body, "--auth", "hmac", "--name", "X-Signature", "--header", "X-Signature: "+strings.Repeat("0", 64))
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "refused 401")
+
+	// A credential sent as is cannot be given in argv, in any form.
+	for _, args := range [][]string{
+		{"verify", "--body", body, "--auth", "bearer", "--header", "Authorization: Bearer " + webhookSecret},
+		{"verify", "--body", body, "--auth", "hmac", "--name", "X-Signature", "--header", "authorization: Bearer x"},
+		{"verify", "--body", body, "--auth", "header", "--name", "X-Token", "--header", "X-Token: " + webhookSecret},
+		{"verify", "--request", body, "--body", body},
+		{"verify"},
+	} {
+		r := c.run(t, args...)
+		assert.Equal(t, exitUsage, r.code, args)
+		assert.NotContains(t, r.stderr, webhookSecret, args)
+	}
 }

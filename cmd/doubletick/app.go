@@ -48,7 +48,10 @@ var webhookEnv = []string{envWebhookSecret, envWebhookSecretFile}
 // usageError is a mistake in how the command was run: exit code 2.
 type usageError struct{ err error }
 
+// Error is the mistake.
 func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the mistake, for errors.Is and errors.As.
 func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }

@@ -218,6 +218,7 @@ type timeValue struct {
 	layout string
 }
 
+// String writes the time in the flag's layout.
 func (v timeValue) String() string {
 	if v.t == nil || v.t.IsZero() {
 		return ""
@@ -225,6 +226,7 @@ func (v timeValue) String() string {
 	return v.t.Format(v.layout)
 }
 
+// Set reads a time written in the flag's layout.
 func (v timeValue) Set(s string) error {
 	t, err := time.Parse(v.layout, s)
 	if err != nil {
@@ -235,6 +237,7 @@ func (v timeValue) Set(s string) error {
 	return nil
 }
 
+// Type names the flag's kind of value in the help.
 func (v timeValue) Type() string {
 	if v.layout == time.DateOnly {
 		return "date"

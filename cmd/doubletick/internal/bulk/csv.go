@@ -51,6 +51,7 @@ type RowError struct {
 	Problem string
 }
 
+// Error names the line, the field and the problem.
 func (e *RowError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("line %d: %s", e.Line, e.Problem)
@@ -65,6 +66,7 @@ type HeaderError struct {
 	Missing, Unknown, Repeated []string
 }
 
+// Error names the columns wrong and the columns an import file has.
 func (e *HeaderError) Error() string {
 	var parts []string
 	if len(e.Missing) > 0 {

@@ -118,6 +118,7 @@ type ChangedFileError struct {
 	Sent    int
 }
 
+// Error says what changed and what to do.
 func (e *ChangedFileError) Error() string {
 	return fmt.Sprintf("the file changed since the journal %s was made from it, and %d of its rows were already sent: "+
 		"restore the file and run again to finish it, or put the new rows in a new file (each file has its own journal)", e.Journal, e.Sent)

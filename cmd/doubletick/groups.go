@@ -24,7 +24,8 @@ func (a *app) groupsCreateCommand() *cobra.Command {
 		Long: `Create a WhatsApp group. Creation is asynchronous: the group exists once
 DoubleTick sends GROUP_CREATED to your webhook; until then a lookup answers
 that it is not found. To create many groups, use "groups import".`,
-		Args: args(0, "none"),
+		Example: `  doubletick groups create --waba 911111111111 --subject "VIP support" --group-id vip-support-42 --mode approval_required`,
+		Args:    args(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req.JoinApprovalMode = doubletick.JoinApprovalMode(mode)
 			c, err := a.client()

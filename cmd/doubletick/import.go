@@ -72,6 +72,9 @@ Rows DoubleTick refuses are written to a failures file (FILE.failures.csv
 by default) in the same format, with an error column: fix them there and
 import that file. Exit 0 when every row is created, 1 when some failed or
 are still in doubt (run again), 2 on bad input.`,
+		Example: `  doubletick groups import customers.csv --check     # check every row, send nothing
+  doubletick groups import customers.csv --rate 1    # create; run again after a stop to go on
+  doubletick groups import customers.failures.csv    # the fixed failures`,
 		Args: args(1, "the CSV file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]

@@ -102,6 +102,9 @@ verified deliveries. With --save, every delivery is also written to a file
 that "doubletick verify --request" reads; those files hold the credential
 the delivery carried, and are written readable by you only.
 Ctrl-C stops it.`,
+		Example: `  doubletick listen --auth bearer
+  doubletick listen --auth hmac --name X-Signature --save deliveries/
+  doubletick listen --addr 127.0.0.1:9000 --format form-data --json`,
 		Args: args(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var mu sync.Mutex // events print one at a time
@@ -220,6 +223,8 @@ A body saved alone can be checked against a signature (--auth hmac or
 standard) with --body and the signature headers given by --header. A
 credential sent as is (bearer, basic, header, query) is a secret: it stays
 in a file, and no flag takes it.`,
+		Example: `  doubletick verify --request deliveries/20261125T101500.000000000-401.http --auth bearer
+  doubletick verify --body body.json --auth hmac --name X-Signature --header 'X-Signature: sha256=3f1c…'`,
 		Args: args(0, "none"),
 		RunE: func(_ *cobra.Command, _ []string) error {
 			var r *http.Request

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -144,7 +145,8 @@ are still in doubt (run again), 2 on bad input.`,
 			summary.Pace, summary.PaceLowered = float64(pace), lowered
 			summary.GroupsPerSec = float64(counts.Created+counts.Failed-before.Created-before.Failed) / elapsed.Seconds()
 			if counts.Failed > 0 {
-				if err := writeFailures(j, cmd, failuresPath); err != nil {
+				// Written even after Ctrl-C: the rows refused so far are known.
+				if err := writeFailures(context.WithoutCancel(ctx), j, failuresPath); err != nil {
 					return err
 				}
 				summary.FailuresFile = failuresPath
@@ -183,12 +185,12 @@ are still in doubt (run again), 2 on bad input.`,
 	return readsEnv(cmd, apiEnv...)
 }
 
-func writeFailures(j *bulk.Journal, cmd *cobra.Command, path string) error {
+func writeFailures(ctx context.Context, j *bulk.Journal, path string) error {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if _, err := j.WriteFailures(cmd.Context(), out); err != nil {
+	if _, err := j.WriteFailures(ctx, out); err != nil {
 		out.Close()
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/doubletick-go/doubletick/internal/sqlitefile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo
 )
 
@@ -21,8 +22,8 @@ func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("inbox: SQLite path %q must be a file name without '?' or '#'", path)
 	}
-	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	dsn := sqlitefile.DSN(path, "_txlock=immediate"+
+		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)

@@ -107,6 +107,16 @@ func TestNewRefusesBadArguments(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestOpenUsesThePathAsWritten(t *testing.T) {
+	// "%41" is how a URI filename writes "A": unescaped, the file would be
+	// created as "50Aoff.db".
+	path := filepath.Join(t.TempDir(), "50%41off.db")
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.FileExists(t, path)
+}
+
 // A change that meets SQLite's lock held past the busy timeout, by another
 // process, is applied once the lock is free, not failed.
 func TestApplyOutlastsTheWriteLock(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/internal/sqlitefile"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -68,9 +69,8 @@ CREATE INDEX IF NOT EXISTS rows_by_state ON rows (state, line);
 // committed with synchronous=FULL: once a row is recorded as being sent,
 // that survives a crash or a power loss.
 func OpenJournal(ctx context.Context, path string) (*Journal, error) {
-	// A URI filename: %, ? and # in the path are escaped, SQLite decodes
-	// them back.
-	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=locking_mode(EXCLUSIVE)&_txlock=immediate"
+	dsn := sqlitefile.DSN(path, "_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
+		"&_pragma=locking_mode(EXCLUSIVE)&_txlock=immediate")
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

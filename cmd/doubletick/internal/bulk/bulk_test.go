@@ -129,7 +129,7 @@ func TestLoadKeepsTheJournalOfTheSameFile(t *testing.T) {
 	j := openJournal(t, path)
 	_, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)
-	require.NoError(t, j.markCreated(ctx, 2))
+	require.NoError(t, j.mark(ctx, 2, StateCreated, ""))
 
 	res, err := j.Load(ctx, path, ignore)
 	require.NoError(t, err)

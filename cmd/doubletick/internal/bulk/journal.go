@@ -332,28 +332,18 @@ func (j *Journal) each(ctx context.Context, state string, f func(entry) error) e
 	}
 }
 
-// markSending records that the row's create request is about to be sent.
-// It is committed before the request leaves.
+// markSending records that the row's create request is about to be sent,
+// at at. It is committed before the request leaves.
 func (j *Journal) markSending(ctx context.Context, line int, at time.Time) error {
-	return j.set(ctx, line, StateSending, at.UnixMilli(), "")
+	_, err := j.db.ExecContext(ctx, `UPDATE rows SET state = ?, sent_at = ?, error = '' WHERE line = ?`,
+		StateSending, at.UnixMilli(), line)
+	return err
 }
 
-func (j *Journal) markCreated(ctx context.Context, line int) error {
-	return j.set(ctx, line, StateCreated, -1, "")
-}
-
-func (j *Journal) markFailed(ctx context.Context, line int, why string) error {
-	return j.set(ctx, line, StateFailed, -1, why)
-}
-
-func (j *Journal) markPending(ctx context.Context, line int) error {
-	return j.set(ctx, line, StatePending, -1, "")
-}
-
-// set changes a row's state; a negative sentAt keeps the one recorded.
-func (j *Journal) set(ctx context.Context, line int, state string, sentAt int64, why string) error {
-	_, err := j.db.ExecContext(ctx, `UPDATE rows SET state = ?, error = ?,
-		sent_at = CASE WHEN ? < 0 THEN sent_at ELSE ? END WHERE line = ?`, state, why, sentAt, sentAt, line)
+// mark records a row's outcome: its state, and why when it failed. The time
+// it was last sent is kept.
+func (j *Journal) mark(ctx context.Context, line int, state, why string) error {
+	_, err := j.db.ExecContext(ctx, `UPDATE rows SET state = ?, error = ? WHERE line = ?`, state, why, line)
 	return err
 }
 

@@ -243,16 +243,7 @@ func (r *runner) lookup(ctx, work context.Context, e entry) (settled bool, err e
 
 // to records a row's new state and counts it.
 func (r *runner) to(ctx context.Context, line int, state, why string) error {
-	var err error
-	switch state {
-	case StateCreated:
-		err = r.j.markCreated(ctx, line)
-	case StateFailed:
-		err = r.j.markFailed(ctx, line, why)
-	case StatePending:
-		err = r.j.markPending(ctx, line)
-	}
-	if err != nil {
+	if err := r.j.mark(ctx, line, state, why); err != nil {
 		return err
 	}
 	r.move(StateSending, state)

@@ -27,17 +27,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// groupsCSV writes an import file of n groups, groupIds row-1…row-n.
-func groupsCSV(t testing.TB, dir string, n int) string {
+// groupsCSV writes dir/groups.csv, an import file of n groups with
+// groupIds row-1…row-n and subjects "<subject> 1"…, or every subject empty
+// (a bad row) when subject is "".
+func groupsCSV(t testing.TB, dir string, n int, subject string) string {
 	t.Helper()
 	path := filepath.Join(dir, "groups.csv")
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	w := io.Writer(f)
+	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "wabaNumber,subject,description,joinApprovalMode,groupId")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(w, "911111111111,Customer %d,Support for customer %d,auto_approve,row-%d\n", i, i, i)
+		s := ""
+		if subject != "" {
+			s = fmt.Sprintf("%s %d", subject, i)
+		}
+		fmt.Fprintf(w, "911111111111,%s,Support for customer %d,auto_approve,row-%d\n", s, i, i)
 	}
+	require.NoError(t, w.Flush())
 	require.NoError(t, f.Close())
 	return path
 }
@@ -185,7 +192,7 @@ func newImportRig(t *testing.T, rows int, opts ...doubleticktest.Option) *import
 	front := httptest.NewServer(r.counter.handler(r.srv.URL))
 	t.Cleanup(front.Close)
 	dir := t.TempDir()
-	r.bin, r.path, r.url = buildCLI(t, dir), groupsCSV(t, dir, rows), front.URL
+	r.bin, r.path, r.url = buildCLI(t, dir), groupsCSV(t, dir, rows, "Customer"), front.URL
 	return r
 }
 
@@ -353,19 +360,10 @@ func TestImportMemoryIsFlatInTheRows(t *testing.T) {
 	peak := func(name string, rows int, subject string) (kib int64) {
 		sub := filepath.Join(dir, name)
 		require.NoError(t, os.Mkdir(sub, 0o700))
-		path := filepath.Join(sub, "groups.csv")
-		f, err := os.Create(path)
-		require.NoError(t, err)
-		w := bufio.NewWriter(f)
-		fmt.Fprintln(w, "wabaNumber,subject,description,joinApprovalMode,groupId")
-		for i := 1; i <= rows; i++ {
-			fmt.Fprintf(w, "911111111111,%s,Support for customer %d,auto_approve,row-%d\n", subject, i, i)
-		}
-		require.NoError(t, w.Flush())
-		require.NoError(t, f.Close())
+		path := groupsCSV(t, sub, rows, subject)
 		cmd := exec.Command(bin, "groups", "import", path, "--check")
 		cmd.Stdout = io.Discard
-		err = cmd.Run()
+		err := cmd.Run()
 		if subject == "" {
 			var exit *exec.ExitError
 			require.ErrorAs(t, err, &exit)

@@ -3,8 +3,8 @@ module github.com/doubletick-go/doubletick/inbox
 go 1.26.0
 
 require (
-	github.com/doubletick-go/doubletick v0.0.0
-	github.com/doubletick-go/doubletick/internal/pgtest v0.0.0
+	github.com/doubletick-go/doubletick v0.1.0
+	github.com/doubletick-go/doubletick/internal/pgtest v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver v0.51.2
@@ -39,7 +39,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/doubletick-go/doubletick => ../
-
-replace github.com/doubletick-go/doubletick/internal/pgtest => ../internal/pgtest

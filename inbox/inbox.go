@@ -37,7 +37,6 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/doubletick-go/doubletick/internal/pause"
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
@@ -269,8 +268,10 @@ func Migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error
 		if err == nil || attempt == 10 {
 			break
 		}
-		if sleepErr := pause.Sleep(ctx, time.Duration(50+rand.IntN(200))*time.Millisecond); sleepErr != nil {
-			return fmt.Errorf("inbox: migrations: %w", errors.Join(err, sleepErr))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("inbox: migrations: %w", errors.Join(err, ctx.Err()))
+		case <-time.After(time.Duration(50+rand.IntN(200)) * time.Millisecond):
 		}
 	}
 	if err != nil {

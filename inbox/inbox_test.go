@@ -41,6 +41,16 @@ func post(t testing.TB, body []byte, signers ...webhookstest.Signer) *http.Reque
 	return r
 }
 
+func TestOpenSQLiteUsesThePathAsWritten(t *testing.T) {
+	// "%41" is how a URI filename writes "A": unescaped, the file would be
+	// created as "50Aoff.db".
+	path := filepath.Join(t.TempDir(), "50%41off.db")
+	db, err := inbox.OpenSQLite(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.FileExists(t, path)
+}
+
 // sqliteInbox opens a fresh SQLite inbox running h's callbacks, started,
 // and stopped at the end of the test.
 func sqliteInbox(t *testing.T, h *webhooks.Handler, opts ...inbox.Option) (*inbox.Inbox[*sql.Tx], *sql.DB) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/doubletick-go/doubletick/internal/sqlitefile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo
 )
 
@@ -22,7 +21,7 @@ func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("inbox: SQLite path %q must be a file name without '?' or '#'", path)
 	}
-	dsn := sqlitefile.DSN(path, "_txlock=immediate"+
+	dsn := sqliteDSN(path, "_txlock=immediate"+
 		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -34,4 +33,12 @@ func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	return db, nil
+}
+
+// sqliteDSN returns the URI filename that opens the file at path with
+// query after it. '%', '?' and '#' in path are escaped, so that SQLite opens
+// the file at exactly that path. (Each module that opens SQLite files keeps
+// these lines: modules do not share code whose API makes no promise.)
+func sqliteDSN(path, query string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + query
 }

@@ -36,7 +36,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/doubletick-go/doubletick"
-	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // ErrUnavailable matches the error Wait returns when Redis cannot be reached
@@ -216,10 +215,10 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 			return err
 		}
 		if d := l.localPause(route); d > 0 {
-			if !pause.Fits(ctx, d) { // as the SDK's own limiter does
+			if !fits(ctx, d) { // as the SDK's own limiter does
 				return &doubletick.RateLimitError{RetryAfter: d}
 			}
-			if err := pause.Sleep(ctx, d); err != nil {
+			if err := sleep(ctx, d); err != nil {
 				return err
 			}
 			continue
@@ -240,7 +239,7 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 		case err != nil:
 			return l.unavailable(ctx, route, err)
 		}
-		if err := pause.Sleep(ctx, d); err != nil {
+		if err := sleep(ctx, d); err != nil {
 			l.giveBack(route, lim) // the caller left: its slot is another's
 			return err
 		}
@@ -402,7 +401,7 @@ return 1`)
 // now and then forgets the pauses that have ended.
 func (l *Limiter) pauseLocally(route string, until time.Time) {
 	v, _ := l.pauses.LoadOrStore(route, new(atomic.Int64))
-	pause.Extend(v.(*atomic.Int64), until.UnixNano())
+	extendUntil(v.(*atomic.Int64), until.UnixNano())
 	if l.pauseCalls.Add(1)%pruneEvery == 0 {
 		l.prunePauses()
 	}
@@ -419,7 +418,7 @@ func (l *Limiter) prunePauses() {
 		}
 		if until := p.Load(); until > now {
 			back, _ := l.pauses.LoadOrStore(key, new(atomic.Int64))
-			pause.Extend(back.(*atomic.Int64), until)
+			extendUntil(back.(*atomic.Int64), until)
 		}
 		return true
 	})

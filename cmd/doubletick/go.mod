@@ -3,7 +3,7 @@ module github.com/doubletick-go/doubletick/cmd/doubletick
 go 1.26.0
 
 require (
-	github.com/doubletick-go/doubletick v0.0.0
+	github.com/doubletick-go/doubletick v0.1.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
@@ -33,5 +33,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/doubletick-go/doubletick => ../..

@@ -3,10 +3,10 @@ module github.com/doubletick-go/doubletick/examples/crmsync
 go 1.26.0
 
 require (
-	github.com/doubletick-go/doubletick v0.0.0
-	github.com/doubletick-go/doubletick/inbox v0.0.0
-	github.com/doubletick-go/doubletick/internal/pgtest v0.0.0
-	github.com/doubletick-go/doubletick/membership/sqlstore v0.0.0
+	github.com/doubletick-go/doubletick v0.1.0
+	github.com/doubletick-go/doubletick/inbox v0.1.0
+	github.com/doubletick-go/doubletick/internal/pgtest v0.1.0
+	github.com/doubletick-go/doubletick/membership/sqlstore v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2
@@ -41,14 +41,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-replace (
-	github.com/doubletick-go/doubletick => ../..
-	github.com/doubletick-go/doubletick/inbox => ../../inbox
-)
-
-replace (
-	github.com/doubletick-go/doubletick/internal/pgtest => ../../internal/pgtest
-	github.com/doubletick-go/doubletick/membership/sqlstore => ../../membership/sqlstore
 )

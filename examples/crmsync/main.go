@@ -49,7 +49,6 @@ import (
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
 	"github.com/doubletick-go/doubletick/inbox"
-	"github.com/doubletick-go/doubletick/internal/pause"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
@@ -426,8 +425,10 @@ func waitIdle(ctx context.Context, in webhookInbox) error {
 		if err != nil || idle {
 			return err
 		}
-		if err := pause.Sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -15,5 +15,3 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
-
-replace github.com/doubletick-go/doubletick => ../..

@@ -1,5 +1,10 @@
 // Package pgtest finds the PostgreSQL server the tests run against, and
 // gives each test a schema of its own on it.
+//
+// It is a module of its own so that the tests of the repository's other
+// modules can share it; it is released with them at one version, but it
+// makes no compatibility promise: it is for this repository's tests only
+// (its internal path keeps other code from importing it).
 package pgtest
 
 import (

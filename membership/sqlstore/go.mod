@@ -2,12 +2,10 @@ module github.com/doubletick-go/doubletick/membership/sqlstore
 
 go 1.26.0
 
-require github.com/doubletick-go/doubletick v0.0.0
-
-replace github.com/doubletick-go/doubletick => ../..
+require github.com/doubletick-go/doubletick v0.1.0
 
 require (
-	github.com/doubletick-go/doubletick/internal/pgtest v0.0.0
+	github.com/doubletick-go/doubletick/internal/pgtest v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1
 	modernc.org/sqlite v1.62.0
@@ -33,5 +31,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/doubletick-go/doubletick/internal/pgtest => ../../internal/pgtest

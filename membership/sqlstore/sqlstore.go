@@ -31,7 +31,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/doubletick-go/doubletick/internal/pause"
 	"github.com/doubletick-go/doubletick/membership"
 )
 
@@ -348,8 +347,10 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 		if err == nil || !s.d.transient(err) {
 			return err
 		}
-		if ctxErr := pause.Sleep(ctx, wait+rand.N(wait)); ctxErr != nil {
-			return errors.Join(err, ctxErr)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait + rand.N(wait)):
 		}
 		wait = min(2*wait, 100*time.Millisecond)
 	}

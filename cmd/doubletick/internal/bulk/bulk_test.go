@@ -161,6 +161,18 @@ func TestLoadReplacesAChangedFileWhileNothingWasSent(t *testing.T) {
 	assert.Equal(t, 2, c.Pending)
 }
 
+func TestOpenJournalUsesThePathAsWritten(t *testing.T) {
+	// '#' ends a URI filename's path and "%41" writes "A": unescaped, the
+	// journal would be created as "a " or "50Aoff.journal".
+	for _, name := range []string{"a #1.journal", "50%41off.journal"} {
+		path := filepath.Join(t.TempDir(), name)
+		j, err := OpenJournal(context.Background(), path)
+		require.NoError(t, err)
+		require.NoError(t, j.Close())
+		assert.FileExists(t, path)
+	}
+}
+
 func TestOneImportPerJournal(t *testing.T) {
 	path := writeFile(t, "wabaNumber,subject,groupId\n")
 	openJournal(t, path)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
-	"github.com/doubletick-go/doubletick/internal/sqlitefile"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -69,7 +68,7 @@ CREATE INDEX IF NOT EXISTS rows_by_state ON rows (state, line);
 // committed with synchronous=FULL: once a row is recorded as being sent,
 // that survives a crash or a power loss.
 func OpenJournal(ctx context.Context, path string) (*Journal, error) {
-	dsn := sqlitefile.DSN(path, "_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
+	dsn := sqliteDSN(path, "_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
 		"&_pragma=locking_mode(EXCLUSIVE)&_txlock=immediate")
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -363,4 +362,12 @@ func (j *Journal) WriteFailures(ctx context.Context, w io.Writer) (int, error) {
 		return n, err
 	}
 	return n, fw.Flush()
+}
+
+// sqliteDSN returns the URI filename that opens the file at path with
+// query after it. '%', '?' and '#' in path are escaped, so that SQLite opens
+// the file at exactly that path. (Each module that opens SQLite files keeps
+// these lines: modules do not share code whose API makes no promise.)
+func sqliteDSN(path, query string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + query
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
-	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
 // Groups is the part of the DoubleTick client an import uses;
@@ -76,7 +75,7 @@ func (j *Journal) Run(ctx context.Context, groups Groups, opts Options) (Counts,
 		r.opts.Now = time.Now
 	}
 	if r.opts.Sleep == nil {
-		r.opts.Sleep = pause.Sleep
+		r.opts.Sleep = sleep
 	}
 	var err error
 	if r.counts, err = j.Counts(ctx); err != nil {
@@ -278,4 +277,14 @@ func (r *runner) report() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opts.Progress(r.counts)
+}
+
+// sleep waits d unless ctx ends first, and then returns ctx's error.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }

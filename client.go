@@ -44,9 +44,6 @@ import (
 	"github.com/doubletick-go/doubletick/internal/pause"
 )
 
-// Version is the version of this SDK, sent in the User-Agent header.
-const Version = "0.1.0"
-
 // DefaultBaseURL is the only server DoubleTick documents: production.
 const DefaultBaseURL = "https://public.doubletick.io"
 
@@ -425,7 +422,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ua := "doubletick-go/" + Version + " (" + runtime.Version() + ")"
+	ua := "doubletick-go/" + strings.Trim(Version(), "()") + " (" + runtime.Version() + ")"
 	if s.userAgentSuffix != "" {
 		ua += " " + s.userAgentSuffix
 	}

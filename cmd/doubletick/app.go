@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -115,7 +116,10 @@ codes: 0 success, 1 the API or the network failed, 2 wrong usage or input.`,
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
-		a.webhooksCommand(), a.listenCommand(), a.verifyCommand())
+		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.versionCommand())
+	// --version prints what the version command prints.
+	root.Version = "set"
+	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))
 	root.CompletionOptions.HiddenDefaultCmd = true
 	describeEnvironment(root)
 	return root

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -344,7 +346,8 @@ func TestHelpOnEveryLevelNamesTheEnvironment(t *testing.T) {
 	}
 	root := (&app{getenv: os.Getenv}).rootCommand()
 	for _, cmd := range commands(root) {
-		if cmd.Hidden || cmd.Name() == "help" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
+		// version reads no variable.
+		if cmd.Hidden || cmd.Name() == "help" || cmd.Name() == "version" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
 			continue
 		}
 		path := strings.Fields(cmd.CommandPath())[1:]
@@ -474,4 +477,23 @@ func TestVerifyASavedBodyAgainstItsSignature(t *testing.T) {
 		assert.Equal(t, exitUsage, r.code, args)
 		assert.NotContains(t, r.stderr, webhookSecret, args)
 	}
+}
+
+func TestVersionPrintsTheModuleVersions(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok(t, "version")
+	// Built from the tree by go test, the command and the SDK have no
+	// module version; `go install …@v0.1.0` records v0.1.0 (the release
+	// rehearsal in .ci/run checks that).
+	assert.Equal(t, "doubletick (devel)\nsdk:       github.com/doubletick-go/doubletick (devel)\n"+
+		"go:        "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n", out)
+	assert.Equal(t, out, c.ok(t, "--version"))
+	assert.Equal(t, exitUsage, c.run(t, "version", "extra").code)
+
+	info := &debug.BuildInfo{
+		Main:     debug.Module{Path: "github.com/doubletick-go/doubletick/cmd/doubletick", Version: "v0.3.1"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "4f1e0c2"}, {Key: "vcs.modified", Value: "true"}},
+	}
+	assert.Contains(t, versionText(info, true), "doubletick v0.3.1\n")
+	assert.Contains(t, versionText(info, true), "revision:  4f1e0c2 (modified)\n")
 }

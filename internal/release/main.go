@@ -272,6 +272,10 @@ func (t *tool) prepare(ctx context.Context, version, proxyDir string, skipTests 
 	if err := ws.setSiblingVersion(version); err != nil {
 		return err
 	}
+	// The changelog is in the core module's zip: dated before it is made.
+	if err := datedChangelog(filepath.Join(t.root, "CHANGELOG.md"), version, t.now()); err != nil {
+		return err
+	}
 	// Each module after the siblings it requires: its go.sum then records
 	// their zips as the proxy serves them, and its own zip has that go.sum.
 	for _, m := range order {
@@ -288,9 +292,6 @@ func (t *tool) prepare(ctx context.Context, version, proxyDir string, skipTests 
 		if err := p.publish(t.root, m, version); err != nil {
 			return err
 		}
-	}
-	if err := datedChangelog(filepath.Join(t.root, "CHANGELOG.md"), version, t.now()); err != nil {
-		return err
 	}
 	if err := t.reportAPI(ctx, ws, version); err != nil {
 		return err

@@ -38,7 +38,7 @@ func (t *tool) reportAPI(ctx context.Context, ws *workspace, version string) err
 			fmt.Fprintf(t.stdout, "API of %s: no incompatible change since %s\n", m.path, last)
 			continue
 		}
-		fmt.Fprintf(t.stdout, "API of %s: %d incompatible changes since %s:\n", m.path, len(changes), last)
+		fmt.Fprintf(t.stdout, "API of %s: incompatible changes since %s:\n", m.path, last)
 		for _, c := range changes {
 			fmt.Fprintf(t.stdout, "\t%s\n", c)
 		}

@@ -11,6 +11,7 @@
 //	go run ./internal/release check
 //	go run ./internal/release next
 //	go run ./internal/release prepare [-proxy DIR] [-skip-tests] vX.Y.Z
+//	go run ./internal/release verify -proxy DIR vX.Y.Z
 //
 // check fails when a module is not tidy, when a go.mod has a replace
 // directive, when modules require their siblings at more than one version,
@@ -29,6 +30,10 @@
 // Unreleased section, reports each module's incompatible API changes since
 // the last release, and prints the commit and the tags to push. It pushes
 // nothing.
+//
+// verify, run once the release commit is tagged, checks that each module's
+// zip that prepare published is the one a module proxy will build from the
+// tag, so that the checksums prepare wrote are the ones users compute.
 package main
 
 import (
@@ -66,7 +71,7 @@ type tool struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: release check | next | prepare [-proxy DIR] [-skip-tests] vX.Y.Z")
+		return errors.New("usage: release check | next | prepare [-proxy DIR] [-skip-tests] vX.Y.Z | verify -proxy DIR vX.Y.Z")
 	}
 	root, err := gitOutput(ctx, ".", "rev-parse", "--show-toplevel")
 	if err != nil {
@@ -95,8 +100,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: release prepare [-proxy DIR] [-skip-tests] vX.Y.Z")
 		}
 		return t.prepare(ctx, fs.Arg(0), *proxyDir, *skipTests)
+	case "verify":
+		fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		proxyDir := fs.String("proxy", "", "the `directory` prepare published the release's modules to")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 || *proxyDir == "" {
+			return errors.New("usage: release verify -proxy DIR vX.Y.Z")
+		}
+		return t.verify(ctx, fs.Arg(0), *proxyDir)
 	default:
-		return fmt.Errorf("unknown command %q: check, next or prepare", cmd)
+		return fmt.Errorf("unknown command %q: check, next, prepare or verify", cmd)
 	}
 }
 
@@ -269,6 +285,10 @@ func (t *tool) prepare(ctx context.Context, version, proxyDir string, skipTests 
 	if err != nil {
 		return err
 	}
+	// The API report may stop the release: before anything is changed.
+	if err := t.reportAPI(ctx, ws, version); err != nil {
+		return err
+	}
 	if err := ws.setSiblingVersion(version); err != nil {
 		return err
 	}
@@ -292,9 +312,6 @@ func (t *tool) prepare(ctx context.Context, version, proxyDir string, skipTests 
 		if err := p.publish(t.root, m, version); err != nil {
 			return err
 		}
-	}
-	if err := t.reportAPI(ctx, ws, version); err != nil {
-		return err
 	}
 	t.printTags(ws, version)
 	return nil

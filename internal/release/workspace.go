@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
-	"golang.org/x/mod/module"
 )
 
 // A workspace is the repository's modules, as its go.work lists them.
@@ -198,13 +197,13 @@ func (ws *workspace) checkLayout() error {
 		case !ok:
 			problems = append(problems, fmt.Errorf("go.work replaces %s, which no module requires", r.Old.Path))
 		case r.Old.Version != version || filepath.Clean(filepath.FromSlash(r.New.Path)) != dir:
-			problems = append(problems, fmt.Errorf("go.work replaces %s %s => %s; want %s => ./%s",
-				r.Old.Path, r.Old.Version, r.New.Path, version, filepath.ToSlash(dir)))
+			problems = append(problems, fmt.Errorf("go.work replaces %s %s => %s; want %s => %s",
+				r.Old.Path, r.Old.Version, r.New.Path, version, workPath(dir)))
 		}
 		delete(want, r.Old.Path)
 	}
 	for _, path := range slices.Sorted(mapKeys(want)) {
-		problems = append(problems, fmt.Errorf("go.work lacks: replace %s %s => ./%s", path, version, filepath.ToSlash(want[path])))
+		problems = append(problems, fmt.Errorf("go.work lacks: replace %s %s => %s", path, version, workPath(want[path])))
 	}
 	return errors.Join(problems...)
 }
@@ -249,13 +248,22 @@ func (ws *workspace) setSiblingVersion(version string) error {
 	}
 	for _, s := range ws.modules {
 		if required[s] {
-			if err := ws.work.AddReplace(s.path, version, "./"+filepath.ToSlash(s.dir), ""); err != nil {
+			if err := ws.work.AddReplace(s.path, version, workPath(s.dir), ""); err != nil {
 				return err
 			}
 		}
 	}
 	ws.work.Cleanup()
 	return os.WriteFile(filepath.Join(ws.root, "go.work"), modfile.Format(ws.work.Syntax), 0o644)
+}
+
+// workPath is how go.work writes the directory dir: "./" for the root,
+// "./inbox" for inbox.
+func workPath(dir string) string {
+	if dir == "." {
+		return "./"
+	}
+	return "./" + filepath.ToSlash(dir)
 }
 
 func writeModFile(path string, f *modfile.File) error {
@@ -284,9 +292,4 @@ func (ws *workspace) dropSiblingSums(dir string) error {
 		}
 	}
 	return os.WriteFile(path, []byte(strings.Join(kept, "")), 0o644)
-}
-
-// modulePathEscaped is the module path as a proxy's URL writes it.
-func modulePathEscaped(path string) (string, error) {
-	return module.EscapePath(path)
 }

@@ -97,9 +97,6 @@ type Event interface {
 
 // GroupEvent holds the fields shared by the group lifecycle and membership events.
 type GroupEvent struct {
-	// Event is the event type. The older format has no type field; Parse
-	// fills it in there.
-	Event Type `json:"event"`
 	// OrgID and IntegrationID are opaque routing IDs of the newer format.
 	OrgID         string `json:"orgId"`
 	IntegrationID string `json:"integrationId"`
@@ -111,9 +108,6 @@ type GroupEvent struct {
 	raw json.RawMessage
 }
 
-// Type returns the event type.
-func (c *GroupEvent) Type() Type { return c.Event }
-
 // Group returns the group's ID.
 func (c *GroupEvent) Group() string { return c.GroupID }
 
@@ -122,8 +116,8 @@ func (c *GroupEvent) RawJSON() json.RawMessage { return c.raw }
 
 // dedupKey derives the key of a group event. While the group ID is null the
 // other fields may not tell two groups apart, so the body's hash is added.
-func (c *GroupEvent) dedupKey(participant string, at time.Time) string {
-	k := string(c.Event) + "|" + c.GroupID + "|" + participant + "|" + at.UTC().Format(time.RFC3339Nano)
+func (c *GroupEvent) dedupKey(t Type, participant string, at time.Time) string {
+	k := string(t) + "|" + c.GroupID + "|" + participant + "|" + at.UTC().Format(time.RFC3339Nano)
 	if c.GroupID == "" {
 		k += "|" + bodyHash(c.raw)
 	}
@@ -140,11 +134,14 @@ type GroupCreated struct {
 	CreatedAt time.Time `json:"groupCreatedAt"`
 }
 
+// Type returns TypeGroupCreated.
+func (e *GroupCreated) Type() Type { return TypeGroupCreated }
+
 // Time returns when the group was created.
 func (e *GroupCreated) Time() time.Time { return e.CreatedAt }
 
 // DedupKey returns a key derived from the type, group and creation time.
-func (e *GroupCreated) DedupKey() string { return e.dedupKey("", e.CreatedAt) }
+func (e *GroupCreated) DedupKey() string { return e.dedupKey(TypeGroupCreated, "", e.CreatedAt) }
 
 // Phone is a participant's phone number as sent, and in E.164 form.
 type Phone struct {
@@ -176,18 +173,39 @@ type MembershipEvent struct {
 // Time returns when the membership changed.
 func (e *MembershipEvent) Time() time.Time { return e.At }
 
-// DedupKey returns a key derived from the type, group, participant and time.
-func (e *MembershipEvent) DedupKey() string { return e.dedupKey(e.Phone.String(), e.At) }
-
 // ParticipantJoined says a participant joined a group, added by an admin or
 // through the invite link.
 type ParticipantJoined struct{ MembershipEvent }
 
+// Type returns TypeParticipantJoined.
+func (e *ParticipantJoined) Type() Type { return TypeParticipantJoined }
+
+// DedupKey returns a key derived from the type, group, participant and time.
+func (e *ParticipantJoined) DedupKey() string {
+	return e.dedupKey(TypeParticipantJoined, e.Phone.String(), e.At)
+}
+
 // ParticipantLeft says a participant left a group of their own accord.
 type ParticipantLeft struct{ MembershipEvent }
 
+// Type returns TypeParticipantLeft.
+func (e *ParticipantLeft) Type() Type { return TypeParticipantLeft }
+
+// DedupKey returns a key derived from the type, group, participant and time.
+func (e *ParticipantLeft) DedupKey() string {
+	return e.dedupKey(TypeParticipantLeft, e.Phone.String(), e.At)
+}
+
 // ParticipantRemoved says an admin removed a participant from a group.
 type ParticipantRemoved struct{ MembershipEvent }
+
+// Type returns TypeParticipantRemoved.
+func (e *ParticipantRemoved) Type() Type { return TypeParticipantRemoved }
+
+// DedupKey returns a key derived from the type, group, participant and time.
+func (e *ParticipantRemoved) DedupKey() string {
+	return e.dedupKey(TypeParticipantRemoved, e.Phone.String(), e.At)
+}
 
 // GroupMessageReceived is a message sent in a group your workspace knows. It
 // reuses the base fields of DoubleTick's MESSAGE_RECEIVED webhook.
@@ -384,14 +402,13 @@ func (e *GroupMessageReceived) RawJSON() json.RawMessage { return e.raw }
 // Unknown is an event this package does not know, passed on rather than
 // refused so that a new event type never breaks a receiver.
 type Unknown struct {
-	// EventType is the type the payload named, "" when it named none.
-	EventType Type
-	groupID   string
-	raw       json.RawMessage
+	typ     Type
+	groupID string
+	raw     json.RawMessage
 }
 
-// Type returns the type the payload named.
-func (e *Unknown) Type() Type { return e.EventType }
+// Type returns the type the payload named, "" when it named none.
+func (e *Unknown) Type() Type { return e.typ }
 
 // Group returns the payload's groupId, if it has one.
 func (e *Unknown) Group() string { return e.groupID }
@@ -401,7 +418,7 @@ func (e *Unknown) Time() time.Time { return time.Time{} }
 
 // DedupKey returns a hash of the payload.
 func (e *Unknown) DedupKey() string {
-	return "unknown|" + string(e.EventType) + "|" + bodyHash(e.raw)
+	return "unknown|" + string(e.typ) + "|" + bodyHash(e.raw)
 }
 
 // RawJSON returns the payload.
@@ -593,7 +610,7 @@ func parseJSON(body []byte) (Event, error) {
 	raw := json.RawMessage(bytes.Clone(body))
 	k, ok := registry[t]
 	if !ok {
-		return &Unknown{EventType: t, groupID: w.GroupID.s, raw: raw}, nil
+		return &Unknown{typ: t, groupID: w.GroupID.s, raw: raw}, nil
 	}
 	if t == TypeGroupMessageReceived {
 		return k.build(&w, GroupEvent{raw: raw})
@@ -601,7 +618,7 @@ func parseJSON(body []byte) (Event, error) {
 	if err := checkCommon(&w); err != nil {
 		return nil, err
 	}
-	c := GroupEvent{Event: t, OrgID: w.OrgID.s, IntegrationID: w.IntegrationID.s, GroupID: w.GroupID.s, GroupName: w.GroupName.s, raw: raw}
+	c := GroupEvent{OrgID: w.OrgID.s, IntegrationID: w.IntegrationID.s, GroupID: w.GroupID.s, GroupName: w.GroupName.s, raw: raw}
 	return k.build(&w, c)
 }
 

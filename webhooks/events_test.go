@@ -32,31 +32,30 @@ func at(s string) time.Time {
 
 func TestParseDocumentedSamples(t *testing.T) {
 	newer := webhooks.GroupEvent{OrgID: "org_abc123", IntegrationID: "int_xyz789", GroupID: "grp_01HX9abc123", GroupName: "Q1 Promotions Team"}
-	withType := func(c webhooks.GroupEvent, t webhooks.Type) webhooks.GroupEvent { c.Event = t; return c }
-	member := func(t webhooks.Type, when string) webhooks.MembershipEvent {
-		return webhooks.MembershipEvent{GroupEvent: withType(newer, t), Phone: webhooks.Phone{Raw: "+919876543210", E164: "+919876543210"}, At: at(when)}
+	member := func(when string) webhooks.MembershipEvent {
+		return webhooks.MembershipEvent{GroupEvent: newer, Phone: webhooks.Phone{Raw: "+919876543210", E164: "+919876543210"}, At: at(when)}
 	}
 	cases := []struct {
 		file     string
 		want     webhooks.Event
 		dedupKey string
 	}{
-		{"s4_group_created.json", &webhooks.GroupCreated{GroupEvent: withType(newer, webhooks.TypeGroupCreated),
+		{"s4_group_created.json", &webhooks.GroupCreated{GroupEvent: newer,
 			InviteLink: "https://chat.whatsapp.com/abc123xyz", CreatedAt: at("2026-01-15T09:30:00.000Z")},
 			"GROUP_CREATED|grp_01HX9abc123||2026-01-15T09:30:00Z"},
-		{"s4_participant_joined.json", &webhooks.ParticipantJoined{member(webhooks.TypeParticipantJoined, "2026-01-15T10:00:00.000Z")},
+		{"s4_participant_joined.json", &webhooks.ParticipantJoined{member("2026-01-15T10:00:00.000Z")},
 			"GROUP_PARTICIPANT_JOINED|grp_01HX9abc123|+919876543210|2026-01-15T10:00:00Z"},
-		{"s4_participant_left.json", &webhooks.ParticipantLeft{member(webhooks.TypeParticipantLeft, "2026-01-15T11:15:00.000Z")},
+		{"s4_participant_left.json", &webhooks.ParticipantLeft{member("2026-01-15T11:15:00.000Z")},
 			"GROUP_PARTICIPANT_LEFT|grp_01HX9abc123|+919876543210|2026-01-15T11:15:00Z"},
-		{"s4_participant_removed.json", &webhooks.ParticipantRemoved{member(webhooks.TypeParticipantRemoved, "2026-01-15T12:00:00.000Z")},
+		{"s4_participant_removed.json", &webhooks.ParticipantRemoved{member("2026-01-15T12:00:00.000Z")},
 			"GROUP_PARTICIPANT_REMOVED|grp_01HX9abc123|+919876543210|2026-01-15T12:00:00Z"},
 		// The older format: no type field, inferred from the timestamp.
 		{"s3_group_created.json", &webhooks.GroupCreated{
-			GroupEvent: webhooks.GroupEvent{Event: webhooks.TypeGroupCreated, GroupID: "support_group_001", GroupName: "New Support – Jan 2026"},
+			GroupEvent: webhooks.GroupEvent{GroupID: "support_group_001", GroupName: "New Support – Jan 2026"},
 			InviteLink: "https://chat.whatsapp.com/SAMPLE_GROUP_INVITE", CreatedAt: at("2026-02-10T08:21:35.120Z")},
 			"GROUP_CREATED|support_group_001||2026-02-10T08:21:35.12Z"},
 		{"s3_participant_joined.json", &webhooks.ParticipantJoined{webhooks.MembershipEvent{
-			GroupEvent: webhooks.GroupEvent{Event: webhooks.TypeParticipantJoined, GroupID: "support_group_001", GroupName: "New Support – Jan 2026"},
+			GroupEvent: webhooks.GroupEvent{GroupID: "support_group_001", GroupName: "New Support – Jan 2026"},
 			Phone:      webhooks.Phone{Raw: "919999999999", E164: "+919999999999"}, At: at("2026-02-10T08:25:10.000Z")}},
 			"GROUP_PARTICIPANT_JOINED|support_group_001|+919999999999|2026-02-10T08:25:10Z"},
 	}

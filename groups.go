@@ -379,23 +379,29 @@ func (s *GroupsService) All(ctx context.Context, wabaNumber string, opts *ListGr
 // GroupAISummary is an AI summary of a group's conversation over a range of
 // days.
 type GroupAISummary struct {
-	StartDate         time.Time `json:"startDate"`
-	EndDate           time.Time `json:"endDate"`
-	ChatType          string    `json:"chatType"`
-	GroupName         string    `json:"groupName"`
-	MemberCount       int       `json:"memberCount"`
-	ChatMessagesCount int       `json:"chatMessagesCount"`
-	CallsCount        int       `json:"callsCount"`
-	Members           []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-		// CustomerNumber comes with or without "+".
-		CustomerNumber string `json:"customerNumber"`
-	} `json:"members"`
-	Summaries []struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-	} `json:"summaries"`
+	StartDate         time.Time          `json:"startDate"`
+	EndDate           time.Time          `json:"endDate"`
+	ChatType          string             `json:"chatType"`
+	GroupName         string             `json:"groupName"`
+	MemberCount       int                `json:"memberCount"`
+	ChatMessagesCount int                `json:"chatMessagesCount"`
+	CallsCount        int                `json:"callsCount"`
+	Members           []AISummaryMember  `json:"members"`
+	Summaries         []AISummarySection `json:"summaries"`
+}
+
+// AISummaryMember is a member of the group an AI summary covers.
+type AISummaryMember struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// CustomerNumber comes with or without "+".
+	CustomerNumber string `json:"customerNumber"`
+}
+
+// AISummarySection is one titled part of an AI summary.
+type AISummarySection struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
 }
 
 // UnmarshalJSON accepts the dates as date-times (as documented) or as plain
@@ -500,22 +506,37 @@ type RemoveTagsRequest struct {
 // TagsResult says, per tag and custom field, what [GroupsService.AssignTags]
 // added or [GroupsService.RemoveTags] removed, and what failed.
 type TagsResult struct {
-	Tags struct {
-		Added   []string `json:"added"`
-		Removed []string `json:"removed"`
-		Errored []struct {
-			Tag   string `json:"tag"`
-			Error string `json:"error"`
-		} `json:"errored"`
-	} `json:"tags"`
-	CustomFields struct {
-		Added   []string `json:"added"`
-		Removed []string `json:"removed"`
-		Errored []struct {
-			CustomField string `json:"customField"`
-			Error       string `json:"error"`
-		} `json:"errored"`
-	} `json:"customFields"`
+	Tags         TagChanges         `json:"tags"`
+	CustomFields CustomFieldChanges `json:"customFields"`
+}
+
+// TagChanges lists the tags a tag request added or removed, and those it
+// could not change.
+type TagChanges struct {
+	Added   []string   `json:"added"`
+	Removed []string   `json:"removed"`
+	Errored []TagError `json:"errored"`
+}
+
+// TagError is a tag that could not be added or removed, and why.
+type TagError struct {
+	Tag   string `json:"tag"`
+	Error string `json:"error"`
+}
+
+// CustomFieldChanges lists the custom fields a tag request set or cleared,
+// and those it could not change.
+type CustomFieldChanges struct {
+	Added   []string           `json:"added"`
+	Removed []string           `json:"removed"`
+	Errored []CustomFieldError `json:"errored"`
+}
+
+// CustomFieldError is a custom field that could not be set or cleared, and
+// why.
+type CustomFieldError struct {
+	CustomField string `json:"customField"`
+	Error       string `json:"error"`
 }
 
 // checkTags checks the fields the two tag requests share.

@@ -420,28 +420,40 @@ type TemplateContentV2 struct {
 
 // TemplateDataV2 fills a v2 template: body placeholders are key-value pairs.
 type TemplateDataV2 struct {
-	// Header's Type is TEXT, IMAGE, DOCUMENT or VIDEO.
-	Header *struct {
-		Type     string `json:"type,omitempty"`
-		MediaURL string `json:"mediaUrl,omitempty"`
-	} `json:"header,omitempty"`
-	Body *struct {
-		Placeholders []map[string]string `json:"placeholders"`
-	} `json:"body,omitempty"`
+	Header  *TemplateHeaderV2 `json:"header,omitempty"`
+	Body    *TemplateBodyV2   `json:"body,omitempty"`
 	Buttons []TemplateButton  `json:"buttons,omitempty"`
 	Cards   []json.RawMessage `json:"cards,omitempty"`
+}
+
+// TemplateHeaderV2 fills a v2 template's header.
+type TemplateHeaderV2 struct {
+	// Type is TEXT, IMAGE, DOCUMENT or VIDEO.
+	Type string `json:"type,omitempty"`
+	// MediaURL is the header's media, for the media types.
+	MediaURL string `json:"mediaUrl,omitempty"`
+}
+
+// TemplateBodyV2 fills a v2 template's body placeholders, each a key-value
+// pair.
+type TemplateBodyV2 struct {
+	Placeholders []map[string]string `json:"placeholders"`
 }
 
 // TemplateResultV2 is the answer to a v2 template send: one entry per
 // message.
 type TemplateResultV2 struct {
-	Messages []struct {
-		// Status is SENT, FAILED or ENQUEUED.
-		Status       string `json:"status"`
-		Recipient    string `json:"recipient"`
-		MessageID    string `json:"messageId"`
-		ErrorMessage string `json:"errorMessage"`
-	} `json:"messages"`
+	Messages []TemplateMessageResultV2 `json:"messages"`
+}
+
+// TemplateMessageResultV2 is what became of one message of a v2 template
+// send.
+type TemplateMessageResultV2 struct {
+	// Status is SENT, FAILED or ENQUEUED.
+	Status       string `json:"status"`
+	Recipient    string `json:"recipient"`
+	MessageID    string `json:"messageId"`
+	ErrorMessage string `json:"errorMessage"`
 }
 
 // SendTemplateV2 sends v2 template messages. byPassMediaURLValidation asks

@@ -357,6 +357,14 @@ func TestWebhookCallsHaveTheDocumentedShape(t *testing.T) {
 		"retryOnTimeout": true}, got[0].body)
 	assert.Equal(t, "/v2/webhook/abc%2F123", got[1].path)
 
+	// Without an authorization the field is left out, not sent as null
+	// (the subscription API's schema does not allow null).
+	reg.Authorization = nil
+	_, _, err = c.Webhooks.Register(ctx, reg)
+	require.NoError(t, err)
+	assert.NotContains(t, got[2].body, "authorization")
+	got = got[:2]
+
 	c = newTestClient(t, capture(&got, 201, `{"webhookId":"abc123","url":"https://x","eventTypes":["MESSAGE_RECEIVED"],"wabaNumbers":["+919999999999"],"integrationCount":"3","createdBy":"admin","name":"My Webhook"}`))
 	list, _, err := c.Webhooks.List(ctx, &doubletick.ListWebhooksOptions{SortBy: "url", SortDirection: "DESC"})
 	require.NoError(t, err)

@@ -171,20 +171,24 @@ func (r *WebhookRegistration) wire() any {
 	if w.Method == "" {
 		w.Method = "POST"
 	}
-	var auth *struct {
-		Type    string `json:"type"`
-		Payload string `json:"payload"`
-	}
+	var auth *wireAuthorization
 	if r.Authorization != nil {
-		auth = &struct {
-			Type    string `json:"type"`
-			Payload string `json:"payload"`
-		}{r.Authorization.Type, r.Authorization.Payload}
+		auth = &wireAuthorization{r.Authorization.Type, r.Authorization.Payload}
 	}
 	return struct {
 		plain
-		Authorization any `json:"authorization,omitempty"`
+		// A pointer, not an interface: a nil one is omitted, where a nil
+		// pointer in an interface would be sent as null, which the
+		// subscription API's schema does not allow.
+		Authorization *wireAuthorization `json:"authorization,omitempty"`
 	}{w, auth}
+}
+
+// wireAuthorization is a registration's authorization as DoubleTick reads
+// it.
+type wireAuthorization struct {
+	Type    string `json:"type"`
+	Payload string `json:"payload"`
 }
 
 // PublicWebhook is one (WABA number, event) pair of a registration.

@@ -13,8 +13,10 @@ import (
 	"unicode/utf8"
 )
 
-// The route keys of the messaging endpoints. Sources: shared
-// doubletick-api-addendum.md §A (S15, S17–S22, S29, S30, S32).
+// The route keys of the messaging endpoints, each documented on its page
+// under https://docs.doubletick.io/reference/ (outgoing-messages-whatsapp-text,
+// -image, -video, -audio, -document, -location, -template, -template-v2;
+// upload-media; get-message-status).
 const (
 	RouteSendText       = "POST /whatsapp/message/text"
 	RouteSendImage      = "POST /whatsapp/message/image"
@@ -28,7 +30,9 @@ const (
 	RouteMessageStatus  = "GET /whatsapp/message/status"
 )
 
-// Documented limits of the messaging fields (OpenAPI schemas S17–S22).
+// Documented limits of the messaging fields, from the OpenAPI schemas of the
+// send pages (https://docs.doubletick.io/reference/outgoing-messages-whatsapp-text
+// and the other outgoing-messages-whatsapp-* pages).
 const (
 	MinPhoneLength      = 10 // "to" and "from": minLength
 	MaxPhoneLength      = 15 // "to" and "from": maxLength

@@ -201,7 +201,7 @@ func TestMessageStatusAndItsDefaultLimit(t *testing.T) {
 	assert.Equal(t, "131047", st.ErrorCode, "a number is read too")
 
 	assert.Equal(t, doubletick.RateLimit{Rate: 1, Burst: 1}, doubletick.DefaultRouteLimits()[doubletick.RouteMessageStatus],
-		"S15: 1 request per second per organisation")
+		"get-message-status: 1 request per second per organisation")
 	// With the defaults, a second status call within a second waits for its
 	// token: a deadline shorter than that fails at once, nothing sent.
 	def, err := doubletick.NewClient(testKey, doubletick.WithBaseURL("http://127.0.0.1:1"))

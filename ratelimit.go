@@ -157,11 +157,14 @@ type RateLimit struct {
 func DefaultRateLimit() RateLimit { return RateLimit{Rate: 1, Burst: 60} }
 
 // DefaultRouteLimits returns the limits of the routes for which DoubleTick
-// publishes a number, each the default of its route (shared
-// doubletick-api-addendum.md §E). Every other route gets [DefaultRateLimit].
+// publishes a number, each the default of its route. Every other route gets
+// [DefaultRateLimit]: the group API says only that it is "subject to
+// path-based rate limiting", with no numbers
+// (https://docs.doubletick.io/reference/whatsapp-group-public-api).
 func DefaultRouteLimits() map[string]RateLimit {
 	return map[string]RateLimit{
-		// S15: "Rate limited to 1 request per second, per organisation."
+		// "Rate limited to 1 request per second, per organisation."
+		// (https://docs.doubletick.io/reference/get-message-status)
 		RouteMessageStatus: {Rate: 1, Burst: 1},
 	}
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
-// The route keys of the webhook subscription API (shared
-// doubletick-api-addendum.md §B). Every webhook ID shares the edit route's
+// The route keys of the webhook subscription API
+// (https://docs.doubletick.io/reference/register-webhook, edit-webhooks,
+// get-webhooks, delete-webhooks). Every webhook ID shares the edit route's
 // limit.
 const (
 	RouteRegisterWebhook   = "POST /v2/webhook/register"
@@ -24,7 +25,8 @@ const (
 // WebhookEvent is an event a webhook subscribes to.
 type WebhookEvent = string
 
-// The events DoubleTick's registration API documents (S10). It documents no
+// The events DoubleTick's registration API documents
+// (https://docs.doubletick.io/reference/register-webhook). It documents no
 // group event: group webhooks are subscribed in DoubleTick's dashboard, and
 // whether the API accepts GROUP_* or WA_GROUP_MESSAGE_RECEIVED is not
 // documented. The SDK sends any string; an event DoubleTick refuses comes

@@ -27,8 +27,9 @@ import (
 // The contract test checks every answer of the fake, per endpoint and per
 // status, against the response schemas of DoubleTick's docs, and every
 // request the SDK sends against the request schemas. The schemas are
-// written here from the field tables of shared/doubletick-api.md §3–4, not
-// from the SDK's or the fake's types.
+// written here from the field tables and OpenAPI schemas of the endpoint
+// pages under https://docs.doubletick.io/reference/, not from the SDK's or
+// the fake's types.
 
 // field is one documented field: its type, and whether it must be present.
 //
@@ -50,41 +51,42 @@ func arrayOf(items any, required bool) field {
 	return field{typ: "array", of: items, required: required}
 }
 
-// §4.1: GroupInfoResponse; §4.3: GroupListItem has the same fields.
+// GroupInfoResponse (getwhatsappgroupinfo); GroupListItem (listwhatsappgroups)
+// has the same fields.
 var groupInfo = schema{
 	"groupId": req("string"), "subject": req("string"), "description": req("string"),
 	"totalParticipantCount": req("integer"), "inviteLink": req("string|null"), "status": req("string"),
 	"groupCreatedAt": req("date-time"),
 }
 
-// The NestJS error body (§3.3, S11, S6a): message is a string or, for
+// The NestJS error body of every endpoint page: message is a string or, for
 // several validation failures, an array of strings.
 var nestError = schema{"statusCode": req("integer"), "message": req("message"), "error": req("string")}
 
 var responses = map[string]map[int]schema{
-	// §3.2, S5a CreateGroupResponse.
+	// CreateGroupResponse (createwhatsappgroup).
 	doubletick.RouteCreateGroup: {200: {"success": req("boolean"), "groupId": req("string"), "wabaNumber": req("string")}},
 	doubletick.RouteGetGroup:    {200: groupInfo},
-	// §4.2 UpdateGroupSettingsResponse.
+	// UpdateGroupSettingsResponse (updatewhatsappgroupsettings).
 	doubletick.RouteUpdateGroup: {200: {"success": req("boolean")}},
-	// §4.3 ListGroupsResponse.
+	// ListGroupsResponse (listwhatsappgroups).
 	doubletick.RouteListGroups: {200: {"groups": arrayOf(groupInfo, true), "hasMore": req("boolean"),
 		"lastGroupId": req("string|null"), "olderThanTimestamp": req("date-time|null")}},
-	// §4.4 ListParticipantsResponse.
+	// ListParticipantsResponse (getwhatsappgroupparticipants).
 	doubletick.RouteListParticipants: {200: {"participants": arrayOf(schema{"name": req("string|null"), "phoneNumber": req("string"),
 		"dateJoined": req("date-time|null"), "dateRemoved": req("date-time|null"), "dateLeft": req("date-time|null")}, true),
 		"hasMore": req("boolean"), "lastPhoneNumber": req("string|null"), "olderThanTimestamp": req("date-time|null")}},
-	// §4.5 RemoveParticipantResponse.
+	// RemoveParticipantResponse (removewhatsappgroupparticipant).
 	doubletick.RouteRemoveParticipant: {200: {"messaging_product": req("string"), "request_id": req("string")}},
-	// §4.6 DeleteGroupResponse.
+	// DeleteGroupResponse (deletewhatsappgroup).
 	doubletick.RouteDeleteGroup: {200: {"success": req("boolean")}},
-	// §4.7.
+	// getwhatsappgroupaisummary.
 	doubletick.RouteGroupAISummary: {200: {"startDate": req("date-time"), "endDate": req("date-time"), "chatType": req("string"),
 		"groupName": req("string"), "memberCount": req("integer"),
 		"members":           arrayOf(schema{"id": req("string"), "name": req("string"), "customerNumber": req("string")}, true),
 		"chatMessagesCount": req("integer"), "callsCount": req("integer"),
 		"summaries": arrayOf(schema{"title": req("string"), "description": req("string")}, true)}},
-	// §4.8, 201.
+	// wa-group-assign-tags-custom-fields and -remove-: 201.
 	doubletick.RouteAssignGroupTags: {201: {
 		"tags":         {typ: "object", required: true, of: schema{"added": arrayOf("string", true), "errored": arrayOf(schema{"tag": req("string"), "error": req("string")}, true)}},
 		"customFields": {typ: "object", required: true, of: schema{"added": arrayOf("string", true), "errored": arrayOf(schema{"customField": req("string"), "error": req("string")}, true)}}}},
@@ -113,7 +115,8 @@ var documentedErrors = map[string]map[int]string{
 var requests = map[string]struct {
 	query, body schema
 }{
-	// §3.1: S5a's required list; S2's limits are checked by the fake.
+	// createwhatsappgroup's required list; the field limits are checked by the
+	// fake.
 	doubletick.RouteCreateGroup: {body: schema{"wabaNumber": req("string"), "subject": req("string"), "description": opt("string"),
 		"joinApprovalMode": opt("enum:auto_approve|approval_required"), "groupId": opt("string")}},
 	doubletick.RouteGetGroup:    {query: schema{"groupId": req("string")}},

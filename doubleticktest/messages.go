@@ -16,8 +16,10 @@ import (
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
-// Messaging and webhook subscriptions, as shared/doubletick-api-addendum.md
-// §A and §B document them. Where they are silent (AU2, AU5, AU8, AU9):
+// Messaging and webhook subscriptions, as DoubleTick's send pages
+// (https://docs.doubletick.io/reference/outgoing-messages-whatsapp-text and
+// the others) and subscription pages (register-webhook, edit-webhooks,
+// get-webhooks, delete-webhooks) document them. Where they are silent:
 //
 //   - a send with both or neither of groupId and to, or to a group the fake
 //     does not hold, is 400 ("Incorrect payload" is the only documented
@@ -58,7 +60,8 @@ func (s *Server) Sent() []SentMessage {
 // back in invalidWebhooks.
 func WithStrictWebhookEvents() Option { return func(s *Server) { s.strictEvents = true } }
 
-// documentedEvents is the webhookEvents enum of S10.
+// documentedEvents is the webhookEvents enum of
+// https://docs.doubletick.io/reference/register-webhook.
 var documentedEvents = strings.Fields(`MESSAGE_RECEIVED MESSAGE_STATUS_UPDATE CHAT_ASSIGNED_TO_AGENT
 	ASSIGNED_AGENT_STATUS_CHANGED CHAT_UNASSIGNED UPDATE_CUSTOMER_CUSTOM_FIELD WIDGET_LEAD_RECEIVED
 	VERIFIED_WIDGET_LEAD_RECEIVED NEW_LEAD RAW_CLOUD_API_WEBHOOK CLOSE_CONVERSATION TEMPLATE_UPDATE ADD_TAG
@@ -67,7 +70,8 @@ var documentedEvents = strings.Fields(`MESSAGE_RECEIVED MESSAGE_STATUS_UPDATE CH
 	CALL_INCOMING_INITIATED CALL_OUTGOING_INITIATED CALL_ACCEPTED CALL_ENDED CALL_REJECTED CALL_MISSED
 	CALL_NOT_PICKED STANDBY_MESSAGE_RECEIVED MESSAGING_HANDOVER`)
 
-// groupEvents are the group webhooks of S4.
+// groupEvents are the group webhooks of
+// https://docs.doubletick.io/reference/whatsapp-group-webhooks.
 var groupEvents = []string{string(webhooks.TypeGroupCreated), string(webhooks.TypeParticipantJoined),
 	string(webhooks.TypeParticipantLeft), string(webhooks.TypeParticipantRemoved), string(webhooks.TypeGroupMessageReceived)}
 

@@ -10,14 +10,16 @@ import (
 )
 
 // The fake checks requests by the rules DoubleTick documents
-// (shared/doubletick-api.md §3–4), written here from the docs and never
+// (https://docs.doubletick.io/reference/whatsapp-group-public-api and its
+// endpoint pages), written here from the docs and never
 // taken from the SDK's own validation, so that a rule the SDK adds or drops
 // shows up in a test against the fake. DoubleTick documents no wording for
 // its validation messages; the fake writes them as NestJS's class-validator
 // does by default ("subject should not be empty"), since its error bodies
 // are NestJS's.
 
-// Documented limits, in characters (S2; S5c's maxLength).
+// Documented limits, in characters (wa-group-create-group-public-api;
+// updatewhatsappgroupsettings's maxLength).
 const (
 	docSubjectMax     = 128
 	docDescriptionMax = 2048
@@ -86,9 +88,10 @@ func (c *checks) ok(w http.ResponseWriter) bool {
 	return false
 }
 
-// createRequest is POST /whatsapp/wa-group/create as S2 and S5a describe it:
+// createRequest is POST /whatsapp/wa-group/create as the pages
+// wa-group-create-group-public-api and createwhatsappgroup describe it:
 // wabaNumber and subject required; subject ≤ 128, description ≤ 2048,
-// groupId ≤ 50 characters (S2); joinApprovalMode auto_approve or
+// groupId ≤ 50 characters; joinApprovalMode auto_approve or
 // approval_required.
 type createRequest struct {
 	wabaNumber, subject, description, joinApprovalMode, groupID string
@@ -110,8 +113,8 @@ func readCreate(w http.ResponseWriter, r *http.Request) (createRequest, bool) {
 	return req, c.ok(w)
 }
 
-// settingsRequest is POST /whatsapp/wa-group/settings (S5c): wabaNumber
-// required; subject ≤ 128, description ≤ 2048, groupId (the new one) ≤ 50.
+// settingsRequest is POST /whatsapp/wa-group/settings
+// (updatewhatsappgroupsettings): wabaNumber required; subject ≤ 128, description ≤ 2048, groupId (the new one) ≤ 50.
 type settingsRequest struct {
 	wabaNumber, subject, description, newGroupID string
 }

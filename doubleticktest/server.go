@@ -1,10 +1,11 @@
 // Package doubleticktest runs an in-process fake of DoubleTick's WhatsApp
 // Group API on a loopback address, for tests and offline examples.
 //
-// The fake answers as DoubleTick documents (shared/doubletick-api.md §3–4),
-// never by the SDK's own rules: it checks the API key (in Authorization or
-// X-Public-Api-Key), validates bodies by the documented rules with its own
-// code, and answers with NestJS-style error bodies
+// The fake answers as DoubleTick documents
+// (https://docs.doubletick.io/reference/whatsapp-group-public-api and the
+// pages it links), never by the SDK's own rules: it checks the API key (in
+// Authorization or X-Public-Api-Key), validates bodies by the documented
+// rules with its own code, and answers with NestJS-style error bodies
 // ({"statusCode", "message", "error"}), each endpoint with the statuses and
 // messages its docs list.
 //

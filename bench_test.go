@@ -185,7 +185,7 @@ func BenchmarkUpload(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(size)
 			for b.Loop() {
-				if _, _, err := c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "f.bin", Size: size, Body: &slowZeros{size}}); err != nil {
+				if _, _, err := c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "f.bin", Size: size, Body: &slowZeros{size}}); err != nil {
 					b.Fatal(err)
 				}
 			}

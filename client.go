@@ -638,7 +638,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
 		v.add("path", RuleOneOf, "must start with / and carry no query or fragment, got %q", path)
 	}
-	if err := v.err("Do"); err != nil {
+	if err := v.err("Client.Do"); err != nil {
 		return nil, err
 	}
 	return c.do(ctx, endpoint{method: method, route: path, key: method + " " + path}, query, body, out)

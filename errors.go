@@ -247,7 +247,10 @@ func (e FieldError) Error() string { return e.Field + ": " + e.Detail }
 // ValidationError lists every rule a request broke. The SDK returns it
 // before sending anything.
 type ValidationError struct {
-	// Request names the request type, e.g. "CreateGroupRequest".
+	// Request names what was called: the method, e.g.
+	// "GroupsService.Create", for the error a method returns before
+	// sending anything; the request type, e.g. "CreateGroupRequest", for
+	// the error of its Validate.
 	Request string
 	// Fields holds every violation, in field order.
 	Fields []FieldError

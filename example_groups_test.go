@@ -125,14 +125,14 @@ func ExampleGroupsService_GetAISummary() {
 		log.Fatal(err)
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	sum, _, err := c.Groups.GetAISummary(context.Background(), "vip", today.AddDate(0, 0, -6), today)
+	sum, _, err := c.Groups.GetAISummary(context.Background(), "vip", &doubletick.GetAISummaryRequest{Start: today.AddDate(0, 0, -6), End: today})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(sum.GroupName, sum.ChatType, sum.MemberCount, sum.ChatMessagesCount, len(sum.Summaries))
 
 	// An eighth day is refused before anything is sent.
-	_, _, err = c.Groups.GetAISummary(context.Background(), "vip", today.AddDate(0, 0, -7), today)
+	_, _, err = c.Groups.GetAISummary(context.Background(), "vip", &doubletick.GetAISummaryRequest{Start: today.AddDate(0, 0, -7), End: today})
 	var invalid *doubletick.ValidationError
 	fmt.Println(errors.As(err, &invalid))
 	// Output:

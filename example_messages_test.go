@@ -36,7 +36,7 @@ func ExampleMessagesService_UploadMedia() {
 
 	// The file is streamed as it is sent, never held in memory.
 	pdf := strings.NewReader("%PDF-1.7 ...")
-	up, _, err := c.Messages.UploadMedia(ctx, doubletick.MediaFile{Name: "terms.pdf", Size: int64(pdf.Len()), Body: pdf})
+	up, _, err := c.Messages.UploadMedia(ctx, &doubletick.MediaFile{Name: "terms.pdf", Size: int64(pdf.Len()), Body: pdf})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,14 +55,16 @@ func ExampleMessagesService_SendTemplate() {
 	srv, c := exampleServer()
 	defer srv.Close()
 
-	results, _, err := c.Messages.SendTemplate(context.Background(), &doubletick.TemplateMessage{
-		Target: doubletick.Target{GroupID: "vip"},
-		Content: doubletick.TemplateContent{
-			TemplateName: "order_confirmation",
-			Language:     "en",
-			TemplateData: &doubletick.TemplateData{Body: &doubletick.TemplateBody{Placeholders: []string{"Asha", "#1234"}}},
-		},
-		CustomData: map[string]string{"orderId": "1234"},
+	results, _, err := c.Messages.SendTemplate(context.Background(), &doubletick.SendTemplateRequest{
+		Messages: []doubletick.TemplateMessage{{
+			Target: doubletick.Target{GroupID: "vip"},
+			Content: doubletick.TemplateContent{
+				TemplateName: "order_confirmation",
+				Language:     "en",
+				TemplateData: &doubletick.TemplateData{Body: &doubletick.TemplateBody{Placeholders: []string{"Asha", "#1234"}}},
+			},
+			CustomData: map[string]string{"orderId": "1234"},
+		}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -71,7 +73,7 @@ func ExampleMessagesService_SendTemplate() {
 	// Output: 1 SENT
 }
 
-func ExampleMessagesService_Status() {
+func ExampleMessagesService_GetStatus() {
 	srv, c := exampleServer()
 	defer srv.Close()
 	ctx := context.Background()
@@ -82,7 +84,7 @@ func ExampleMessagesService_Status() {
 	}
 	// DoubleTick allows one status read per second: a Client from NewClient
 	// paces this route to that by default (the fake's Client does not).
-	st, _, err := c.Messages.Status(ctx, sent.MessageID)
+	st, _, err := c.Messages.GetStatus(ctx, sent.MessageID)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func ExampleGroupsService_Create() {
 	// Output:
 	// 200 new_support_2026
 	// 422 true A group with this groupId already exists
-	// doubletick: invalid CreateGroupRequest: wabaNumber: must be digits with the country code (a leading + is allowed), found '-' at byte offset 2; subject: is required
+	// doubletick: invalid GroupsService.Create: wabaNumber: must be digits with the country code (a leading + is allowed), found '-' at byte offset 2; subject: is required
 }
 
 func ExampleWithPathRateLimit() {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Route keys of the group API: the method, a space, and the path relative to
@@ -22,7 +20,7 @@ const (
 	RouteDeleteGroup       = "DELETE /whatsapp/wa-group"
 	RouteListParticipants  = "GET /whatsapp/wa-group/participants"
 	RouteRemoveParticipant = "DELETE /whatsapp/wa-group/participants"
-	RouteGroupAISummary    = "GET /channel/wa-group/ai-summary"
+	RouteGetGroupAISummary = "GET /channel/wa-group/ai-summary"
 	RouteAssignGroupTags   = "POST /wa-group/assign-tags-custom-fields"
 	RouteRemoveGroupTags   = "POST /wa-group/remove-tags-custom-fields"
 )
@@ -36,7 +34,7 @@ var (
 	epDeleteGroup       = newEndpoint(RouteDeleteGroup)
 	epListParticipants  = newEndpoint(RouteListParticipants)
 	epRemoveParticipant = newEndpoint(RouteRemoveParticipant)
-	epGroupAISummary    = newEndpoint(RouteGroupAISummary)
+	epGetGroupAISummary = newEndpoint(RouteGetGroupAISummary)
 	epAssignGroupTags   = newEndpoint(RouteAssignGroupTags)
 	epRemoveGroupTags   = newEndpoint(RouteRemoveGroupTags)
 )
@@ -90,11 +88,12 @@ type CreateGroupRequest struct {
 // Validate checks r against the documented rules and returns a
 // *[ValidationError] listing every violation, or nil. [GroupsService.Create]
 // calls it before sending anything.
-func (r *CreateGroupRequest) Validate() error {
-	if r == nil {
-		return &ValidationError{Request: "CreateGroupRequest", Fields: []FieldError{{Field: "request", Rule: RuleRequired, Detail: "is nil"}}}
+func (r *CreateGroupRequest) Validate() error { return validate("CreateGroupRequest", r.check) }
+
+func (r *CreateGroupRequest) check(v *validator) {
+	if !v.present(r == nil) {
+		return
 	}
-	var v validator
 	v.wabaNumber("wabaNumber", r.WABANumber)
 	v.text("subject", r.Subject, true, MaxSubjectLength)
 	v.text("description", r.Description, false, MaxDescriptionLength)
@@ -104,7 +103,6 @@ func (r *CreateGroupRequest) Validate() error {
 		v.add("joinApprovalMode", RuleOneOf, "must be %q or %q, got %q", JoinAutoApprove, JoinApprovalRequired, r.JoinApprovalMode)
 	}
 	v.text("groupId", r.GroupID, false, MaxGroupIDLength)
-	return v.err("CreateGroupRequest")
 }
 
 // CreateGroupResult is DoubleTick's answer to [GroupsService.Create].
@@ -135,67 +133,14 @@ func (r *CreateGroupResult) succeeded() bool { return r.Success }
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/createwhatsappgroup
 func (s *GroupsService) Create(ctx context.Context, req *CreateGroupRequest) (*CreateGroupResult, *Response, error) {
-	if err := req.Validate(); err != nil {
+	var v validator
+	req.check(&v)
+	if err := v.err("GroupsService.Create"); err != nil {
 		return nil, nil, err
 	}
 	body := *req
 	body.WABANumber = wabaDigits(req.WABANumber)
 	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, &body)
-}
-
-// validator collects field violations.
-type validator struct{ fields []FieldError }
-
-func (v *validator) add(field string, rule Rule, format string, args ...any) {
-	v.fields = append(v.fields, FieldError{Field: field, Rule: rule, Detail: fmt.Sprintf(format, args...)})
-}
-
-// text checks a free-text field: valid UTF-8, present when required, and at
-// most max characters (runes, not bytes); max 0 sets no limit.
-func (v *validator) text(field, value string, required bool, max int) {
-	switch {
-	case !utf8.ValidString(value):
-		v.add(field, RuleUTF8, "must be valid UTF-8")
-	case strings.TrimSpace(value) == "":
-		if required {
-			v.add(field, RuleRequired, "is required")
-		} else if value != "" {
-			v.add(field, RuleRequired, "is only white space; leave it empty to omit it")
-		}
-	default:
-		if n := utf8.RuneCountInString(value); max > 0 && n > max {
-			v.add(field, RuleMaxLength, "must be at most %d characters, got %d", max, n)
-		}
-	}
-}
-
-// wabaNumber checks a WhatsApp Business number: required, digits with the
-// country code, a leading "+" allowed. DoubleTick documents no length: the
-// group API types it as a plain string and shows "911111111111"; the webhook
-// API shows "+919999999999".
-func (v *validator) wabaNumber(field, value string) {
-	digits := wabaDigits(value)
-	if digits == "" {
-		v.add(field, RuleRequired, "is required")
-		return
-	}
-	for i, r := range digits {
-		if r < '0' || r > '9' {
-			v.add(field, RuleDigits, "must be digits with the country code (a leading + is allowed), found %q at byte offset %d", r, i+len(value)-len(digits))
-			return
-		}
-	}
-}
-
-// wabaDigits returns a WABA number without its leading "+", as the group
-// API's samples send it.
-func wabaDigits(n string) string { return strings.TrimPrefix(n, "+") }
-
-func (v *validator) err(request string) error {
-	if len(v.fields) == 0 {
-		return nil
-	}
-	return &ValidationError{Request: request, Fields: v.fields}
 }
 
 // Group is a WhatsApp group as the API describes it.
@@ -220,18 +165,6 @@ type groupQuery struct {
 	GroupID string `url:"groupId"`
 }
 
-// checkGroupID reports an empty group ID as a *ValidationError.
-func checkGroupID(request, groupID string) error {
-	var v validator
-	v.text("groupId", groupID, true, maxGroupIDChars)
-	return v.err(request)
-}
-
-// maxGroupIDChars bounds the group IDs the SDK sends back. DoubleTick caps
-// your own IDs at 50 characters but documents no format for the ones it
-// generates, so only absurd values are refused.
-const maxGroupIDChars = 1024
-
 // Get returns a group.
 //
 // A group whose creation is still pending answers 404: the error matches
@@ -239,7 +172,9 @@ const maxGroupIDChars = 1024
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupinfo
 func (s *GroupsService) Get(ctx context.Context, groupID string) (*Group, *Response, error) {
-	if err := checkGroupID("Groups.Get", groupID); err != nil {
+	var v validator
+	v.id("groupId", groupID)
+	if err := v.err("GroupsService.Get"); err != nil {
 		return nil, nil, err
 	}
 	return call[Group](ctx, s.client, epGetGroup, groupQuery{groupID}, nil)
@@ -261,15 +196,10 @@ type UpdateGroupRequest struct {
 
 // Validate checks r against the documented rules; see
 // [CreateGroupRequest.Validate].
-func (r *UpdateGroupRequest) Validate() error {
-	var v validator
-	r.check(&v)
-	return v.err("UpdateGroupRequest")
-}
+func (r *UpdateGroupRequest) Validate() error { return validate("UpdateGroupRequest", r.check) }
 
 func (r *UpdateGroupRequest) check(v *validator) {
-	if r == nil {
-		v.add("request", RuleRequired, "is nil")
+	if !v.present(r == nil) {
 		return
 	}
 	v.wabaNumber("wabaNumber", r.WABANumber)
@@ -290,9 +220,9 @@ func (r *successFlag) succeeded() bool { return r.Success }
 // DoubleTick API docs: https://docs.doubletick.io/reference/updatewhatsappgroupsettings
 func (s *GroupsService) Update(ctx context.Context, groupID string, req *UpdateGroupRequest) (*Response, error) {
 	var v validator
-	v.text("query.groupId", groupID, true, maxGroupIDChars)
+	v.id("query.groupId", groupID) // the body's groupId is the new ID
 	req.check(&v)
-	if err := v.err("Groups.Update"); err != nil {
+	if err := v.err("GroupsService.Update"); err != nil {
 		return nil, err
 	}
 	body := *req
@@ -305,7 +235,9 @@ func (s *GroupsService) Update(ctx context.Context, groupID string, req *UpdateG
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/deletewhatsappgroup
 func (s *GroupsService) Delete(ctx context.Context, groupID string) (*Response, error) {
-	if err := checkGroupID("Groups.Delete", groupID); err != nil {
+	var v validator
+	v.id("groupId", groupID)
+	if err := v.err("GroupsService.Delete"); err != nil {
 		return nil, err
 	}
 	_, resp, err := call[successFlag](ctx, s.client, epDeleteGroup, groupQuery{groupID}, nil)
@@ -345,7 +277,7 @@ func (p *GroupPage) next() ListGroupsOptions {
 func (s *GroupsService) List(ctx context.Context, wabaNumber string, opts *ListGroupsOptions) (*GroupPage, *Response, error) {
 	var v validator
 	v.wabaNumber("wabaNumber", wabaNumber)
-	if err := v.err("Groups.List"); err != nil {
+	if err := v.err("GroupsService.List"); err != nil {
 		return nil, nil, err
 	}
 	if opts == nil {
@@ -366,6 +298,8 @@ func (s *GroupsService) List(ctx context.Context, wabaNumber string, opts *ListG
 //		if err != nil { return err }
 //		fmt.Println(g.Subject)
 //	}
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/listwhatsappgroups
 func (s *GroupsService) All(ctx context.Context, wabaNumber string, opts *ListGroupsOptions) iter.Seq2[*Group, error] {
 	return paginate(ctx, RouteListGroups, opts, func(o *ListGroupsOptions) ([]Group, bool, ListGroupsOptions, error) {
 		page, _, err := s.List(ctx, wabaNumber, o)
@@ -442,33 +376,55 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 // days, both ends included: Monday to Sunday.
 const MaxAISummaryDays = 7
 
-// AISummary returns an AI summary of a group's conversation from the day of
-// start to the day of end, both included, in UTC, at most 7 days. Each
-// summary DoubleTick generates costs an AI credit (422, [ErrUnprocessable],
-// when none are left); asking again for the same range returns the stored
-// one at no cost.
-//
-// DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupaisummary
-func (s *GroupsService) GetAISummary(ctx context.Context, groupID string, start, end time.Time) (*GroupAISummary, *Response, error) {
-	var v validator
-	v.text("groupId", groupID, true, maxGroupIDChars)
-	startDay, endDay := utcDay(start), utcDay(end)
+// GetAISummaryRequest is the range of days of [GroupsService.GetAISummary]:
+// from the day of Start to the day of End, both included, in UTC, at most
+// [MaxAISummaryDays].
+type GetAISummaryRequest struct {
+	// Start is the first day. Required.
+	Start time.Time
+	// End is the last day, on or after Start. Required.
+	End time.Time
+}
+
+// Validate checks r against the documented rules; see
+// [CreateGroupRequest.Validate].
+func (r *GetAISummaryRequest) Validate() error { return validate("GetAISummaryRequest", r.check) }
+
+func (r *GetAISummaryRequest) check(v *validator) {
+	if !v.present(r == nil) {
+		return
+	}
+	startDay, endDay := utcDay(r.Start), utcDay(r.End)
 	switch {
-	case start.IsZero() || end.IsZero():
-		v.add("startDate", RuleRequired, "start and end are both required")
+	case r.Start.IsZero():
+		v.add("startDate", RuleRequired, "is required")
+	case r.End.IsZero():
+		v.add("endDate", RuleRequired, "is required")
 	case endDay.Before(startDay):
 		v.add("endDate", RuleOneOf, "must be on or after startDate (%s), got %s", startDay.Format(time.DateOnly), endDay.Format(time.DateOnly))
 	case endDay.Sub(startDay) > (MaxAISummaryDays-1)*24*time.Hour:
 		v.add("endDate", RuleLength, "must be at most %d days from startDate, both included; got %d", MaxAISummaryDays, int(endDay.Sub(startDay).Hours()/24)+1)
 	}
-	if err := v.err("Groups.AISummary"); err != nil {
+}
+
+// GetAISummary returns an AI summary of a group's conversation over a range
+// of days. Each summary DoubleTick generates costs an AI credit (422,
+// [ErrUnprocessable], when none are left); asking again for the same range
+// returns the stored one at no cost.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupaisummary
+func (s *GroupsService) GetAISummary(ctx context.Context, groupID string, req *GetAISummaryRequest) (*GroupAISummary, *Response, error) {
+	var v validator
+	v.id("groupId", groupID)
+	req.check(&v)
+	if err := v.err("GroupsService.GetAISummary"); err != nil {
 		return nil, nil, err
 	}
-	return call[GroupAISummary](ctx, s.client, epGroupAISummary, struct {
+	return call[GroupAISummary](ctx, s.client, epGetGroupAISummary, struct {
 		GroupID   string    `url:"groupId"`
 		StartDate time.Time `url:"startDate" layout:"2006-01-02"`
 		EndDate   time.Time `url:"endDate" layout:"2006-01-02"`
-	}{groupID, startDay, endDay}, nil)
+	}{groupID, utcDay(req.Start), utcDay(req.End)}, nil)
 }
 
 func utcDay(t time.Time) time.Time {
@@ -483,12 +439,28 @@ type CustomField struct {
 	Values []string `json:"values,omitempty"`
 }
 
-// AssignTagsRequest is the body of [GroupsService.AssignTags].
+// AssignTagsRequest is the body of [GroupsService.AssignTags]: at least one
+// tag or custom field.
 type AssignTagsRequest struct {
 	// GroupID is the group's ID. Required.
 	GroupID      string        `json:"groupId"`
 	Tags         []string      `json:"tags,omitempty"`
 	CustomFields []CustomField `json:"customFields,omitempty"`
+}
+
+// Validate checks r against the documented rules; see
+// [CreateGroupRequest.Validate].
+func (r *AssignTagsRequest) Validate() error { return validate("AssignTagsRequest", r.check) }
+
+func (r *AssignTagsRequest) check(v *validator) {
+	if !v.present(r == nil) {
+		return
+	}
+	names := make([]string, len(r.CustomFields))
+	for i, f := range r.CustomFields {
+		names[i] = f.Name
+	}
+	checkTags(v, r.GroupID, r.Tags, names)
 }
 
 // RemoveTagsRequest is the body of [GroupsService.RemoveTags].
@@ -501,6 +473,16 @@ type RemoveTagsRequest struct {
 	// ShouldCreateChatLog writes the change into the chat's log; DoubleTick
 	// does so when it is nil.
 	ShouldCreateChatLog *bool `json:"shouldCreateChatLog,omitempty"`
+}
+
+// Validate checks r against the documented rules; see
+// [CreateGroupRequest.Validate].
+func (r *RemoveTagsRequest) Validate() error { return validate("RemoveTagsRequest", r.check) }
+
+func (r *RemoveTagsRequest) check(v *validator) {
+	if v.present(r == nil) {
+		checkTags(v, r.GroupID, r.Tags, r.CustomFields)
+	}
 }
 
 // TagsResult says, per tag and custom field, what [GroupsService.AssignTags]
@@ -541,7 +523,7 @@ type CustomFieldError struct {
 
 // checkTags checks the fields the two tag requests share.
 func checkTags(v *validator, groupID string, tags []string, fieldNames []string) {
-	v.text("groupId", groupID, true, maxGroupIDChars)
+	v.id("groupId", groupID)
 	if len(tags) == 0 && len(fieldNames) == 0 {
 		v.add("tags", RuleRequired, "give at least one tag or custom field")
 	}
@@ -558,16 +540,9 @@ func checkTags(v *validator, groupID string, tags []string, fieldNames []string)
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/wa-group-assign-tags-custom-fields
 func (s *GroupsService) AssignTags(ctx context.Context, req *AssignTagsRequest) (*TagsResult, *Response, error) {
-	if req == nil {
-		req = &AssignTagsRequest{}
-	}
-	names := make([]string, len(req.CustomFields))
-	for i, f := range req.CustomFields {
-		names[i] = f.Name
-	}
 	var v validator
-	checkTags(&v, req.GroupID, req.Tags, names)
-	if err := v.err("AssignTagsRequest"); err != nil {
+	req.check(&v)
+	if err := v.err("GroupsService.AssignTags"); err != nil {
 		return nil, nil, err
 	}
 	return call[TagsResult](ctx, s.client, epAssignGroupTags, nil, req)
@@ -577,12 +552,9 @@ func (s *GroupsService) AssignTags(ctx context.Context, req *AssignTagsRequest) 
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/wa-group-remove-tags-custom-fields
 func (s *GroupsService) RemoveTags(ctx context.Context, req *RemoveTagsRequest) (*TagsResult, *Response, error) {
-	if req == nil {
-		req = &RemoveTagsRequest{}
-	}
 	var v validator
-	checkTags(&v, req.GroupID, req.Tags, req.CustomFields)
-	if err := v.err("RemoveTagsRequest"); err != nil {
+	req.check(&v)
+	if err := v.err("GroupsService.RemoveTags"); err != nil {
 		return nil, nil, err
 	}
 	return call[TagsResult](ctx, s.client, epRemoveGroupTags, nil, req)

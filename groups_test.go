@@ -148,7 +148,7 @@ func TestGroupsAISummary(t *testing.T) {
 	// 2026-01-12 03:00 IST is still 2026-01-11 in UTC.
 	start := time.Date(2026, 1, 12, 3, 0, 0, 0, ist)
 	end := time.Date(2026, 1, 17, 23, 0, 0, 0, time.UTC)
-	sum, _, err := c.Groups.GetAISummary(context.Background(), "vip-support-42", start, end)
+	sum, _, err := c.Groups.GetAISummary(context.Background(), "vip-support-42", &doubletick.GetAISummaryRequest{Start: start, End: end})
 	require.NoError(t, err)
 	assertCall(t, (*calls)[0], "GET", "/channel/wa-group/ai-summary",
 		url.Values{"groupId": {"vip-support-42"}, "startDate": {"2026-01-11"}, "endDate": {"2026-01-17"}}, "")
@@ -158,14 +158,14 @@ func TestGroupsAISummary(t *testing.T) {
 	assert.Equal(t, "Pricing", sum.Summaries[0].Title)
 
 	monday := time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC)
-	_, _, err = c.Groups.GetAISummary(context.Background(), "g", monday, monday.AddDate(0, 0, 6))
+	_, _, err = c.Groups.GetAISummary(context.Background(), "g", &doubletick.GetAISummaryRequest{Start: monday, End: monday.AddDate(0, 0, 6)})
 	assert.NoError(t, err, "Monday to Sunday is allowed")
 	for name, r := range map[string][2]time.Time{
 		"8 days":   {monday, monday.AddDate(0, 0, 7)},
 		"inverted": {monday, monday.AddDate(0, 0, -1)},
 		"no start": {{}, monday},
 	} {
-		_, _, err := c.Groups.GetAISummary(context.Background(), "g", r[0], r[1])
+		_, _, err := c.Groups.GetAISummary(context.Background(), "g", &doubletick.GetAISummaryRequest{Start: r[0], End: r[1]})
 		var verr *doubletick.ValidationError
 		assert.ErrorAs(t, err, &verr, name)
 	}
@@ -229,7 +229,7 @@ func TestEveryEndpointMapsDocumentedStatuses(t *testing.T) {
 			return err
 		},
 		"summary": func(c *doubletick.Client) error {
-			_, _, err := c.Groups.GetAISummary(ctx, "g", monday, monday)
+			_, _, err := c.Groups.GetAISummary(ctx, "g", &doubletick.GetAISummaryRequest{Start: monday, End: monday})
 			return err
 		},
 		"assign": func(c *doubletick.Client) error {

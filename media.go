@@ -34,6 +34,23 @@ type MediaFile struct {
 	Body io.Reader
 }
 
+// Validate checks f against the documented rules; see
+// [TextMessage.Validate].
+func (f *MediaFile) Validate() error { return validate("MediaFile", f.check) }
+
+func (f *MediaFile) check(v *validator) {
+	if !v.present(f == nil) {
+		return
+	}
+	v.text("file.name", f.Name, true, 0)
+	if f.Body == nil {
+		v.add("file.body", RuleRequired, "is required")
+	}
+	if f.Size < 0 || f.Size > MaxMediaUploadBytes {
+		v.add("file.size", RuleLength, "must be at most %d bytes, got %d", MaxMediaUploadBytes, f.Size)
+	}
+}
+
 // UploadResult is where an uploaded file can be fetched from, for a media
 // send.
 type UploadResult struct {
@@ -46,31 +63,25 @@ type UploadResult struct {
 // UploadMedia uploads a file as multipart/form-data (field "file") and
 // returns its URL, for SendImage, SendVideo, SendAudio and SendDocument.
 //
-// DoubleTick API docs: https://docs.doubletick.io/reference/uploadmedia
-func (s *MessagesService) UploadMedia(ctx context.Context, f MediaFile) (*UploadResult, *Response, error) {
+// DoubleTick API docs: https://docs.doubletick.io/reference/upload-media
+func (s *MessagesService) UploadMedia(ctx context.Context, f *MediaFile) (*UploadResult, *Response, error) {
 	var v validator
-	v.text("file.name", f.Name, true, 0)
-	if f.Body == nil {
-		v.add("file.body", RuleRequired, "is nil")
-	}
-	if f.Size < 0 || f.Size > MaxMediaUploadBytes {
-		v.add("file.size", RuleLength, "must be at most %d bytes, got %d", MaxMediaUploadBytes, f.Size)
-	}
-	if err := v.err("UploadMedia"); err != nil {
+	f.check(&v)
+	if err := v.err("MessagesService.UploadMedia"); err != nil {
 		return nil, nil, err
 	}
 	body, err := multipartBody(f)
 	if err != nil {
 		return nil, nil, err
 	}
-	return call[UploadResult](ctx, s.client, newEndpoint(RouteUploadMedia), nil, body)
+	return call[UploadResult](ctx, s.client, epUploadMedia, nil, body)
 }
 
 // multipartBody streams f as a multipart form of one part, "file", framed
 // by hand so that no goroutine or pipe is needed and, when f.Size is known,
 // the request carries a Content-Length instead of being chunked: memory
 // stays the same whatever the file's size.
-func multipartBody(f MediaFile) (*bodySource, error) {
+func multipartBody(f *MediaFile) (*bodySource, error) {
 	ctype := f.ContentType
 	if ctype == "" {
 		ctype = mime.TypeByExtension(filepath.Ext(f.Name))

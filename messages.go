@@ -6,9 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -18,16 +19,30 @@ import (
 // -image, -video, -audio, -document, -location, -template, -template-v2;
 // upload-media; get-message-status).
 const (
-	RouteSendText       = "POST /whatsapp/message/text"
-	RouteSendImage      = "POST /whatsapp/message/image"
-	RouteSendVideo      = "POST /whatsapp/message/video"
-	RouteSendAudio      = "POST /whatsapp/message/audio"
-	RouteSendDocument   = "POST /whatsapp/message/document"
-	RouteSendLocation   = "POST /whatsapp/message/location"
-	RouteSendTemplate   = "POST /whatsapp/message/template"
-	RouteSendTemplateV2 = "POST /v2/whatsapp/message/template"
-	RouteUploadMedia    = "POST /media/upload"
-	RouteMessageStatus  = "GET /whatsapp/message/status"
+	RouteSendText         = "POST /whatsapp/message/text"
+	RouteSendImage        = "POST /whatsapp/message/image"
+	RouteSendVideo        = "POST /whatsapp/message/video"
+	RouteSendAudio        = "POST /whatsapp/message/audio"
+	RouteSendDocument     = "POST /whatsapp/message/document"
+	RouteSendLocation     = "POST /whatsapp/message/location"
+	RouteSendTemplate     = "POST /whatsapp/message/template"
+	RouteSendTemplateV2   = "POST /v2/whatsapp/message/template"
+	RouteUploadMedia      = "POST /media/upload"
+	RouteGetMessageStatus = "GET /whatsapp/message/status"
+)
+
+// The endpoints, split from their route keys once.
+var (
+	epSendText         = newEndpoint(RouteSendText)
+	epSendImage        = newEndpoint(RouteSendImage)
+	epSendVideo        = newEndpoint(RouteSendVideo)
+	epSendAudio        = newEndpoint(RouteSendAudio)
+	epSendDocument     = newEndpoint(RouteSendDocument)
+	epSendLocation     = newEndpoint(RouteSendLocation)
+	epSendTemplate     = newEndpoint(RouteSendTemplate)
+	epSendTemplateV2   = newEndpoint(RouteSendTemplateV2)
+	epUploadMedia      = newEndpoint(RouteUploadMedia)
+	epGetMessageStatus = newEndpoint(RouteGetMessageStatus)
 )
 
 // Documented limits of the messaging fields, from the OpenAPI schemas of the
@@ -54,7 +69,7 @@ var TemplateLanguages = []string{"en", "en_US", "en_GB", "pt_BR", "es", "id"}
 // that could not be made, a 429, a 503 with Retry-After), unless the Client
 // was built with [WithRetryNonIdempotent]. Every send carries a messageId
 // (generated when you give none) and returns it, so that you can look the
-// message up with Status before deciding to send it again.
+// message up with GetStatus before deciding to send it again.
 type MessagesService struct {
 	client *Client
 }
@@ -137,6 +152,18 @@ type TextMessage struct {
 	Text string
 }
 
+// Validate checks m against the documented rules and returns a
+// *[ValidationError] listing every violation, or nil. The send methods run
+// the same checks before sending anything.
+func (m *TextMessage) Validate() error { return validate("TextMessage", m.check) }
+
+func (m *TextMessage) check(v *validator) {
+	if v.present(m == nil) {
+		m.Target.check(v, "", true)
+		v.text("content.text", m.Text, true, 0)
+	}
+}
+
 // MediaMessage is an image, video or audio message.
 type MediaMessage struct {
 	Target
@@ -147,6 +174,18 @@ type MediaMessage struct {
 	Caption string
 }
 
+// Validate checks m against the documented rules; see
+// [TextMessage.Validate].
+func (m *MediaMessage) Validate() error { return validate("MediaMessage", m.check) }
+
+func (m *MediaMessage) check(v *validator) {
+	if v.present(m == nil) {
+		m.Target.check(v, "", true)
+		v.text("content.mediaUrl", m.MediaURL, true, MaxMediaURLLength)
+		v.text("content.caption", m.Caption, false, MaxCaptionLength)
+	}
+}
+
 // DocumentMessage is a document message.
 type DocumentMessage struct {
 	MediaMessage
@@ -154,13 +193,44 @@ type DocumentMessage struct {
 	Filename string
 }
 
+// Validate checks m against the documented rules; see
+// [TextMessage.Validate].
+func (m *DocumentMessage) Validate() error { return validate("DocumentMessage", m.check) }
+
+func (m *DocumentMessage) check(v *validator) {
+	if v.present(m == nil) {
+		m.MediaMessage.check(v)
+	}
+}
+
 // LocationMessage is a location message.
 type LocationMessage struct {
 	Target
-	// Latitude and Longitude are required.
+	// Latitude and Longitude are required: 0 is a latitude, so every
+	// value is sent as given, but a NaN or an infinity, which JSON cannot
+	// carry, is refused.
 	Latitude, Longitude float64
 	// Name and Address describe the place.
 	Name, Address string
+}
+
+// Validate checks m against the documented rules; see
+// [TextMessage.Validate].
+func (m *LocationMessage) Validate() error { return validate("LocationMessage", m.check) }
+
+func (m *LocationMessage) check(v *validator) {
+	if !v.present(m == nil) {
+		return
+	}
+	m.Target.check(v, "", true)
+	for _, c := range []struct {
+		field string
+		value float64
+	}{{"content.latitude", m.Latitude}, {"content.longitude", m.Longitude}} {
+		if math.IsNaN(c.value) || math.IsInf(c.value, 0) {
+			v.add(c.field, RuleFormat, "must be a finite number, got %v", c.value)
+		}
+	}
 }
 
 // SendResult is DoubleTick's answer to a send. Its OpenAPI pages document a
@@ -184,19 +254,14 @@ type sendBody struct {
 	Content any `json:"content"`
 }
 
-// send validates and sends one message.
-func (s *MessagesService) send(ctx context.Context, route, request string, t *Target, content any, check func(*validator)) (*SendResult, *Response, error) {
-	var v validator
-	t.check(&v, "", true)
-	check(&v)
-	if err := v.err(request); err != nil {
-		return nil, nil, err
-	}
-	body := sendBody{Target: *t, Content: content}
+// send sends one message, checked already, under a messageId: its own or
+// a new one.
+func (s *MessagesService) send(ctx context.Context, ep endpoint, t Target, content any) (*SendResult, *Response, error) {
+	body := sendBody{Target: t, Content: content}
 	if body.MessageID == "" {
 		body.MessageID = NewMessageID()
 	}
-	res, resp, err := call[SendResult](ctx, s.client, newEndpoint(route), nil, body)
+	res, resp, err := call[SendResult](ctx, s.client, ep, nil, body)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -206,23 +271,21 @@ func (s *MessagesService) send(ctx context.Context, route, request string, t *Ta
 	return res, resp, nil
 }
 
-func nilRequest(request string) error {
-	return &ValidationError{Request: request, Fields: []FieldError{{Field: "request", Rule: RuleRequired, Detail: "is nil"}}}
-}
-
 // SendText sends a text message.
 //
-// DoubleTick API docs: https://docs.doubletick.io/reference/sendtextmessage
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-text
 func (s *MessagesService) SendText(ctx context.Context, m *TextMessage) (*SendResult, *Response, error) {
-	if m == nil {
-		return nil, nil, nilRequest("TextMessage")
+	var v validator
+	m.check(&v)
+	if err := v.err("MessagesService.SendText"); err != nil {
+		return nil, nil, err
 	}
-	content := struct {
-		Text string `json:"text"`
-	}{m.Text}
-	return s.send(ctx, RouteSendText, "TextMessage", &m.Target, content, func(v *validator) {
-		v.text("content.text", m.Text, true, 0)
-	})
+	return s.send(ctx, epSendText, m.Target, textContent{m.Text})
+}
+
+// textContent is the content of a text message.
+type textContent struct {
+	Text string `json:"text"`
 }
 
 // mediaContent is the content of an image, video, audio or document.
@@ -232,54 +295,68 @@ type mediaContent struct {
 	Filename string `json:"filename,omitempty"`
 }
 
-func (m *MediaMessage) check(v *validator) {
-	v.text("content.mediaUrl", m.MediaURL, true, MaxMediaURLLength)
-	v.text("content.caption", m.Caption, false, MaxCaptionLength)
-}
-
-func (s *MessagesService) sendMedia(ctx context.Context, route, request string, m *MediaMessage) (*SendResult, *Response, error) {
-	if m == nil {
-		return nil, nil, nilRequest(request)
+// sendMedia sends an image, a video or an audio message for the method
+// named.
+func (s *MessagesService) sendMedia(ctx context.Context, ep endpoint, method string, m *MediaMessage) (*SendResult, *Response, error) {
+	var v validator
+	m.check(&v)
+	if err := v.err(method); err != nil {
+		return nil, nil, err
 	}
-	return s.send(ctx, route, request, &m.Target, mediaContent{MediaURL: m.MediaURL, Caption: m.Caption}, m.check)
+	return s.send(ctx, ep, m.Target, mediaContent{MediaURL: m.MediaURL, Caption: m.Caption})
 }
 
 // SendImage sends an image (JPG, PNG or WEBP, by DoubleTick's guide).
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-image
 func (s *MessagesService) SendImage(ctx context.Context, m *MediaMessage) (*SendResult, *Response, error) {
-	return s.sendMedia(ctx, RouteSendImage, "ImageMessage", m)
+	return s.sendMedia(ctx, epSendImage, "MessagesService.SendImage", m)
 }
 
 // SendVideo sends a video (MP4, by DoubleTick's guide).
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-video
 func (s *MessagesService) SendVideo(ctx context.Context, m *MediaMessage) (*SendResult, *Response, error) {
-	return s.sendMedia(ctx, RouteSendVideo, "VideoMessage", m)
+	return s.sendMedia(ctx, epSendVideo, "MessagesService.SendVideo", m)
 }
 
 // SendAudio sends an audio message (MP3, by DoubleTick's guide).
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-audio
 func (s *MessagesService) SendAudio(ctx context.Context, m *MediaMessage) (*SendResult, *Response, error) {
-	return s.sendMedia(ctx, RouteSendAudio, "AudioMessage", m)
+	return s.sendMedia(ctx, epSendAudio, "MessagesService.SendAudio", m)
 }
 
 // SendDocument sends a document.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-document
 func (s *MessagesService) SendDocument(ctx context.Context, m *DocumentMessage) (*SendResult, *Response, error) {
-	if m == nil {
-		return nil, nil, nilRequest("DocumentMessage")
+	var v validator
+	m.check(&v)
+	if err := v.err("MessagesService.SendDocument"); err != nil {
+		return nil, nil, err
 	}
-	content := mediaContent{MediaURL: m.MediaURL, Caption: m.Caption, Filename: m.Filename}
-	return s.send(ctx, RouteSendDocument, "DocumentMessage", &m.Target, content, m.check)
+	return s.send(ctx, epSendDocument, m.Target, mediaContent{MediaURL: m.MediaURL, Caption: m.Caption, Filename: m.Filename})
 }
 
 // SendLocation sends a location.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-location
 func (s *MessagesService) SendLocation(ctx context.Context, m *LocationMessage) (*SendResult, *Response, error) {
-	if m == nil {
-		return nil, nil, nilRequest("LocationMessage")
+	var v validator
+	m.check(&v)
+	if err := v.err("MessagesService.SendLocation"); err != nil {
+		return nil, nil, err
 	}
-	content := struct {
-		Latitude  float64 `json:"latitude"`
-		Longitude float64 `json:"longitude"`
-		Name      string  `json:"name,omitempty"`
-		Address   string  `json:"address,omitempty"`
-	}{m.Latitude, m.Longitude, m.Name, m.Address}
-	return s.send(ctx, RouteSendLocation, "LocationMessage", &m.Target, content, func(*validator) {})
+	return s.send(ctx, epSendLocation, m.Target, locationContent{m.Latitude, m.Longitude, m.Name, m.Address})
+}
+
+// locationContent is the content of a location message.
+type locationContent struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+	Address   string  `json:"address,omitempty"`
 }
 
 // TemplateMessage is one message of a v1 template send.
@@ -343,35 +420,51 @@ func checkTemplate(v *validator, prefix, name, language string) {
 	}
 }
 
-// SendTemplate sends v1 template messages, each to a group or a phone, and
-// returns one result per message the answer describes. DoubleTick's guide
-// shows a single object for an array request; both are read.
-func (s *MessagesService) SendTemplate(ctx context.Context, msgs ...*TemplateMessage) ([]SendResult, *Response, error) {
-	var v validator
-	if len(msgs) == 0 {
+// SendTemplateRequest is the body of [MessagesService.SendTemplate]: one or
+// more v1 template messages, each to a group or a phone.
+type SendTemplateRequest struct {
+	// Messages are the messages to send. At least one.
+	Messages []TemplateMessage `json:"messages"`
+}
+
+// Validate checks r against the documented rules; see
+// [TextMessage.Validate].
+func (r *SendTemplateRequest) Validate() error { return validate("SendTemplateRequest", r.check) }
+
+func (r *SendTemplateRequest) check(v *validator) {
+	if !v.present(r == nil) {
+		return
+	}
+	if len(r.Messages) == 0 {
 		v.add("messages", RuleRequired, "at least one message is required")
 	}
-	body := struct {
-		Messages []TemplateMessage `json:"messages"`
-	}{Messages: make([]TemplateMessage, 0, len(msgs))}
-	for i, m := range msgs {
-		prefix := fmt.Sprintf("messages[%d].", i)
-		if m == nil {
-			v.add(prefix[:len(prefix)-1], RuleRequired, "is nil")
-			continue
-		}
-		m.Target.check(&v, prefix, true)
-		checkTemplate(&v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
-		cp := *m
-		if cp.MessageID == "" {
-			cp.MessageID = NewMessageID()
-		}
-		body.Messages = append(body.Messages, cp)
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		prefix := "messages[" + strconv.Itoa(i) + "]."
+		m.Target.check(v, prefix, true)
+		checkTemplate(v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
 	}
-	if err := v.err("SendTemplate"); err != nil {
+}
+
+// SendTemplate sends v1 template messages and returns one result per
+// message the answer describes. DoubleTick's guide shows a single object
+// for an array request; both are read. A message without a messageId is
+// sent under a new one, which its result returns.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-template
+func (s *MessagesService) SendTemplate(ctx context.Context, req *SendTemplateRequest) ([]SendResult, *Response, error) {
+	var v validator
+	req.check(&v)
+	if err := v.err("MessagesService.SendTemplate"); err != nil {
 		return nil, nil, err
 	}
-	res, resp, err := call[templateResults](ctx, s.client, newEndpoint(RouteSendTemplate), nil, body)
+	body := SendTemplateRequest{Messages: slices.Clone(req.Messages)}
+	for i := range body.Messages {
+		if body.Messages[i].MessageID == "" {
+			body.Messages[i].MessageID = NewMessageID()
+		}
+	}
+	res, resp, err := call[templateResults](ctx, s.client, epSendTemplate, nil, &body)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -460,30 +553,46 @@ type TemplateMessageResultV2 struct {
 	ErrorMessage string `json:"errorMessage"`
 }
 
-// SendTemplateV2 sends v2 template messages. byPassMediaURLValidation asks
-// DoubleTick not to check the media URLs.
-func (s *MessagesService) SendTemplateV2(ctx context.Context, byPassMediaURLValidation bool, msgs ...*TemplateMessageV2) (*TemplateResultV2, *Response, error) {
-	var v validator
-	if len(msgs) == 0 {
+// SendTemplateV2Request is the body of [MessagesService.SendTemplateV2].
+type SendTemplateV2Request struct {
+	// Messages are the messages to send. At least one.
+	Messages []TemplateMessageV2 `json:"messages"`
+	// ByPassMediaURLValidation asks DoubleTick not to check the media URLs.
+	ByPassMediaURLValidation bool `json:"byPassMediaUrlValidation,omitempty"`
+}
+
+// Validate checks r against the documented rules; see
+// [TextMessage.Validate].
+func (r *SendTemplateV2Request) Validate() error {
+	return validate("SendTemplateV2Request", r.check)
+}
+
+func (r *SendTemplateV2Request) check(v *validator) {
+	if !v.present(r == nil) {
+		return
+	}
+	if len(r.Messages) == 0 {
 		v.add("messages", RuleRequired, "at least one message is required")
 	}
-	body := struct {
-		Messages                 []*TemplateMessageV2 `json:"messages"`
-		ByPassMediaURLValidation bool                 `json:"byPassMediaUrlValidation,omitempty"`
-	}{msgs, byPassMediaURLValidation}
-	for i, m := range msgs {
-		prefix := fmt.Sprintf("messages[%d].", i)
-		if m == nil {
-			v.add(prefix[:len(prefix)-1], RuleRequired, "is nil")
-			continue
-		}
-		m.Target.check(&v, prefix, false)
-		checkTemplate(&v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		prefix := "messages[" + strconv.Itoa(i) + "]."
+		m.Target.check(v, prefix, false)
+		checkTemplate(v, prefix+"content.", m.Content.TemplateName, m.Content.Language)
 	}
-	if err := v.err("SendTemplateV2"); err != nil {
+}
+
+// SendTemplateV2 sends v2 template messages; the answer gives each its
+// messageId.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/outgoing-messages-whatsapp-template-v2
+func (s *MessagesService) SendTemplateV2(ctx context.Context, req *SendTemplateV2Request) (*TemplateResultV2, *Response, error) {
+	var v validator
+	req.check(&v)
+	if err := v.err("MessagesService.SendTemplateV2"); err != nil {
 		return nil, nil, err
 	}
-	return call[TemplateResultV2](ctx, s.client, newEndpoint(RouteSendTemplateV2), nil, body)
+	return call[TemplateResultV2](ctx, s.client, epSendTemplateV2, nil, req)
 }
 
 // MessageStatus is a message's delivery status. Each time is zero until the
@@ -535,19 +644,21 @@ func (s *scalarText) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Status reads a message's delivery status by its messageId. DoubleTick
+// GetStatus reads a message's delivery status by its messageId. DoubleTick
 // allows 1 request per second per organisation here, which is this route's
 // default client-side limit.
-func (s *MessagesService) Status(ctx context.Context, messageID string) (*MessageStatus, *Response, error) {
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/get-message-status
+func (s *MessagesService) GetStatus(ctx context.Context, messageID string) (*MessageStatus, *Response, error) {
 	var v validator
 	if !uuidV4.MatchString(messageID) {
-		v.add("query.messageId", RuleFormat, "must be a UUID, got %q", messageID)
+		v.add("messageId", RuleFormat, "must be a UUID, got %q", messageID)
 	}
-	if err := v.err("Messages.Status"); err != nil {
+	if err := v.err("MessagesService.GetStatus"); err != nil {
 		return nil, nil, err
 	}
 	q := struct {
 		MessageID string `url:"messageId"`
 	}{messageID}
-	return call[MessageStatus](ctx, s.client, newEndpoint(RouteMessageStatus), q, nil)
+	return call[MessageStatus](ctx, s.client, epGetMessageStatus, q, nil)
 }

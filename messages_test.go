@@ -93,9 +93,9 @@ func TestSendsHaveTheDocumentedShape(t *testing.T) {
 	assert.Equal(t, "/whatsapp/message/location", got[5].path)
 	assert.Equal(t, map[string]any{"latitude": 19.082502, "longitude": 72.7163737, "name": "Office"}, got[5].body["content"])
 
-	results, _, err := c.Messages.SendTemplate(ctx, &doubletick.TemplateMessage{Target: group,
+	results, _, err := c.Messages.SendTemplate(ctx, &doubletick.SendTemplateRequest{Messages: []doubletick.TemplateMessage{{Target: group,
 		Content:    doubletick.TemplateContent{TemplateName: "order_confirmation", Language: "en", TemplateData: &doubletick.TemplateData{Body: &doubletick.TemplateBody{Placeholders: []string{"Asha"}}}},
-		CustomData: map[string]string{"orderId": "12345"}})
+		CustomData: map[string]string{"orderId": "12345"}}}})
 	require.NoError(t, err)
 	assert.Equal(t, "/whatsapp/message/template", got[6].path)
 	msgs := got[6].body["messages"].([]any)
@@ -116,16 +116,16 @@ func TestSendResultsInEveryDocumentedShape(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, doubletick.SendResult{Status: "SENT", Recipient: "grp_XYZ", MessageID: "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3"}, *res)
 
-	tmpl := &doubletick.TemplateMessage{Target: doubletick.Target{To: "+919999999999"}, Content: doubletick.TemplateContent{TemplateName: "t", Language: "en"}}
+	tmpl := doubletick.TemplateMessage{Target: doubletick.Target{To: "+919999999999"}, Content: doubletick.TemplateContent{TemplateName: "t", Language: "en"}}
 	c = newTestClient(t, respond(201, `[{"status":"SENT","messageId":"a"},{"status":"SENT","messageId":"b"}]`))
-	results, _, err := c.Messages.SendTemplate(ctx, tmpl, tmpl)
+	results, _, err := c.Messages.SendTemplate(ctx, &doubletick.SendTemplateRequest{Messages: []doubletick.TemplateMessage{tmpl, tmpl}})
 	require.NoError(t, err)
 	assert.Len(t, results, 2, "an array answer")
 
 	var got []captured
 	c = newTestClient(t, capture(&got, 201, `{"messages":[{"status":"ENQUEUED","recipient":"grp_XYZ","messageId":"m1","errorMessage":""}]}`))
-	v2, _, err := c.Messages.SendTemplateV2(ctx, true, &doubletick.TemplateMessageV2{Target: doubletick.Target{GroupID: "grp_XYZ"},
-		Content: doubletick.TemplateContentV2{TemplateName: "t", Language: "en_US"}})
+	v2, _, err := c.Messages.SendTemplateV2(ctx, &doubletick.SendTemplateV2Request{ByPassMediaURLValidation: true, Messages: []doubletick.TemplateMessageV2{{
+		Target: doubletick.Target{GroupID: "grp_XYZ"}, Content: doubletick.TemplateContentV2{TemplateName: "t", Language: "en_US"}}}})
 	require.NoError(t, err)
 	assert.Equal(t, "ENQUEUED", v2.Messages[0].Status)
 	assert.Equal(t, "/v2/whatsapp/message/template", got[0].path)
@@ -154,18 +154,18 @@ func TestSendValidation(t *testing.T) {
 	assert.Equal(t, []string{"to", "from", "messageId", "content.text"}, fields(err), "every violation at once")
 	_, _, err = c.Messages.SendImage(ctx, &doubletick.MediaMessage{Target: doubletick.Target{GroupID: "g"}, MediaURL: strings.Repeat("u", 2049), Caption: strings.Repeat("c", 3001)})
 	assert.Equal(t, []string{"content.mediaUrl", "content.caption"}, fields(err))
-	_, _, err = c.Messages.SendTemplate(ctx, &doubletick.TemplateMessage{Target: doubletick.Target{GroupID: "g"}, Content: doubletick.TemplateContent{Language: "fr"}})
+	_, _, err = c.Messages.SendTemplate(ctx, &doubletick.SendTemplateRequest{Messages: []doubletick.TemplateMessage{{Target: doubletick.Target{GroupID: "g"}, Content: doubletick.TemplateContent{Language: "fr"}}}})
 	assert.Equal(t, []string{"messages[0].content.templateName", "messages[0].content.language"}, fields(err))
-	_, _, err = c.Messages.SendTemplateV2(ctx, false, &doubletick.TemplateMessageV2{Target: doubletick.Target{GroupID: "g", MessageID: doubletick.NewMessageID()},
-		Content: doubletick.TemplateContentV2{TemplateName: "t", Language: "en"}})
+	_, _, err = c.Messages.SendTemplateV2(ctx, &doubletick.SendTemplateV2Request{Messages: []doubletick.TemplateMessageV2{{Target: doubletick.Target{GroupID: "g", MessageID: doubletick.NewMessageID()},
+		Content: doubletick.TemplateContentV2{TemplateName: "t", Language: "en"}}}})
 	assert.Equal(t, []string{"messages[0].messageId"}, fields(err))
 	_, _, err = c.Messages.SendText(ctx, nil)
 	assert.Error(t, err)
-	_, _, err = c.Messages.Status(ctx, "not-a-uuid")
-	assert.Equal(t, []string{"query.messageId"}, fields(err))
-	_, _, err = c.Messages.UploadMedia(ctx, doubletick.MediaFile{Name: "big.mp4", Size: doubletick.MaxMediaUploadBytes + 1, Body: strings.NewReader("")})
+	_, _, err = c.Messages.GetStatus(ctx, "not-a-uuid")
+	assert.Equal(t, []string{"messageId"}, fields(err))
+	_, _, err = c.Messages.UploadMedia(ctx, &doubletick.MediaFile{Name: "big.mp4", Size: doubletick.MaxMediaUploadBytes + 1, Body: strings.NewReader("")})
 	assert.Equal(t, []string{"file.size"}, fields(err))
-	_, _, err = c.Messages.UploadMedia(ctx, doubletick.MediaFile{})
+	_, _, err = c.Messages.UploadMedia(ctx, &doubletick.MediaFile{})
 	assert.Equal(t, []string{"file.name", "file.body"}, fields(err))
 	assert.Zero(t, calls.Load(), "nothing was sent")
 }
@@ -191,7 +191,7 @@ func TestMessageStatusAndItsDefaultLimit(t *testing.T) {
 	srvHandler := capture(&got, 200, `{"messageId":"c2973bf3-5f7a-4f30-a927-57cfb0c66ad3","sentAt":"2026-06-04T11:48:14.000Z",`+
 		`"deliveredAt":null,"readAt":null,"repliedAt":null,"failedAt":"2026-06-04T11:49:00.000Z","failedReason":"blocked","errorCode":131047}`)
 	c := newTestClient(t, srvHandler)
-	st, _, err := c.Messages.Status(context.Background(), "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
+	st, _, err := c.Messages.GetStatus(context.Background(), "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
 	require.NoError(t, err)
 	assert.Equal(t, "GET", got[0].method)
 	assert.Equal(t, "/whatsapp/message/status", got[0].path)
@@ -200,7 +200,7 @@ func TestMessageStatusAndItsDefaultLimit(t *testing.T) {
 	assert.True(t, st.DeliveredAt.IsZero(), "null is the zero time")
 	assert.Equal(t, "131047", st.ErrorCode, "a number is read too")
 
-	assert.Equal(t, doubletick.RateLimit{Rate: 1, Burst: 1}, doubletick.DefaultRouteLimits()[doubletick.RouteMessageStatus],
+	assert.Equal(t, doubletick.RateLimit{Rate: 1, Burst: 1}, doubletick.DefaultRouteLimits()[doubletick.RouteGetMessageStatus],
 		"get-message-status: 1 request per second per organisation")
 	// With the defaults, a second status call within a second waits for its
 	// token: a deadline shorter than that fails at once, nothing sent.
@@ -208,8 +208,8 @@ func TestMessageStatusAndItsDefaultLimit(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, _, _ = def.Messages.Status(ctx, "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
-	_, _, err = def.Messages.Status(ctx, "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
+	_, _, _ = def.Messages.GetStatus(ctx, "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
+	_, _, err = def.Messages.GetStatus(ctx, "c2973bf3-5f7a-4f30-a927-57cfb0c66ad3")
 	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
 }
 
@@ -239,7 +239,7 @@ func TestUploadStreams16MiB(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		res, _, err := c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "clip.mp4", Size: n, Body: &slowZeros{n}})
+		res, _, err := c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "clip.mp4", Size: n, Body: &slowZeros{n}})
 		runtime.ReadMemStats(&after)
 		return res, after.TotalAlloc - before.TotalAlloc, err
 	}
@@ -254,12 +254,12 @@ func TestUploadStreams16MiB(t *testing.T) {
 
 	// A body longer than it said is cut off at its size; one of unknown
 	// size, at the limit.
-	_, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "liar.mp4", Size: 10, Body: &slowZeros{20}})
+	_, _, err = c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "liar.mp4", Size: 10, Body: &slowZeros{20}})
 	assert.ErrorIs(t, err, doubletick.ErrMediaSizeMismatch)
-	_, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "huge.mp4", Body: &slowZeros{doubletick.MaxMediaUploadBytes + 1}})
+	_, _, err = c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "huge.mp4", Body: &slowZeros{doubletick.MaxMediaUploadBytes + 1}})
 	assert.ErrorIs(t, err, doubletick.ErrMediaTooLarge)
 	// A file of unknown size within the limit goes through, chunked.
-	res, _, err = c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "small.png", Body: strings.NewReader("png")})
+	res, _, err = c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "small.png", Body: strings.NewReader("png")})
 	require.NoError(t, err)
 	assert.Contains(t, res.MediaURL, "small.png")
 }
@@ -429,12 +429,12 @@ func TestAnUploadMeeting429PausesTheRoute(t *testing.T) {
 		calls.Add(1)
 		respond(429, `{"statusCode":429,"message":"Too Many Requests"}`, "Retry-After", "30")(w, r)
 	}, doubletick.WithMaxAttempts(3))
-	_, _, err := c.Messages.UploadMedia(context.Background(), doubletick.MediaFile{Name: "a.png", Body: &slowZeros{10}})
+	_, _, err := c.Messages.UploadMedia(context.Background(), &doubletick.MediaFile{Name: "a.png", Body: &slowZeros{10}})
 	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
 	assert.Equal(t, int32(1), calls.Load(), "a plain reader is not sent twice")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _, err = c.Messages.UploadMedia(ctx, doubletick.MediaFile{Name: "b.png", Body: &slowZeros{10}})
+	_, _, err = c.Messages.UploadMedia(ctx, &doubletick.MediaFile{Name: "b.png", Body: &slowZeros{10}})
 	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
 	assert.Equal(t, int32(1), calls.Load(), "the route is paused: the next upload is refused before sending")
 }

@@ -62,7 +62,9 @@ type ParticipantPage struct {
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupparticipants
 func (s *ParticipantsService) List(ctx context.Context, groupID string, opts *ListParticipantsOptions) (*ParticipantPage, *Response, error) {
-	if err := checkGroupID("Participants.List", groupID); err != nil {
+	var v validator
+	v.id("groupId", groupID)
+	if err := v.err("ParticipantsService.List"); err != nil {
 		return nil, nil, err
 	}
 	if opts == nil {
@@ -76,6 +78,8 @@ func (s *ParticipantsService) List(ctx context.Context, groupID string, opts *Li
 
 // All returns every participant of a group from opts on, fetching pages as
 // the loop asks for them; see [GroupsService.All].
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/getwhatsappgroupparticipants
 func (s *ParticipantsService) All(ctx context.Context, groupID string, opts *ListParticipantsOptions) iter.Seq2[*Participant, error] {
 	return paginate(ctx, RouteListParticipants, opts, func(o *ListParticipantsOptions) ([]Participant, bool, ListParticipantsOptions, error) {
 		page, _, err := s.List(ctx, groupID, o)
@@ -104,12 +108,12 @@ type RemoveParticipantResult struct {
 // DoubleTick API docs: https://docs.doubletick.io/reference/removewhatsappgroupparticipant
 func (s *ParticipantsService) Remove(ctx context.Context, groupID, phoneNumber string) (*RemoveParticipantResult, *Response, error) {
 	var v validator
-	v.text("groupId", groupID, true, maxGroupIDChars)
+	v.id("groupId", groupID)
 	e164, ok := phone.E164(phoneNumber)
 	if !ok {
 		v.add("participantPhone", RuleDigits, "must be a phone number with its country code, 8 to 15 digits, e.g. +15551230000")
 	}
-	if err := v.err("Participants.Remove"); err != nil {
+	if err := v.err("ParticipantsService.Remove"); err != nil {
 		return nil, nil, err
 	}
 	return call[RemoveParticipantResult](ctx, s.client, epRemoveParticipant, struct {

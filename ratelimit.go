@@ -165,7 +165,7 @@ func DefaultRouteLimits() map[string]RateLimit {
 	return map[string]RateLimit{
 		// "Rate limited to 1 request per second, per organisation."
 		// (https://docs.doubletick.io/reference/get-message-status)
-		RouteMessageStatus: {Rate: 1, Burst: 1},
+		RouteGetMessageStatus: {Rate: 1, Burst: 1},
 	}
 }
 

@@ -22,6 +22,13 @@ const (
 	RouteDeregisterWebhook = "DELETE /v2/webhook/deregister"
 )
 
+// The endpoints with fixed paths, split from their route keys once.
+var (
+	epRegisterWebhook   = newEndpoint(RouteRegisterWebhook)
+	epListWebhooks      = newEndpoint(RouteListWebhooks)
+	epDeregisterWebhook = newEndpoint(RouteDeregisterWebhook)
+)
+
 // WebhookEvent is an event a webhook subscribes to.
 type WebhookEvent = string
 
@@ -105,15 +112,10 @@ type WebhookRegistration struct {
 
 // Validate checks r against the documented rules and returns a
 // *[ValidationError] naming every violation, or nil.
-func (r *WebhookRegistration) Validate() error {
-	var v validator
-	r.check(&v)
-	return v.err("WebhookRegistration")
-}
+func (r *WebhookRegistration) Validate() error { return validate("WebhookRegistration", r.check) }
 
 func (r *WebhookRegistration) check(v *validator) {
-	if r == nil {
-		v.add("request", RuleRequired, "is nil")
+	if !v.present(r == nil) {
 		return
 	}
 	checkWebhookURL(v, r.URL)
@@ -208,20 +210,26 @@ type RegisterWebhookResult struct {
 
 // Register registers a webhook. DoubleTick returns no webhook ID: List
 // finds it.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/register-webhook
 func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) (*RegisterWebhookResult, *Response, error) {
-	if err := r.Validate(); err != nil {
+	var v validator
+	r.check(&v)
+	if err := v.err("WebhooksService.Register"); err != nil {
 		return nil, nil, err
 	}
-	return call[RegisterWebhookResult](ctx, s.client, newEndpoint(RouteRegisterWebhook), nil, r.wire())
+	return call[RegisterWebhookResult](ctx, s.client, epRegisterWebhook, nil, r.wire())
 }
 
 // Update replaces the webhook webhookID with r. Whether DoubleTick merges or
 // replaces is not documented; send the whole registration.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/edit-webhooks
 func (s *WebhooksService) Update(ctx context.Context, webhookID string, r *WebhookRegistration) (*RegisterWebhookResult, *Response, error) {
 	var v validator
-	v.text("webhookId", webhookID, true, 0)
+	v.id("webhookId", webhookID)
 	r.check(&v)
-	if err := v.err("Webhooks.Update"); err != nil {
+	if err := v.err("WebhooksService.Update"); err != nil {
 		return nil, nil, err
 	}
 	ep := endpoint{method: "POST", route: "/v2/webhook/" + url.PathEscape(webhookID), key: RouteUpdateWebhook}
@@ -262,7 +270,8 @@ func (w *Webhook) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ListWebhooksOptions sorts the list.
+// ListWebhooksOptions sorts the list. The zero value (or nil) asks for
+// DoubleTick's default order.
 type ListWebhooksOptions struct {
 	// SortBy is name (the default), url, createdBy or integrationCount.
 	SortBy string `url:"sortBy,omitempty"`
@@ -270,23 +279,36 @@ type ListWebhooksOptions struct {
 	SortDirection string `url:"sortDirection,omitempty"`
 }
 
+// Validate checks o against the documented values; see
+// [CreateGroupRequest.Validate]. A nil o is the default order.
+func (o *ListWebhooksOptions) Validate() error { return validate("ListWebhooksOptions", o.check) }
+
+func (o *ListWebhooksOptions) check(v *validator) {
+	if o == nil {
+		return
+	}
+	if o.SortBy != "" && !slices.Contains([]string{"name", "url", "createdBy", "integrationCount"}, o.SortBy) {
+		v.add("sortBy", RuleOneOf, "must be name, url, createdBy or integrationCount, got %q", o.SortBy)
+	}
+	if o.SortDirection != "" && o.SortDirection != "ASC" && o.SortDirection != "DESC" {
+		v.add("sortDirection", RuleOneOf, "must be ASC or DESC, got %q", o.SortDirection)
+	}
+}
+
 // List lists the registered webhooks.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/get-webhooks
 func (s *WebhooksService) List(ctx context.Context, opts *ListWebhooksOptions) ([]Webhook, *Response, error) {
+	var v validator
+	opts.check(&v)
+	if err := v.err("WebhooksService.List"); err != nil {
+		return nil, nil, err
+	}
 	if opts == nil {
 		opts = &ListWebhooksOptions{}
 	}
-	var v validator
-	if opts.SortBy != "" && !slices.Contains([]string{"name", "url", "createdBy", "integrationCount"}, opts.SortBy) {
-		v.add("sortBy", RuleOneOf, "must be name, url, createdBy or integrationCount, got %q", opts.SortBy)
-	}
-	if opts.SortDirection != "" && opts.SortDirection != "ASC" && opts.SortDirection != "DESC" {
-		v.add("sortDirection", RuleOneOf, "must be ASC or DESC, got %q", opts.SortDirection)
-	}
-	if err := v.err("Webhooks.List"); err != nil {
-		return nil, nil, err
-	}
 	// An array in the guide, one object in the OpenAPI schema.
-	res, resp, err := call[oneOrMany[Webhook]](ctx, s.client, newEndpoint(RouteListWebhooks), opts, nil)
+	res, resp, err := call[oneOrMany[Webhook]](ctx, s.client, epListWebhooks, opts, nil)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -294,15 +316,17 @@ func (s *WebhooksService) List(ctx context.Context, opts *ListWebhooksOptions) (
 }
 
 // Deregister removes a webhook.
+//
+// DoubleTick API docs: https://docs.doubletick.io/reference/delete-webhooks
 func (s *WebhooksService) Deregister(ctx context.Context, webhookID string) (*Response, error) {
 	var v validator
-	v.text("webhookId", webhookID, true, 0)
-	if err := v.err("Webhooks.Deregister"); err != nil {
+	v.id("webhookId", webhookID)
+	if err := v.err("WebhooksService.Deregister"); err != nil {
 		return nil, err
 	}
 	body := struct {
 		WebhookID string `json:"webhookId"`
 	}{webhookID}
-	_, resp, err := call[struct{}](ctx, s.client, newEndpoint(RouteDeregisterWebhook), nil, body)
+	_, resp, err := call[struct{}](ctx, s.client, epDeregisterWebhook, nil, body)
 	return resp, err
 }

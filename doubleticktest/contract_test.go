@@ -81,7 +81,7 @@ var responses = map[string]map[int]schema{
 	// DeleteGroupResponse (deletewhatsappgroup).
 	doubletick.RouteDeleteGroup: {200: {"success": req("boolean")}},
 	// getwhatsappgroupaisummary.
-	doubletick.RouteGroupAISummary: {200: {"startDate": req("date-time"), "endDate": req("date-time"), "chatType": req("string"),
+	doubletick.RouteGetGroupAISummary: {200: {"startDate": req("date-time"), "endDate": req("date-time"), "chatType": req("string"),
 		"groupName": req("string"), "memberCount": req("integer"),
 		"members":           arrayOf(schema{"id": req("string"), "name": req("string"), "customerNumber": req("string")}, true),
 		"chatMessagesCount": req("integer"), "callsCount": req("integer"),
@@ -106,7 +106,7 @@ var documentedErrors = map[string]map[int]string{
 	doubletick.RouteListParticipants:  {404: "Group not found for the given groupId"},
 	doubletick.RouteRemoveParticipant: {404: ""},
 	doubletick.RouteDeleteGroup:       {404: "Group not found or group creation is still pending"},
-	doubletick.RouteGroupAISummary:    {400: "", 403: "", 404: "Group not found for the given groupId", 422: "Insufficient AI credits"},
+	doubletick.RouteGetGroupAISummary: {400: "", 403: "", 404: "Group not found for the given groupId", 422: "Insufficient AI credits"},
 	doubletick.RouteAssignGroupTags:   {400: "", 404: ""},
 	doubletick.RouteRemoveGroupTags:   {400: "", 404: ""},
 }
@@ -126,7 +126,7 @@ var requests = map[string]struct {
 		"olderThanTimestamp": opt("date-time")}},
 	doubletick.RouteRemoveParticipant: {query: schema{"groupId": req("string"), "participantPhone": req("string")}},
 	doubletick.RouteDeleteGroup:       {query: schema{"groupId": req("string")}},
-	doubletick.RouteGroupAISummary:    {query: schema{"groupId": req("string"), "startDate": req("date"), "endDate": req("date")}},
+	doubletick.RouteGetGroupAISummary: {query: schema{"groupId": req("string"), "startDate": req("date"), "endDate": req("date")}},
 	doubletick.RouteAssignGroupTags: {body: schema{"groupId": req("string"), "tags": arrayOf("string", false),
 		"customFields": arrayOf(schema{"name": req("string"), "value": opt("string"), "values": arrayOf("string", false)}, false)}},
 	doubletick.RouteRemoveGroupTags: {body: schema{"groupId": req("string"), "tags": arrayOf("string", false),
@@ -294,7 +294,7 @@ func TestContract(t *testing.T) {
 		_, _, _ = c.Groups.Get(ctx, id)
 		_, _, _ = c.Participants.List(ctx, id, nil)
 		_, _, _ = c.Participants.List(ctx, id, &doubletick.ListParticipantsOptions{OlderThan: day})
-		_, _, _ = c.Groups.GetAISummary(ctx, id, day, day.AddDate(0, 0, 6))
+		_, _, _ = c.Groups.GetAISummary(ctx, id, &doubletick.GetAISummaryRequest{Start: day, End: day.AddDate(0, 0, 6)})
 		_, _, _ = c.Groups.AssignTags(ctx, &doubletick.AssignTagsRequest{GroupID: id, Tags: []string{"vip"}, CustomFields: []doubletick.CustomField{{Name: "tier", Value: "gold"}, {Name: "langs", Values: []string{"en", "hi"}}}})
 		_, _, _ = c.Groups.RemoveTags(ctx, &doubletick.RemoveTagsRequest{GroupID: id, Tags: []string{"vip", "ghost"}, CustomFields: []string{"tier"}})
 		_, _, _ = c.Participants.Remove(ctx, id, "+15551230000")
@@ -394,7 +394,7 @@ func boolInt(b bool) int {
 // TestContractCheckerCatches makes sure the checker is not blind: each
 // broken answer must be reported.
 func TestContractCheckerCatches(t *testing.T) {
-	s := responses[doubletick.RouteGroupAISummary][200]
+	s := responses[doubletick.RouteGetGroupAISummary][200]
 	good := `{"startDate":"2026-01-12T00:00:00.000Z","endDate":"2026-01-18T23:59:59.999Z","chatType":"WA_GROUP","groupName":"G",` +
 		`"memberCount":0,"members":[],"chatMessagesCount":0,"callsCount":0,"summaries":[]}`
 	parse := func(s string) map[string]any {

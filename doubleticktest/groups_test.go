@@ -143,7 +143,7 @@ func TestFakeAISummaryAndTags(t *testing.T) {
 	require.NoError(t, srv.Join("g", "+919876543210", "Asha"))
 
 	day := time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC)
-	sum, _, err := c.Groups.GetAISummary(ctx, "g", day, day.AddDate(0, 0, 6))
+	sum, _, err := c.Groups.GetAISummary(ctx, "g", &doubletick.GetAISummaryRequest{Start: day, End: day.AddDate(0, 0, 6)})
 	require.NoError(t, err)
 	assert.Equal(t, "WA_GROUP", sum.ChatType)
 	assert.Equal(t, 0, sum.MemberCount, "members are those who sent a message in the range")
@@ -154,14 +154,14 @@ func TestFakeAISummaryAndTags(t *testing.T) {
 
 	require.NoError(t, srv.SendMessage("g", "+15551230000", "hi"))
 	require.NoError(t, srv.SendMessage("g", "15551230000", "anyone?"))
-	sum, _, err = c.Groups.GetAISummary(ctx, "g", day, day.AddDate(0, 0, 6))
+	sum, _, err = c.Groups.GetAISummary(ctx, "g", &doubletick.GetAISummaryRequest{Start: day, End: day.AddDate(0, 0, 6)})
 	require.NoError(t, err)
 	assert.Equal(t, 1, sum.MemberCount)
 	assert.Equal(t, 2, sum.ChatMessagesCount)
 	require.Len(t, sum.Members, 1)
 	assert.Equal(t, "Bo", sum.Members[0].Name)
 	assert.Len(t, sum.Summaries, 1)
-	sum, _, err = c.Groups.GetAISummary(ctx, "g", day.AddDate(0, 0, 4), day.AddDate(0, 0, 4))
+	sum, _, err = c.Groups.GetAISummary(ctx, "g", &doubletick.GetAISummaryRequest{Start: day.AddDate(0, 0, 4), End: day.AddDate(0, 0, 4)})
 	require.NoError(t, err)
 	assert.Zero(t, sum.ChatMessagesCount, "nothing was said on the 16th")
 

@@ -184,7 +184,7 @@ func (a *app) groupsAISummaryCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, _, err := c.Groups.GetAISummary(cmd.Context(), args[0], from, to)
+			s, _, err := c.Groups.GetAISummary(cmd.Context(), args[0], &doubletick.GetAISummaryRequest{Start: from, End: to})
 			if err != nil {
 				return err
 			}

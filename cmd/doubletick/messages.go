@@ -121,8 +121,8 @@ with --v2 as TemplateMessageV2 does (no messageId: the answer gives one).`,
 			if err != nil {
 				return usageError{err}
 			}
-			var msgs []*doubletick.TemplateMessage
-			var msgsV2 []*doubletick.TemplateMessageV2
+			var msgs []doubletick.TemplateMessage
+			var msgsV2 []doubletick.TemplateMessageV2
 			if v2 {
 				err = json.Unmarshal(b, &msgsV2)
 			} else {
@@ -139,7 +139,7 @@ with --v2 as TemplateMessageV2 does (no messageId: the answer gives one).`,
 			var res any
 			if v2 {
 				var r *doubletick.TemplateResultV2
-				if r, _, err = c.Messages.SendTemplateV2(cmd.Context(), bypass, msgsV2...); err != nil {
+				if r, _, err = c.Messages.SendTemplateV2(cmd.Context(), &doubletick.SendTemplateV2Request{Messages: msgsV2, ByPassMediaURLValidation: bypass}); err != nil {
 					return err
 				}
 				for _, m := range r.Messages {
@@ -151,7 +151,7 @@ with --v2 as TemplateMessageV2 does (no messageId: the answer gives one).`,
 				}
 				res = r
 			} else {
-				if sent, _, err = c.Messages.SendTemplate(cmd.Context(), msgs...); err != nil {
+				if sent, _, err = c.Messages.SendTemplate(cmd.Context(), &doubletick.SendTemplateRequest{Messages: msgs}); err != nil {
 					return err
 				}
 				res = sent
@@ -180,7 +180,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, _, err := c.Messages.Status(cmd.Context(), args[0])
+			s, _, err := c.Messages.GetStatus(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -216,7 +216,7 @@ func (a *app) uploadCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, _, err := c.Messages.UploadMedia(cmd.Context(), doubletick.MediaFile{
+			res, _, err := c.Messages.UploadMedia(cmd.Context(), &doubletick.MediaFile{
 				Name: filepath.Base(args[0]), ContentType: contentType, Size: info.Size(), Body: f})
 			if err != nil {
 				return err

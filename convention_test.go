@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"go/ast"
+	"go/doc"
 	"go/parser"
 	"go/token"
 	"net/http"
@@ -318,4 +319,26 @@ func TestNoAnonymousStructInTheAPI(t *testing.T) {
 		}
 	}
 	assert.Greater(t, len(seen), 20, "the walk reached the API's types")
+}
+
+func TestEveryServiceMethodHasAnExample(t *testing.T) {
+	names, err := filepath.Glob("example*_test.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, n := range names {
+		f, err := parser.ParseFile(fset, n, nil, parser.ParseComments)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	checked := map[string]bool{} // examples whose output go test compares
+	for _, ex := range doc.Examples(files...) {
+		checked[ex.Name] = ex.Output != "" || ex.EmptyOutput
+	}
+	for svcName, svc := range services(newTestClient(t, respond(200, `{}`))) {
+		for i := range svc.NumMethod() {
+			name := svcName + "_" + svc.Type().Method(i).Name
+			assert.True(t, checked[name], "Example%s is missing or has no // Output: every endpoint has an Example run against the fake", name)
+		}
+	}
 }

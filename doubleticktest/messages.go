@@ -1,6 +1,7 @@
 package doubleticktest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -414,10 +415,21 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 	s.answerRegistration(w, wh)
 }
 
+// handleListWebhooks lists the registrations sorted as get-webhooks
+// documents: by sortBy (name, url, createdBy or integrationCount; name by
+// default) in sortDirection (ASC by default, or DESC). A value outside those
+// enums is 400 "Invalid request format", as the subscription pages' 400
+// sample reads.
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sortBy, direction := cmp.Or(q.Get("sortBy"), "name"), cmp.Or(q.Get("sortDirection"), "ASC")
+	if !slices.Contains([]string{"name", "url", "createdBy", "integrationCount"}, sortBy) || (direction != "ASC" && direction != "DESC") {
+		writeError(w, http.StatusBadRequest, "Invalid request format")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := []any{}
+	list := make([]map[string]any, 0, len(s.webhooks))
 	for _, wh := range s.webhooks {
 		events := make([]string, len(wh.receiver.events))
 		for i, e := range wh.receiver.events {
@@ -426,6 +438,18 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 		list = append(list, map[string]any{"webhookId": wh.id, "url": wh.url, "eventTypes": events,
 			"wabaNumbers": wh.wabas, "integrationCount": len(wh.wabas), "createdBy": "doubleticktest", "name": wh.name})
 	}
+	slices.SortStableFunc(list, func(a, b map[string]any) int {
+		var c int
+		if sortBy == "integrationCount" {
+			c = cmp.Compare(a[sortBy].(int), b[sortBy].(int))
+		} else {
+			c = strings.Compare(a[sortBy].(string), b[sortBy].(string))
+		}
+		if direction == "DESC" {
+			c = -c
+		}
+		return c
+	})
 	// Documented as 201, with the guide's array of webhooks.
 	writeJSON(w, http.StatusCreated, list)
 }

@@ -122,3 +122,38 @@ func TestFakeAnswersUnknownRoutesLikeNestJS(t *testing.T) {
 	assert.Equal(t, 404, resp.StatusCode)
 	assert.JSONEq(t, `{"statusCode":404,"message":"Cannot GET /whatsapp/wa-group/create","error":"Not Found"}`, string(b))
 }
+
+func TestFakeListsWebhooksInTheDocumentedOrder(t *testing.T) {
+	srv := doubleticktest.NewServer()
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	ctx := context.Background()
+	for _, name := range []string{"b-crm", "a-analytics", "c-billing"} {
+		_, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: "https://" + name + ".example.com/hooks", Name: name,
+			Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"+911111111111"}})
+		require.NoError(t, err)
+	}
+	names := func(opts *doubletick.ListWebhooksOptions) []string {
+		list, _, err := c.Webhooks.List(ctx, opts)
+		require.NoError(t, err)
+		var out []string
+		for _, w := range list {
+			out = append(out, w.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"a-analytics", "b-crm", "c-billing"}, names(nil), "by name, ascending, by default")
+	assert.Equal(t, []string{"c-billing", "b-crm", "a-analytics"}, names(&doubletick.ListWebhooksOptions{SortBy: "url", SortDirection: "DESC"}))
+
+	// Values outside the documented enums (the SDK refuses them before
+	// sending; another client may not).
+	for _, q := range []string{"sortBy=id", "sortDirection=desc"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/v2/webhooks?"+q, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", doubleticktest.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/doubletick-go/doubletick/internal/pause"
@@ -85,12 +86,14 @@ type window struct {
 // limit requests per fixed window, answering 429 with Retry-After (the
 // seconds left in the window) past that. DoubleTick documents path-based
 // limits but not their numbers or headers; by default the fake limits
-// nothing.
+// nothing. limit is at least 1 and per more than 0.
 func WithServerRateLimit(route string, limit int, per time.Duration) Option {
 	return func(s *Server) {
-		if limit > 0 && per > 0 {
-			s.limits[route] = &window{limit: limit, size: per}
+		method, path, ok := strings.Cut(route, " ")
+		if !ok || method == "" || !strings.HasPrefix(path, "/") || limit < 1 || per <= 0 {
+			s.refuse("WithServerRateLimit(%q, %d, %v): a route key (method, space, path), at least 1 request, a window of more than 0", route, limit, per)
 		}
+		s.limits[route] = &window{limit: limit, size: per}
 	}
 }
 

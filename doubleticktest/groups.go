@@ -1,6 +1,7 @@
 package doubleticktest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -407,4 +408,105 @@ func applyFields(g *groupState, assign bool, raw json.RawMessage) ([]string, err
 		done = append(done, n)
 	}
 	return done, nil
+}
+
+// handleCreate answers POST /whatsapp/wa-group/create: the group is pending
+// until its creation resolves (see [WithCreationDelay]).
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	req, ok := readCreate(w, r)
+	if !ok {
+		return
+	}
+	if !s.hasIntegration(req.wabaNumber) {
+		writeError(w, http.StatusBadRequest, "No integration found for the given wabaNumber")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := req.groupID
+	if id == "" {
+		s.nextID++
+		id = fmt.Sprintf("wagrp_%06d", s.nextID)
+	}
+	if _, taken := s.groups[id]; taken {
+		// DoubleTick does not document a repeated groupId; by default the fake
+		// treats it as a business rule failure (WithDuplicateGroupIDStatus).
+		writeError(w, s.duplicateIDErr, "A group with this groupId already exists")
+		return
+	}
+	g := &groupState{Group: Group{
+		GroupID: id, WABANumber: strings.TrimPrefix(req.wabaNumber, "+"), Subject: req.subject,
+		Description: req.description, JoinApprovalMode: doubletick.JoinApprovalMode(req.joinApprovalMode),
+		CreatedAt: s.now().UTC(),
+	}, pending: true, ready: make(chan struct{})}
+	s.groups[id] = g
+	s.order = append(s.order, id)
+	if s.creationDelay == 0 {
+		s.resolve(g)
+	} else {
+		time.AfterFunc(s.creationDelay, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.resolve(g)
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.wabaNumber})
+}
+
+// resolve ends a group's creation: it exists from now on and GROUP_CREATED
+// is sent, or, for a failed creation, it is gone without a word. The caller
+// holds s.mu.
+func (s *Server) resolve(g *groupState) {
+	if !g.pending {
+		return
+	}
+	g.pending = false
+	defer close(g.ready)
+	if s.failCreations[g.GroupID] || s.groups[g.GroupID] != g {
+		s.dropGroup(g)
+		return
+	}
+	s.emitCreated(g)
+}
+
+// dropGroup forgets a group. The caller holds s.mu.
+func (s *Server) dropGroup(g *groupState) {
+	if s.groups[g.GroupID] == g {
+		delete(s.groups, g.GroupID)
+	}
+	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == g.GroupID })
+}
+
+// WaitCreated waits until a group's creation has ended. It returns
+// [ErrNoGroup] when the group does not exist or its creation failed.
+func (s *Server) WaitCreated(ctx context.Context, groupID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.readyGroup(ctx, groupID)
+	return err
+}
+
+// readyGroup returns a group once its creation has ended, waiting for a
+// pending one with s.mu released. The caller holds s.mu.
+func (s *Server) readyGroup(ctx context.Context, groupID string) (*groupState, error) {
+	for {
+		g, ok := s.groups[groupID]
+		if !ok {
+			return nil, ErrNoGroup
+		}
+		if !g.pending {
+			return g, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-g.ready:
+		case <-ctx.Done():
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+		if err := errors.Join(ctx.Err(), s.ctx.Err()); err != nil {
+			return nil, fmt.Errorf("doubleticktest: waiting for %s to be created: %w", groupID, err)
+		}
+	}
 }

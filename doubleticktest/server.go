@@ -33,7 +33,6 @@ package doubleticktest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -123,6 +122,7 @@ type Server struct {
 	queue       []*delivery
 	queued      *sync.Cond // signalled on s.mu when the queue grows or the server closes
 	closed      bool
+	badOptions  []string // what NewServer panics with
 	held        []*delivery
 	holding     bool
 	duplicate   bool
@@ -138,10 +138,27 @@ type Server struct {
 }
 
 // Option configures a [Server].
+//
+// An option given a value it cannot use (a page size of 0, a negative
+// delay) makes [NewServer] panic, naming the option and the rule, as
+// httptest.NewServer panics when it cannot listen: a fake that silently
+// ran with its default would test something other than what was asked.
 type Option func(*Server)
 
-// WithAPIKey sets the API key the fake accepts.
-func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
+// refuse records that an option was given a value it cannot use.
+func (s *Server) refuse(format string, args ...any) {
+	s.badOptions = append(s.badOptions, fmt.Sprintf(format, args...))
+}
+
+// WithAPIKey sets the API key the fake accepts; it must not be empty.
+func WithAPIKey(key string) Option {
+	return func(s *Server) {
+		if key == "" {
+			s.refuse("WithAPIKey: the key is empty")
+		}
+		s.apiKey = key
+	}
+}
 
 // WithWABANumbers limits the WABA numbers that have an integration; a create
 // for any other number is answered 400, as DoubleTick answers it. By default
@@ -161,23 +178,38 @@ func (s *Server) hasIntegration(waba string) bool {
 }
 
 // WithClock sets the clock the fake stamps groups and members with.
-func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) {
+		if now == nil {
+			s.refuse("WithClock: the clock is nil")
+			return
+		}
+		s.now = now
+	}
+}
 
 // WithPageSize sets how many groups or participants one page of the list
-// endpoints holds (default 20). DoubleTick documents no page size.
+// endpoints holds (default 20), at least 1. DoubleTick documents no page
+// size.
 func WithPageSize(n int) Option {
 	return func(s *Server) {
-		if n > 0 {
-			s.pageSize = n
+		if n < 1 {
+			s.refuse("WithPageSize(%d): a page holds at least 1 item", n)
 		}
+		s.pageSize = n
 	}
 }
 
 // WithDuplicateGroupIDStatus sets the status the fake answers a create with
-// when the groupId is taken (default 422, a business rule failure).
-// DoubleTick does not document this case.
+// when the groupId is taken (default 422, a business rule failure), a 4xx
+// or 5xx. DoubleTick does not document this case.
 func WithDuplicateGroupIDStatus(status int) Option {
-	return func(s *Server) { s.duplicateIDErr = status }
+	return func(s *Server) {
+		if status < 400 || status > 599 {
+			s.refuse("WithDuplicateGroupIDStatus(%d): the status of a refusal is 4xx or 5xx", status)
+		}
+		s.duplicateIDErr = status
+	}
 }
 
 // DefaultCreationDelay is how long a group stays pending after its create
@@ -194,9 +226,10 @@ const DefaultCreationDelay = 20 * time.Millisecond
 // Server.Join and the other simulation methods wait for a pending group.
 func WithCreationDelay(d time.Duration) Option {
 	return func(s *Server) {
-		if d >= 0 {
-			s.creationDelay = d
+		if d < 0 {
+			s.refuse("WithCreationDelay(%v): a delay is 0 or more", d)
 		}
+		s.creationDelay = d
 	}
 }
 
@@ -217,30 +250,31 @@ func WithFailedCreations(groupIDs ...string) Option {
 func WithEarlyNulls() Option { return func(s *Server) { s.earlyNulls = true } }
 
 // WithWebhookSenders sets how many webhooks the fake sends at once
-// (default 4).
+// (default 4), at least 1.
 func WithWebhookSenders(n int) Option {
 	return func(s *Server) {
-		if n > 0 {
-			s.numSenders = n
+		if n < 1 {
+			s.refuse("WithWebhookSenders(%d): at least 1 sender", n)
 		}
+		s.numSenders = n
 	}
 }
 
 // WithWebhookRetries sets how many times a webhook is sent before the fake
-// gives up (default 5), and the first wait between attempts, which doubles
-// each time (default 100 ms). DoubleTick documents neither.
+// gives up (default 5), at least 1, and the first wait between attempts,
+// which doubles each time (default 100 ms), more than 0. DoubleTick
+// documents neither.
 func WithWebhookRetries(attempts int, firstWait time.Duration) Option {
 	return func(s *Server) {
-		if attempts > 0 {
-			s.maxAttempts = attempts
+		if attempts < 1 || firstWait <= 0 {
+			s.refuse("WithWebhookRetries(%d, %v): at least 1 attempt, and a first wait of more than 0", attempts, firstWait)
 		}
-		if firstWait > 0 {
-			s.retryBase = firstWait
-		}
+		s.maxAttempts, s.retryBase = attempts, firstWait
 	}
 }
 
-// NewServer starts a fake on a loopback port. Close it when done.
+// NewServer starts a fake on a loopback port. Close it when done. It panics
+// when an option was given a value it cannot use (see [Option]).
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
@@ -254,6 +288,9 @@ func NewServer(opts ...Option) *Server {
 	s.webhookClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if len(s.badOptions) > 0 {
+		panic("doubleticktest: NewServer: " + strings.Join(s.badOptions, "; "))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /whatsapp/wa-group/create", s.handleCreate)
@@ -351,105 +388,6 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
-	req, ok := readCreate(w, r)
-	if !ok {
-		return
-	}
-	if !s.hasIntegration(req.wabaNumber) {
-		writeError(w, http.StatusBadRequest, "No integration found for the given wabaNumber")
-		return
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := req.groupID
-	if id == "" {
-		s.nextID++
-		id = fmt.Sprintf("wagrp_%06d", s.nextID)
-	}
-	if _, taken := s.groups[id]; taken {
-		// DoubleTick does not document a repeated groupId; by default the fake
-		// treats it as a business rule failure (WithDuplicateGroupIDStatus).
-		writeError(w, s.duplicateIDErr, "A group with this groupId already exists")
-		return
-	}
-	g := &groupState{Group: Group{
-		GroupID: id, WABANumber: strings.TrimPrefix(req.wabaNumber, "+"), Subject: req.subject,
-		Description: req.description, JoinApprovalMode: doubletick.JoinApprovalMode(req.joinApprovalMode),
-		CreatedAt: s.now().UTC(),
-	}, pending: true, ready: make(chan struct{})}
-	s.groups[id] = g
-	s.order = append(s.order, id)
-	if s.creationDelay == 0 {
-		s.resolve(g)
-	} else {
-		time.AfterFunc(s.creationDelay, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			s.resolve(g)
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "groupId": id, "wabaNumber": req.wabaNumber})
-}
-
-// resolve ends a group's creation: it exists from now on and GROUP_CREATED
-// is sent, or, for a failed creation, it is gone without a word. The caller
-// holds s.mu.
-func (s *Server) resolve(g *groupState) {
-	if !g.pending {
-		return
-	}
-	g.pending = false
-	defer close(g.ready)
-	if s.failCreations[g.GroupID] || s.groups[g.GroupID] != g {
-		s.dropGroup(g)
-		return
-	}
-	s.emitCreated(g)
-}
-
-// dropGroup forgets a group. The caller holds s.mu.
-func (s *Server) dropGroup(g *groupState) {
-	if s.groups[g.GroupID] == g {
-		delete(s.groups, g.GroupID)
-	}
-	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == g.GroupID })
-}
-
-// WaitCreated waits until a group's creation has ended. It returns
-// [ErrNoGroup] when the group does not exist or its creation failed.
-func (s *Server) WaitCreated(ctx context.Context, groupID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, err := s.readyGroup(ctx, groupID)
-	return err
-}
-
-// readyGroup returns a group once its creation has ended, waiting for a
-// pending one with s.mu released. The caller holds s.mu.
-func (s *Server) readyGroup(ctx context.Context, groupID string) (*groupState, error) {
-	for {
-		g, ok := s.groups[groupID]
-		if !ok {
-			return nil, ErrNoGroup
-		}
-		if !g.pending {
-			return g, nil
-		}
-		s.mu.Unlock()
-		select {
-		case <-g.ready:
-		case <-ctx.Done():
-		case <-s.ctx.Done():
-		}
-		s.mu.Lock()
-		if err := errors.Join(ctx.Err(), s.ctx.Err()); err != nil {
-			return nil, fmt.Errorf("doubleticktest: waiting for %s to be created: %w", groupID, err)
-		}
-	}
 }
 
 // decodeBody reads a JSON body of at most 1 MiB into v.

@@ -157,3 +157,28 @@ func TestFakeListsWebhooksInTheDocumentedOrder(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
 	}
 }
+
+func TestFakeRefusesOptionValuesItCannotUse(t *testing.T) {
+	for _, tc := range []struct {
+		opt  doubleticktest.Option
+		want string
+	}{
+		{doubleticktest.WithPageSize(0), "WithPageSize(0): a page holds at least 1 item"},
+		{doubleticktest.WithCreationDelay(-time.Second), "WithCreationDelay(-1s): a delay is 0 or more"},
+		{doubleticktest.WithWebhookSenders(0), "WithWebhookSenders(0): at least 1 sender"},
+		{doubleticktest.WithWebhookRetries(0, time.Second), "WithWebhookRetries(0, 1s): at least 1 attempt"},
+		{doubleticktest.WithDuplicateGroupIDStatus(200), "WithDuplicateGroupIDStatus(200): the status of a refusal is 4xx or 5xx"},
+		{doubleticktest.WithAPIKey(""), "WithAPIKey: the key is empty"},
+		{doubleticktest.WithClock(nil), "WithClock: the clock is nil"},
+		{doubleticktest.WithServerRateLimit("/whatsapp/wa-group/create", 10, time.Second), `WithServerRateLimit("/whatsapp/wa-group/create", 10, 1s): a route key`},
+		{doubleticktest.WithServerRateLimit(doubletick.RouteCreateGroup, 0, time.Second), `WithServerRateLimit("POST /whatsapp/wa-group/create", 0, 1s)`},
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				assert.True(t, strings.HasPrefix(msg, "doubleticktest: NewServer: "+tc.want), "got panic %q, want %q", msg, tc.want)
+			}()
+			doubleticktest.NewServer(tc.opt).Close()
+		}()
+	}
+}

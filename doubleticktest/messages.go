@@ -47,7 +47,7 @@ func (s *Server) Sent() []SentMessage {
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// readAddressing checks the shared addressing fields of a send (A.2):
+// readAddressing checks the addressing fields every send page shares:
 // to and from 10 to 15 characters, messageId 36, content required.
 func readAddressing(c *checks, withMessageID bool) (groupID, to, from, messageID string) {
 	groupID = c.str("groupId", false, 0)
@@ -176,7 +176,7 @@ func (s *Server) handleTemplate(v2 bool) http.HandlerFunc {
 	}
 }
 
-// handleStatus serves GET /whatsapp/message/status (A.7).
+// handleStatus serves GET /whatsapp/message/status (get-message-status).
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("messageId")
 	if !uuidPattern.MatchString(id) {
@@ -194,7 +194,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"deliveredAt": nil, "readAt": nil, "repliedAt": nil, "failedAt": nil})
 }
 
-// maxUpload is the documented upload limit (A.6).
+// maxUpload is the upload limit upload-media documents.
 const maxUpload = 16_777_216
 
 // handleUpload serves POST /media/upload: it streams the file part through

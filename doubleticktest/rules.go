@@ -114,7 +114,8 @@ func readCreate(w http.ResponseWriter, r *http.Request) (createRequest, bool) {
 }
 
 // settingsRequest is POST /whatsapp/wa-group/settings
-// (updatewhatsappgroupsettings): wabaNumber required; subject ≤ 128, description ≤ 2048, groupId (the new one) ≤ 50.
+// (updatewhatsappgroupsettings): wabaNumber required; subject ≤ 128,
+// description ≤ 2048, groupId (the new one) ≤ 50.
 type settingsRequest struct {
 	wabaNumber, subject, description, newGroupID string
 }

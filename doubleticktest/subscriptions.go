@@ -53,8 +53,8 @@ type webhook struct {
 	receiver *Receiver
 }
 
-// readRegistration checks a RegisterPublicWebhookDtoV2 (B.1) and makes its
-// receiver.
+// readRegistration checks a RegisterPublicWebhookDtoV2 (register-webhook)
+// and makes its receiver.
 func (s *Server) readRegistration(w http.ResponseWriter, r *http.Request) (*webhook, bool) {
 	b, ok := decodeRequest(w, r)
 	if !ok {

@@ -7,8 +7,12 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // BodyFormat is how DoubleTick encodes a webhook's body: each webhook is
@@ -138,16 +142,50 @@ const (
 	formArray // an object whose keys are 0, 1, …: a JSON array
 )
 
-// formSchema names every documented field that is not a string, by its
-// dotted path with "*" for an array index. Every other value is a string.
-var formSchema = map[string]formKind{
-	"isAgentOffline":            formBool,
-	"message.latitude":          formNumber,
-	"message.longitude":         formNumber,
-	"message.contacts":          formArray,
-	"message.contacts.*.phones": formArray,
-	"message.contacts.*.emails": formArray,
-	"message.flowResponse":      formArray,
+// formSchema names every field of the event types that is not a string, by
+// its dotted JSON path with "*" for an array index; every other value is a
+// string. formNulls are the lifecycle and membership fields that form data
+// leaves out for null. Both are derived from the types the JSON parser
+// decodes into, so a field is typed in one place only.
+var formSchema, formNulls = deriveFormSchema(reflect.TypeFor[wire](), reflect.TypeFor[GroupMessageReceived]())
+
+// deriveFormSchema walks the JSON fields of roots.
+func deriveFormSchema(roots ...reflect.Type) (map[string]formKind, []string) {
+	schema := map[string]formKind{}
+	var nulls []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" || name == "" {
+				continue
+			}
+			if prefix == "" && f.Tag.Get("form") == "null" {
+				nulls = append(nulls, name)
+			}
+			path := prefix + name
+			switch ft := f.Type; {
+			case ft == reflect.TypeFor[time.Time]() || ft == reflect.TypeFor[jsontext.Value]() || ft.Kind() == reflect.String:
+				// text in form data and in JSON
+			case ft.Kind() == reflect.Bool:
+				schema[path] = formBool
+			case ft.Kind() == reflect.Float64 || ft.Kind() == reflect.Int:
+				schema[path] = formNumber
+			case ft.Kind() == reflect.Slice:
+				schema[path] = formArray
+				if ft.Elem().Kind() == reflect.Struct {
+					walk(path+".*.", ft.Elem())
+				}
+			case ft.Kind() == reflect.Struct:
+				walk(path+".", ft)
+			}
+		}
+	}
+	for _, root := range roots {
+		walk("", root)
+	}
+	return schema, nulls
 }
 
 // formNode is one level of a form's nested keys: each entry a string value
@@ -184,8 +222,8 @@ func parseForm(values map[string][]string) (Event, error) {
 	obj := v.(map[string]any)
 	// Form data has no null: a nullable field is null by its absence. Write
 	// the nulls out, so that the JSON made here reads as the same event.
-	if obj["type"] != "wa_group" {
-		for _, k := range []string{"groupId", "groupName", "inviteLink"} {
+	if obj["type"] != "wa_group" { // a group message has no null fields
+		for _, k := range formNulls {
 			if _, ok := obj[k]; !ok {
 				obj[k] = nil
 			}

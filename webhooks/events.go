@@ -224,10 +224,7 @@ type GroupMessageReceived struct {
 	// ReceivedAt is when the message was received.
 	ReceivedAt time.Time `json:"receivedAt"`
 	// Contact is the sender's profile.
-	Contact struct {
-		// Name is the sender's display name.
-		Name string `json:"name"`
-	} `json:"contact"`
+	Contact Sender `json:"contact"`
 	// IntegrationType is e.g. "WHATSAPP".
 	IntegrationType string `json:"integrationType"`
 	// Message is the content.
@@ -262,6 +259,12 @@ type GroupMessageReceived struct {
 	MetaBusinessPortfolioID string `json:"metaBusinessPortfolioId"`
 
 	raw json.RawMessage
+}
+
+// Sender is the profile of a group message's sender.
+type Sender struct {
+	// Name is the sender's display name.
+	Name string `json:"name"`
 }
 
 // TemplateID is a template's ID. DoubleTick's sample sends it as a JSON
@@ -344,19 +347,28 @@ type MessageContext struct {
 
 // SharedContact is one contact card of a CONTACTS message.
 type SharedContact struct {
-	Name struct {
-		FormattedName string `json:"formatted_name"`
-		FirstName     string `json:"first_name"`
-		LastName      string `json:"last_name"`
-	} `json:"name"`
-	Phones []struct {
-		Phone string `json:"phone"`
-		Type  string `json:"type"`
-	} `json:"phones"`
-	Emails []struct {
-		Email string `json:"email"`
-		Type  string `json:"type"`
-	} `json:"emails"`
+	Name   ContactName    `json:"name"`
+	Phones []ContactPhone `json:"phones"`
+	Emails []ContactEmail `json:"emails"`
+}
+
+// ContactName is a shared contact's name.
+type ContactName struct {
+	FormattedName string `json:"formatted_name"`
+	FirstName     string `json:"first_name"`
+	LastName      string `json:"last_name"`
+}
+
+// ContactPhone is one phone number of a shared contact.
+type ContactPhone struct {
+	Phone string `json:"phone"`
+	Type  string `json:"type"`
+}
+
+// ContactEmail is one email address of a shared contact.
+type ContactEmail struct {
+	Email string `json:"email"`
+	Type  string `json:"type"`
 }
 
 // FlowAnswer is one answer of a FLOW message. DoubleTick does not document
@@ -464,9 +476,11 @@ type wire struct {
 	Type          string   `json:"type"`
 	OrgID         optional `json:"orgId"`
 	IntegrationID optional `json:"integrationId"`
-	GroupID       optional `json:"groupId"`
-	GroupName     optional `json:"groupName"`
-	InviteLink    optional `json:"inviteLink"`
+	// form:"null" marks the fields the newer format documents as
+	// "string | null": form data, which has no null, leaves them out.
+	GroupID       optional `json:"groupId" form:"null"`
+	GroupName     optional `json:"groupName" form:"null"`
+	InviteLink    optional `json:"inviteLink" form:"null"`
 	CustomerPhone optional `json:"customerPhone"`
 
 	GroupCreatedAt       time.Time `json:"groupCreatedAt"`

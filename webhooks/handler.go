@@ -396,12 +396,17 @@ func (h *Handler) logFailure(ctx context.Context, ev Event, err error) {
 
 // Middleware returns a middleware that verifies each request with v, within
 // the handler options' method and body limits, and hands it to next with its
-// body restored, or answers 405, 413 or 401 itself. Callback options have no
-// effect here.
+// body restored, or answers 405, 413 or 401 itself. It runs no callback:
+// given a callback option (OnEvent, OnGroupCreated, …) or WithDeduplicator,
+// which would have no effect here, it returns an error; use [NewHandler]
+// for those.
 func Middleware(v Verifier, opts ...HandlerOption) (func(http.Handler) http.Handler, error) {
 	h, err := NewHandler(v, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if len(h.typed) > 0 || len(h.any) > 0 || h.dedup != nil {
+		return nil, errors.New("webhooks: Middleware runs no callback: callback options and WithDeduplicator belong to NewHandler")
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -368,6 +368,21 @@ func TestMemoryDeduplicatorIsBounded(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestMiddlewareRefusesOptionsItWouldIgnore(t *testing.T) {
+	dedup, err := webhooks.NewMemoryDeduplicator(time.Hour, 100)
+	require.NoError(t, err)
+	for _, opt := range []webhooks.HandlerOption{
+		webhooks.OnGroupCreated(func(context.Context, *webhooks.GroupCreated) error { return nil }),
+		webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }),
+		webhooks.WithDeduplicator(dedup),
+	} {
+		_, err := webhooks.Middleware(bearer(t), opt)
+		assert.ErrorContains(t, err, "Middleware runs no callback")
+	}
+	_, err = webhooks.Middleware(bearer(t), webhooks.WithMaxBodySize(1024))
+	assert.NoError(t, err, "the limits apply")
+}
+
 func TestMiddlewareVerifiesAndRestoresTheBody(t *testing.T) {
 	mw, err := webhooks.Middleware(bearer(t))
 	require.NoError(t, err)

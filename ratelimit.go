@@ -199,6 +199,7 @@ type PathLimiter struct {
 	routes      map[string]RateLimit // read-only after construction
 	maxPerShard int
 	now         func() time.Time
+	sleep       func(context.Context, time.Duration) error // pause.Sleep; a test's clock
 	seed        maphash.Seed
 	shards      [numShards]limiterShard
 }
@@ -243,6 +244,7 @@ func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
 		routes:      routes,
 		maxPerShard: max(1, maxPaths/numShards),
 		now:         time.Now,
+		sleep:       pause.Sleep,
 		seed:        maphash.MakeSeed(),
 	}
 	for i := range l.shards {
@@ -292,7 +294,7 @@ func (l *PathLimiter) Wait(ctx context.Context, key string) error {
 	b.touch(now)
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
-		if err := waitForToken(ctx, d); err != nil {
+		if err := l.waitFor(ctx, d); err != nil {
 			r.CancelAt(l.now())
 			return err
 		}
@@ -309,7 +311,7 @@ func (l *PathLimiter) waitPause(ctx context.Context, b *bucket) error {
 		if now >= until {
 			return nil
 		}
-		if err := waitForToken(ctx, time.Duration(until-now)); err != nil {
+		if err := l.waitFor(ctx, time.Duration(until-now)); err != nil {
 			return err
 		}
 	}
@@ -413,11 +415,11 @@ func (b *bucket) touch(now time.Time) {
 	}
 }
 
-// waitForToken waits d for a token or a pause to end. A wait that would
-// outlast ctx's deadline is refused at once with a *RateLimitError.
-func waitForToken(ctx context.Context, d time.Duration) error {
+// waitFor waits d for a token or a pause to end. A wait that would outlast
+// ctx's deadline is refused at once with a *RateLimitError.
+func (l *PathLimiter) waitFor(ctx context.Context, d time.Duration) error {
 	if !pause.Fits(ctx, d) {
 		return &RateLimitError{RetryAfter: d}
 	}
-	return pause.Sleep(ctx, d)
+	return l.sleep(ctx, d)
 }

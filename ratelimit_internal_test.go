@@ -161,3 +161,37 @@ func TestLongRouteKeysAreBounded(t *testing.T) {
 	assert.ErrorIs(t, l.Wait(ctx, long(7)), ErrRateLimited, "the same long path shares its bucket")
 	assert.NotEqual(t, boundedKey(long(1)), boundedKey(long(2)))
 }
+
+// The limiter on an injected clock: each wait moves the clock on by what it
+// would have slept, so the count does not depend on how busy the machine is.
+func TestPathLimiterAdmitsTheConfiguredRate(t *testing.T) {
+	const perSecond, window = 50, 2 * time.Second
+	l, err := NewPathLimiter(PathLimiterConfig{Default: RateLimit{Rate: perSecond, Burst: 1}})
+	require.NoError(t, err)
+	now := time.Unix(1_000_000, 0)
+	end := now.Add(window)
+	l.now = func() time.Time { return now }
+	slept := 0
+	l.sleep = func(_ context.Context, d time.Duration) error {
+		slept++
+		now = now.Add(d)
+		return nil
+	}
+	ctx := context.Background()
+	admitted := 0
+	for {
+		require.NoError(t, l.Wait(ctx, RouteCreateGroup))
+		if !now.Before(end) {
+			break
+		}
+		admitted++
+		// Another route has its own bucket: its first token does not wait
+		// for this route's.
+		if admitted == 10 {
+			before := slept
+			require.NoError(t, l.Wait(ctx, RouteGetGroup))
+			assert.Equal(t, before, slept, "another route waited for this one's tokens")
+		}
+	}
+	assert.Equal(t, int(perSecond*window.Seconds()), admitted, "tokens at 0, 20 ms, …, 1980 ms")
+}

@@ -49,10 +49,9 @@ const (
 
 // Authorization is the authorization a receiver was registered with:
 // Type "BASIC" (Payload "user:password") or "BEARER" (Payload the token).
-type Authorization struct {
-	Type    string
-	Payload string
-}
+// It is the webhooks package's, so that one value configures the fake's
+// deliveries and the receiver's verifier ([webhooks.Authorization.Verifier]).
+type Authorization = webhooks.Authorization
 
 // Receiver is a webhook registration. Only URL is required.
 type Receiver struct {

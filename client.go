@@ -83,6 +83,12 @@ type Client struct {
 	// Client's fields, or a copy of them, prints it, whatever the verb.
 	apiKey     credential
 	authScheme string // "" or the word before the key in Authorization
+	// setAuth writes the key's headers into a request's, from values built
+	// once: a closure too, for the same reason.
+	setAuth func(http.Header)
+	// fixed are the other headers every request carries, built once and
+	// shared by every request (a RoundTripper must not modify a request).
+	fixed, jsonContentType []string
 	// userHTTP is the caller's client and copiedTransport its Transport
 	// when httpClient was copied from it.
 	userHTTP        *http.Client
@@ -181,6 +187,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		maxRetryAfter:   s.maxRetryAfter,
 		retryAnyMethod:  s.retryAnyMethod,
 	}
+	c.setAuth = newAuthSetter(apiKey, s.authScheme, s.authHeaders)
+	c.fixed = []string{ua, "application/json"}
+	c.jsonContentType = []string{"application/json"}
 	c.httpClient = c.copyHTTPClient(s.httpClient, timeout)
 	c.Groups = &GroupsService{client: c}
 	c.Participants = &ParticipantsService{client: c}
@@ -476,6 +485,26 @@ func (b *bodySource) reader() (io.Reader, error) {
 	return b.open()
 }
 
+// newAuthSetter returns what writes the API key into a request's headers:
+// each header of names gets the key, Authorization with scheme before it
+// when scheme is set. The values are built once; the key stays in the
+// closure.
+func newAuthSetter(key, scheme string, names []string) func(http.Header) {
+	values := make([][]string, len(names))
+	for i, h := range names {
+		v := key
+		if h == HeaderAuthorization && scheme != "" {
+			v = scheme + " " + key
+		}
+		values[i] = []string{v}
+	}
+	return func(h http.Header) {
+		for i, name := range names {
+			h[name] = values[i]
+		}
+	}
+}
+
 // send makes one attempt. sent is false when the request certainly did not
 // reach the server.
 func (c *Client) send(ctx context.Context, ep endpoint, target string, src *bodySource, out any, attempt int) (*Response, bool, error) {
@@ -493,16 +522,14 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 	if src != nil && src.length > 0 {
 		req.ContentLength = src.length
 	}
-	for _, h := range c.authHeaders {
-		v := c.apiKey()
-		if h == HeaderAuthorization && c.authScheme != "" {
-			v = c.authScheme + " " + v
-		}
-		req.Header[h] = []string{v}
-	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{c.userAgent}
-	if src != nil {
+	c.setAuth(req.Header)
+	req.Header["User-Agent"] = c.fixed[0:1:1]
+	req.Header["Accept"] = c.fixed[1:2:2]
+	switch {
+	case src == nil:
+	case src.contentType == c.jsonContentType[0]:
+		req.Header["Content-Type"] = c.jsonContentType
+	default:
 		req.Header["Content-Type"] = []string{src.contentType}
 	}
 
@@ -515,7 +542,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 		}
 		return nil, !certainlyNotSent(err), fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
 	}
-	defer closeBody(httpResp.Body)
+	defer func() { closeBody(httpResp) }()
 
 	resp := &Response{
 		StatusCode: httpResp.StatusCode,
@@ -559,7 +586,7 @@ func encodeQuery(v any) (url.Values, error) {
 func (c *Client) decode(httpResp *http.Response, resp *Response, method, route string, out any) error {
 	status := httpResp.StatusCode
 	if status < 200 || status > 299 {
-		raw, readErr := readBounded(httpResp.Body, maxErrorBody)
+		raw, readErr := readBody(httpResp, maxErrorBody)
 		apiErr := c.newAPIError(method, route, status, resp.RequestID, raw)
 		if readErr != nil && len(raw) == 0 {
 			apiErr.Messages = append(apiErr.Messages, "reading the error body failed: "+readErr.Error())
@@ -572,7 +599,7 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, method, route s
 	if out == nil {
 		return nil
 	}
-	raw, err := readBounded(httpResp.Body, maxSuccessBody)
+	raw, err := readBody(httpResp, maxSuccessBody)
 	if err != nil {
 		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
 	}
@@ -700,11 +727,35 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// closeBody discards a little of what is left of body, so that a short
-// remainder does not cost the connection, and closes it.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	_ = body.Close()
+// readBody reads the body of resp, at most limit bytes (the error says when
+// there was more). A body of known length within the limit is read into a
+// buffer of that length at once (a length of 0 is not trusted: a
+// RoundTripper of the caller's may leave it unset). A body read to its end is closed, and
+// replaced by http.NoBody, so that closeBody has nothing left to do.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	var b []byte
+	var err error
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = readBounded(resp.Body, limit) // an error when it stopped short of the end
+	}
+	if err == nil {
+		_ = resp.Body.Close()
+		resp.Body = http.NoBody
+	}
+	return b, err
+}
+
+// closeBody discards a little of what is left of resp's body, so that a
+// short remainder does not cost the connection, and closes it.
+func closeBody(resp *http.Response) {
+	if resp.Body == http.NoBody {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	_ = resp.Body.Close()
 }
 
 func (c *Client) log(ctx context.Context, ep endpoint, attempt, status int, start time.Time, requestID string, err error) {

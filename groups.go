@@ -138,9 +138,13 @@ func (s *GroupsService) Create(ctx context.Context, req *CreateGroupRequest) (*C
 	if err := v.err("GroupsService.Create"); err != nil {
 		return nil, nil, err
 	}
-	body := *req
-	body.WABANumber = wabaDigits(req.WABANumber)
-	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, &body)
+	body := req
+	if digits := wabaDigits(req.WABANumber); digits != req.WABANumber {
+		cp := *req // the caller's request is left as it was
+		cp.WABANumber = digits
+		body = &cp
+	}
+	return call[CreateGroupResult](ctx, s.client, epCreateGroup, nil, body)
 }
 
 // Group is a WhatsApp group as the API describes it.

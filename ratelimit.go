@@ -292,6 +292,9 @@ func (l *PathLimiter) Wait(ctx context.Context, key string) error {
 	}
 	now := l.now()
 	b.touch(now)
+	if b.lim.AllowN(now, 1) { // a token is there: the usual case, no reservation
+		return l.waitPause(ctx, b)
+	}
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		if err := l.waitFor(ctx, d); err != nil {
@@ -303,11 +306,14 @@ func (l *PathLimiter) Wait(ctx context.Context, key string) error {
 }
 
 // waitPause waits until b is not paused, however often the pause is
-// extended meanwhile.
+// extended meanwhile. A route never paused costs no clock read.
 func (l *PathLimiter) waitPause(ctx context.Context, b *bucket) error {
 	for {
-		now := l.now().UnixNano()
 		until := b.pausedUntil.Load()
+		if until == 0 {
+			return nil
+		}
+		now := l.now().UnixNano()
 		if now >= until {
 			return nil
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkLimiter compares the per-route limiter's Wait with a bare
-// rate.Limiter in one run. The rates are high enough that no call waits, so
+// rate.Limiter's Wait (and Allow) in one run. The rates are high enough that no call waits, so
 // this measures the bookkeeping alone:
 //
 //	go test -run '^$' -bench Limiter -benchmem -count 6
@@ -19,6 +19,26 @@ func BenchmarkLimiter(b *testing.B) {
 	const r, burst = 1e12, 1 << 30
 	ctx := context.Background()
 
+	b.Run("bare-Wait/serial", func(b *testing.B) {
+		lim := rate.NewLimiter(r, burst)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := lim.Wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bare-Wait/parallel", func(b *testing.B) {
+		lim := rate.NewLimiter(r, burst)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := lim.Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
 	b.Run("bare-Allow/serial", func(b *testing.B) {
 		lim := rate.NewLimiter(r, burst)
 		b.ReportAllocs()

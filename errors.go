@@ -8,8 +8,11 @@ import (
 	"time"
 )
 
-// Sentinel errors classify a failed call. Every error the Client returns for
-// an HTTP status matches exactly one of them with [errors.Is]:
+// Sentinel errors classify a failed call. An error the Client returns for
+// an HTTP status matches the one sentinel of its status class with
+// [errors.Is] (a 404 whose message says creation is pending matches
+// [ErrGroupPending] too); a status none of them names (another 4xx) matches
+// none, and is read through *[APIError]:
 //
 //	_, _, err := c.Groups.Create(ctx, req)
 //	switch {

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -117,11 +118,32 @@ func (c *GroupEvent) RawJSON() json.RawMessage { return c.raw }
 // dedupKey derives the key of a group event. While the group ID is null the
 // other fields may not tell two groups apart, so the body's hash is added.
 func (c *GroupEvent) dedupKey(t Type, participant string, at time.Time) string {
-	k := string(t) + "|" + c.GroupID + "|" + participant + "|" + at.UTC().Format(time.RFC3339Nano)
+	fields := []string{string(t), c.GroupID, participant, at.UTC().Format(time.RFC3339Nano)}
 	if c.GroupID == "" {
-		k += "|" + bodyHash(c.raw)
+		fields = append(fields, bodyHash(c.raw))
 	}
-	return k
+	return joinKey(fields...)
+}
+
+// keyEscaper escapes the separator and the escape of a key's fields.
+var keyEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`)
+
+// joinKey joins a dedup key's fields with "|", escaping "|" and "\" inside
+// them, so that two different lists of fields never make one key (a group
+// ID "a|b" with participant "c", and "a" with "b|c", did). Fields without
+// either character are written as they are.
+func joinKey(fields ...string) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(f, `|\`) {
+			f = keyEscaper.Replace(f)
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // GroupCreated says a group now exists: Meta confirmed its creation.
@@ -401,11 +423,10 @@ func (e *GroupMessageReceived) Time() time.Time { return e.ReceivedAt }
 // DedupKey returns the type, group and message ID (or DoubleTick's, when
 // WhatsApp's is missing).
 func (e *GroupMessageReceived) DedupKey() string {
-	id := e.MessageID
-	if id == "" {
-		id = "dt:" + e.DTMessageID
+	if e.MessageID == "" {
+		return joinKey(string(TypeGroupMessageReceived), e.To, "dt", e.DTMessageID)
 	}
-	return string(TypeGroupMessageReceived) + "|" + e.To + "|" + id
+	return joinKey(string(TypeGroupMessageReceived), e.To, e.MessageID)
 }
 
 // RawJSON returns the payload as JSON.
@@ -430,7 +451,7 @@ func (e *Unknown) Time() time.Time { return time.Time{} }
 
 // DedupKey returns a hash of the payload.
 func (e *Unknown) DedupKey() string {
-	return "unknown|" + string(e.typ) + "|" + bodyHash(e.raw)
+	return joinKey("unknown", string(e.typ), bodyHash(e.raw))
 }
 
 // RawJSON returns the payload.

@@ -207,3 +207,26 @@ func TestParseRejectsMalformedBodies(t *testing.T) {
 		})
 	}
 }
+
+// Two different events never share a dedup key, whatever their fields hold:
+// a "|" in a group ID once made these two one key, and the second was
+// absorbed as a redelivery of the first.
+func TestDedupKeysOfDifferentEventsDiffer(t *testing.T) {
+	at := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	joined := func(group, phone string) webhooks.Event {
+		return &webhooks.ParticipantJoined{MembershipEvent: webhooks.MembershipEvent{
+			GroupEvent: webhooks.GroupEvent{GroupID: group}, Phone: webhooks.Phone{Raw: phone}, At: at}}
+	}
+	pairs := [][2]webhooks.Event{
+		{joined("a|b", "c"), joined("a", "b|c")},
+		{joined(`a\`, "|b"), joined(`a\|`, "b")},
+		{joined("g", `x\|y`), joined("g", `x\\|y`)},
+		{&webhooks.GroupMessageReceived{To: "1", MessageID: "dt|m"}, &webhooks.GroupMessageReceived{To: "1", DTMessageID: "m"}},
+		{&webhooks.GroupMessageReceived{To: "1|2", MessageID: "m"}, &webhooks.GroupMessageReceived{To: "1", MessageID: "2|m"}},
+	}
+	for _, p := range pairs {
+		assert.NotEqual(t, p[0].DedupKey(), p[1].DedupKey())
+	}
+	// A key without the separator in any field reads as before.
+	assert.Equal(t, "GROUP_PARTICIPANT_JOINED|g|+91|2026-01-15T10:00:00Z", joined("g", "+91").DedupKey())
+}

@@ -376,9 +376,27 @@ func (in *Inbox[TTx]) DeadLetters(ctx context.Context, limit int) ([]DeadLetter,
 	return out, nil
 }
 
-// Replay runs a dead letter's callbacks again, as soon as a worker is free,
-// with a fresh count of attempts.
+// ErrNotDeadLetter is the error of [Inbox.Replay] for a job that is not one
+// of the inbox's dead letters: a delivery waiting, running or handled, a job
+// of another kind, or no job at all. Nothing is run then.
+var ErrNotDeadLetter = errors.New("inbox: not a dead letter of the inbox")
+
+// Replay makes one of the inbox's dead letters (see [Inbox.DeadLetters]) run
+// again as soon as a worker is free. It is given one more attempt: River's
+// JobRetry raises a job's maximum by one when it has used them all. If that
+// attempt fails too, the delivery is a dead letter again, and may be
+// replayed again. Any other job is refused with [ErrNotDeadLetter], so that
+// a handled delivery never runs its callbacks twice by mistake.
 func (in *Inbox[TTx]) Replay(ctx context.Context, id int64) error {
+	job, err := in.client.JobGet(ctx, id)
+	switch {
+	case errors.Is(err, river.ErrNotFound):
+		return fmt.Errorf("inbox: replaying %d: %w: no such job", id, ErrNotDeadLetter)
+	case err != nil:
+		return fmt.Errorf("inbox: replaying %d: %w", id, err)
+	case job.Kind != Kind || job.State != rivertype.JobStateDiscarded:
+		return fmt.Errorf("inbox: replaying %d: %w: a %s job, %s", id, ErrNotDeadLetter, job.Kind, job.State)
+	}
 	if _, err := in.client.JobRetry(ctx, id); err != nil {
 		return fmt.Errorf("inbox: replaying %d: %w", id, err)
 	}

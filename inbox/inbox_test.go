@@ -177,13 +177,27 @@ func TestDeadLettersAndReplay(t *testing.T) {
 	// A redelivery of a dead event is absorbed, not run again by itself.
 	assert.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token))).Code)
 
+	// Replayed while the callback still fails: one more attempt, then a
+	// dead letter again.
+	require.NoError(t, in.Replay(ctx, dead[0].ID))
+	eventually(t, "dead again after one more attempt", func() bool {
+		again, err := in.DeadLetters(ctx, 10)
+		require.NoError(t, err)
+		return len(again) == 2 && again[0].Attempts == 3
+	})
+
 	broken.Store(false)
 	require.NoError(t, in.Replay(ctx, dead[0].ID))
 	eventually(t, "the replayed one ran", func() bool { return done.Load() == 1 })
+	// A handled delivery is not a dead letter: its callbacks do not run twice.
+	assert.ErrorIs(t, in.Replay(ctx, dead[0].ID), inbox.ErrNotDeadLetter)
+	assert.ErrorIs(t, in.Replay(ctx, 1<<40), inbox.ErrNotDeadLetter, "no such job")
 	n, err := in.ReplayAll(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	eventually(t, "both ran", func() bool { return done.Load() == 2 })
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, int32(2), done.Load(), "each ran once")
 	dead, err = in.DeadLetters(ctx, 10)
 	require.NoError(t, err)
 	assert.Empty(t, dead)

@@ -43,6 +43,12 @@ import (
 // Kind is the River job kind of a stored delivery.
 const Kind = "doubletick_webhook"
 
+// Queue is the River queue deliveries are stored in and worked from: a
+// queue of the inbox's own, so that a River client of the app's on the same
+// database, working its default queue, never fetches a delivery, and the
+// inbox's client never fetches the app's jobs.
+const Queue = "doubletick_webhooks"
+
 // Delivery is the job River stores for one acknowledged webhook: the body as
 // received, so that the event is decoded again by the worker exactly as it
 // was verified.
@@ -64,7 +70,7 @@ func (Delivery) Kind() string { return Kind }
 // redelivery of an event stored, running, done or dead is absorbed until
 // River's cleaner deletes the old job (see [WithRetention]).
 func (Delivery) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: rivertype.JobStates()}}
+	return river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: rivertype.JobStates()}}
 }
 
 // Inbox is an http.Handler that stores webhooks, and the workers that run
@@ -242,17 +248,62 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 	}
 	if c.work {
 		workers := river.NewWorkers()
-		if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: c.logger}); err != nil {
-			return nil, fmt.Errorf("inbox: %w", err)
+		if err := AddWorker(workers, h, c.logger); err != nil {
+			return nil, err
 		}
 		rc.Workers = workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.workers}}
+		rc.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: c.workers}}
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	return &Inbox[TTx]{client: client, handler: h, logger: c.logger, work: c.work}, nil
+}
+
+// AddWorker registers the inbox's worker, which runs h's callbacks for each
+// stored delivery, in the workers of an app's own River client; logger
+// (nil for none) gets failed and panicking callbacks and dead letters. Give
+// that client's config the inbox's queue too, e.g.
+// Queues[inbox.Queue] = river.QueueConfig{MaxWorkers: 10}, and receive
+// through [Attach].
+func AddWorker(workers *river.Workers, h *webhooks.Handler, logger *slog.Logger) error {
+	if h == nil {
+		return errors.New("inbox: AddWorker: nil Handler")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: logger}); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	return nil
+}
+
+// Attach returns an Inbox that stores deliveries through an app's own River
+// client, whose workers run them: register them there with [AddWorker]
+// and the [Queue]. River's usual pattern is one client per database with
+// every worker registered in it; two clients on one database share River's
+// maintenance, and the one elected leader discards a stuck job of a kind it
+// has no worker for. The app migrates, starts and stops its client; the
+// Inbox's Start and Stop do nothing. logger (nil for none) gets failed
+// stores.
+//
+//	workers := river.NewWorkers()
+//	river.AddWorker(workers, &MyWorker{})
+//	inbox.AddWorker(workers, handler, logger)
+//	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers,
+//		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}, inbox.Queue: {MaxWorkers: 10}}})
+//	in, _ := inbox.Attach(client, handler, logger)
+//	http.Handle("/doubletick/webhooks", in)
+func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slog.Logger) (*Inbox[TTx], error) {
+	if client == nil || h == nil {
+		return nil, errors.New("inbox: Attach: nil client or Handler")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Inbox[TTx]{client: client, handler: h, logger: logger}, nil
 }
 
 // Migrate runs River's migrations up. Replicas that start together race to

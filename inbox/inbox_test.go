@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,20 @@ func post(t testing.TB, body []byte, signers ...webhookstest.Signer) *http.Reque
 	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, signers...)
 	require.NoError(t, err)
 	return r
+}
+
+func TestOpenSQLiteCreatesFilesForTheOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inbox.db")
+	db, err := inbox.OpenSQLite(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)") // the -wal file exists now
+	require.NoError(t, err)
+	for _, f := range []string{path, path + "-wal"} {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), f)
+	}
 }
 
 func TestOpenSQLiteUsesThePathAsWritten(t *testing.T) {

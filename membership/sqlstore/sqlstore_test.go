@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -105,6 +106,20 @@ func TestNewRefusesBadArguments(t *testing.T) {
 	assert.ErrorContains(t, err, "Dialect(9)")
 	_, err = sqlite.Open(context.Background(), "a?b")
 	assert.Error(t, err)
+}
+
+func TestOpenCreatesFilesForTheOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "members.db")
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+	require.NoError(t, err)
+	for _, f := range []string{path, path + "-wal"} {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), f)
+	}
 }
 
 func TestOpenUsesThePathAsWritten(t *testing.T) {

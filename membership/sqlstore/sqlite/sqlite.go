@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -18,6 +19,9 @@ import (
 func Open(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: path %q must be a file name without '?' or '#'", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	dsn := sqliteDSN(path, "_txlock=immediate"+
 		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
@@ -38,4 +42,16 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 // these lines: modules do not share code whose API makes no promise.)
 func sqliteDSN(path, query string) string {
 	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + query
+}
+
+// createPrivate creates the file at path, readable and writable by its
+// owner only, when it does not exist yet: it holds phones, names and
+// message texts, and SQLite gives the file's -wal and -shm the same mode.
+// An existing file keeps the mode it has.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

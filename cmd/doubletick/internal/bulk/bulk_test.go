@@ -173,6 +173,16 @@ func TestOpenJournalUsesThePathAsWritten(t *testing.T) {
 	}
 }
 
+func TestTheJournalIsTheOwnersOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "import.journal")
+	j, err := OpenJournal(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, j.Close())
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+}
+
 func TestOneImportPerJournal(t *testing.T) {
 	path := writeFile(t, "wabaNumber,subject,groupId\n")
 	openJournal(t, path)

@@ -68,6 +68,9 @@ CREATE INDEX IF NOT EXISTS rows_by_state ON rows (state, line);
 // committed with synchronous=FULL: once a row is recorded as being sent,
 // that survives a crash or a power loss.
 func OpenJournal(ctx context.Context, path string) (*Journal, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	dsn := sqliteDSN(path, "_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
 		"&_pragma=locking_mode(EXCLUSIVE)&_txlock=immediate")
 	db, err := sql.Open("sqlite", dsn)
@@ -370,4 +373,16 @@ func (j *Journal) WriteFailures(ctx context.Context, w io.Writer) (int, error) {
 // these lines: modules do not share code whose API makes no promise.)
 func sqliteDSN(path, query string) string {
 	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + query
+}
+
+// createPrivate creates the file at path, readable and writable by its
+// owner only, when it does not exist yet: it holds phones, names and
+// message texts, and SQLite gives the file's -wal and -shm the same mode.
+// An existing file keeps the mode it has.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

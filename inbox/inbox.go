@@ -13,7 +13,9 @@
 // file, no server, pure Go); PostgreSQL, through River's riverpgxv5 driver,
 // is for fleets, where any number of replicas share one database, each job
 // runs on one worker at a time, and a job whose worker died is picked up
-// again after [WithRescueAfter].
+// again after [WithRescueAfter]. An SQLite inbox is worked by one process:
+// at Start it resumes at once the deliveries a process that stopped (a
+// crash, a kill) left running.
 //
 // The callbacks are those of a [webhooks.Handler] (OnGroupCreated, …,
 // OnEvent), which also holds the verifier and the body format: the inbox
@@ -34,6 +36,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
@@ -80,6 +83,9 @@ type Inbox[TTx any] struct {
 	handler *webhooks.Handler
 	logger  *slog.Logger
 	work    bool
+	// resumeAtStart: an SQLite inbox, worked by one process, resumes at
+	// Start what a process that stopped left running.
+	resumeAtStart bool
 }
 
 // config collects the options.
@@ -149,8 +155,19 @@ func WithWorkers(n int) Option {
 	}
 }
 
-// WithJobTimeout bounds one run of a delivery's callbacks (default 1
-// minute); a run past it is cancelled through its context and retried.
+// DefaultJobTimeout and DefaultRescueAfter are tuned together: a run of a
+// delivery's callbacks is cancelled after a minute, and a delivery still
+// running 75 s after it started belongs to a worker that died (River's
+// rescuer looks every 30 s, so it runs again within about 2 minutes of the
+// death, where River's own default waits an hour).
+const (
+	DefaultJobTimeout  = time.Minute
+	DefaultRescueAfter = 75 * time.Second
+)
+
+// WithJobTimeout bounds one run of a delivery's callbacks (default
+// [DefaultJobTimeout]); a run past it is cancelled through its context and
+// retried.
 func WithJobTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -162,8 +179,10 @@ func WithJobTimeout(d time.Duration) Option {
 }
 
 // WithRescueAfter sets how long a delivery may stay running before it is
-// taken to belong to a worker that died, and run again (default 1 hour,
-// River's). Keep it above the job timeout.
+// taken to belong to a worker that died, and run again (default
+// [DefaultRescueAfter], or 15 s more than a longer job timeout). It must not
+// be below the job timeout; New says so.
+// On SQLite, Start resumes the deliveries left running at once.
 func WithRescueAfter(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -219,11 +238,18 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 	if h == nil {
 		return nil, errors.New("inbox: New: nil Handler")
 	}
-	c := config{workers: 10, retention: 7 * 24 * time.Hour, logger: slog.New(slog.DiscardHandler), migrate: true, work: true}
+	c := config{workers: 10, retention: 7 * 24 * time.Hour, logger: slog.New(slog.DiscardHandler), migrate: true, work: true,
+		jobTimeout: DefaultJobTimeout}
 	for _, opt := range opts {
 		if err := opt(&c); err != nil {
 			return nil, err
 		}
+	}
+	if c.rescueAfter == 0 { // not set: 15 s more than the job timeout, at least the default
+		c.rescueAfter = max(DefaultRescueAfter, c.jobTimeout+15*time.Second)
+	}
+	if c.rescueAfter < c.jobTimeout {
+		return nil, fmt.Errorf("inbox: New: WithRescueAfter (%s) is below the job timeout (%s): running deliveries would be taken for dead ones", c.rescueAfter, c.jobTimeout)
 	}
 	if c.migrate {
 		if err := Migrate(ctx, driver); err != nil {
@@ -258,7 +284,8 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
-	return &Inbox[TTx]{client: client, handler: h, logger: c.logger, work: c.work}, nil
+	_, sqlite := any(driver).(*riversqlite.Driver)
+	return &Inbox[TTx]{client: client, handler: h, logger: c.logger, work: c.work, resumeAtStart: sqlite}, nil
 }
 
 // AddWorker registers the inbox's worker, which runs h's callbacks for each
@@ -337,9 +364,45 @@ func (in *Inbox[TTx]) Start(ctx context.Context) error {
 	if !in.work {
 		return nil
 	}
+	if in.resumeAtStart {
+		if err := in.resumeOrphans(ctx); err != nil {
+			return err
+		}
+	}
 	if err := in.client.Start(ctx); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
+	return nil
+}
+
+// resumeOrphans makes the deliveries left running by a process that stopped
+// available again. It runs before this process's workers start, and an
+// SQLite inbox is worked by one process, so every running delivery is an
+// orphan; River's rescue query changes only a job still running and
+// started before now.
+func (in *Inbox[TTx]) resumeOrphans(ctx context.Context) error {
+	res, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateRunning).First(10_000))
+	if err != nil || len(res.Jobs) == 0 {
+		return err
+	}
+	now := time.Now().UTC()
+	params := &riverdriver.JobRescueManyParams{StuckHorizon: now}
+	for _, j := range res.Jobs {
+		note, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt,
+			Error: "inbox: resumed at start: the process running it stopped"})
+		if err != nil {
+			return err
+		}
+		params.ID = append(params.ID, j.ID)
+		params.Error = append(params.Error, note)
+		params.FinalizedAt = append(params.FinalizedAt, nil)
+		params.ScheduledAt = append(params.ScheduledAt, now)
+		params.State = append(params.State, string(rivertype.JobStateAvailable))
+	}
+	if _, err := in.client.Driver().GetExecutor().JobRescueMany(ctx, params); err != nil {
+		return fmt.Errorf("inbox: resuming deliveries left running: %w", err)
+	}
+	in.logger.InfoContext(ctx, "inbox: resumed deliveries left running by a process that stopped", "count", len(params.ID))
 	return nil
 }
 

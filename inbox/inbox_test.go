@@ -284,3 +284,15 @@ func TestConcurrentRedeliveriesStoreOneJob(t *testing.T) {
 	assert.Equal(t, 1, jobs(t, db))
 	eventually(t, "the callback ran", func() bool { return calls.Load() == 1 })
 }
+
+func TestRescueIsNeverBelowTheJobTimeout(t *testing.T) {
+	h := handler(t)
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = inbox.New(ctx, riversqlite.New(db), h, inbox.WithJobTimeout(time.Minute), inbox.WithRescueAfter(30*time.Second))
+	assert.ErrorContains(t, err, "WithRescueAfter (30s) is below the job timeout (1m0s)")
+	_, err = inbox.New(ctx, riversqlite.New(db), h, inbox.WithJobTimeout(10*time.Minute))
+	assert.NoError(t, err, "a long job timeout alone moves the rescue after it")
+}

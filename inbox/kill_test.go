@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,10 +43,12 @@ import (
 // a server (.ci/services starts one).
 
 const (
-	childDriver = "INBOX_CHILD"      // "sqlite" or "postgres"
-	childDB     = "INBOX_CHILD_DB"   // the SQLite file or the PostgreSQL DSN
-	childAddr   = "INBOX_CHILD_ADDR" // 127.0.0.1:port to listen on
-	childWork   = "INBOX_CHILD_WORK" // "0": receive only
+	childDriver = "INBOX_CHILD"       // "sqlite" or "postgres"
+	childDB     = "INBOX_CHILD_DB"    // the SQLite file or the PostgreSQL DSN
+	childAddr   = "INBOX_CHILD_ADDR"  // 127.0.0.1:port to listen on
+	childWork   = "INBOX_CHILD_WORK"  // "0": receive only
+	childHang   = "INBOX_CHILD_HANG"  // "1": every callback records that it started, then hangs
+	childPlain  = "INBOX_CHILD_PLAIN" // "1": the inbox's default timeouts
 )
 
 // TestChildProcess is the receiver process of the kill tests.
@@ -55,7 +58,15 @@ func TestChildProcess(t *testing.T) {
 		t.Skip("the kill tests' receiver process; runs only as their child")
 	}
 	db, run := openChildDB(t, driver, os.Getenv(childDB))
+	hang := os.Getenv(childHang) == "1"
 	h, err := webhooks.NewHandler(mustBearer(t), webhooks.OnEvent(func(ctx context.Context, ev webhooks.Event) error {
+		if hang {
+			if _, err := db.ExecContext(ctx, `INSERT INTO started (key) VALUES (`+placeholder(driver)+`)`, ev.DedupKey()); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
 		switch n := rand.IntN(100); {
 		case n < 10:
 			return errors.New("injected failure")
@@ -72,8 +83,10 @@ func TestChildProcess(t *testing.T) {
 		return err
 	}))
 	require.NoError(t, err)
-	opts := []inbox.Option{inbox.WithBackoff(20*time.Millisecond, 200*time.Millisecond), inbox.WithJobTimeout(5 * time.Second),
-		inbox.WithRescueAfter(6 * time.Second), inbox.WithMaxAttempts(50)}
+	opts := []inbox.Option{inbox.WithBackoff(20*time.Millisecond, 200*time.Millisecond), inbox.WithMaxAttempts(50)}
+	if os.Getenv(childPlain) != "1" {
+		opts = append(opts, inbox.WithJobTimeout(5*time.Second), inbox.WithRescueAfter(6*time.Second))
+	}
 	if os.Getenv(childWork) == "0" {
 		opts = append(opts, inbox.WithoutWorkers())
 	}
@@ -225,6 +238,78 @@ func TestKillAndRestartPostgres(t *testing.T) {
 		require.NoError(t, err)
 		return db
 	})
+}
+
+// TestKillWhileRunningResumesAtStart kills an SQLite receiver, with the
+// inbox's default timeouts, while a callback runs, and measures how long the
+// restarted one takes to run that delivery: Start resumes it, where River's
+// rescue would wait DefaultRescueAfter.
+func TestKillWhileRunningResumesAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	path := filepath.Join(t.TempDir(), "inbox.db")
+	took := killWhileRunning(t, []string{childDriver + "=sqlite", childDB + "=" + path}, func() *sql.DB {
+		db, err := inbox.OpenSQLite(context.Background(), path)
+		require.NoError(t, err)
+		return db
+	}, 30*time.Second) // under DefaultRescueAfter: River's rescue alone fails the test, it does not hang it
+	assert.Less(t, took, 10*time.Second, "resumed at start")
+}
+
+// TestKillAndRestartPostgresRescue kills a PostgreSQL replica, with the
+// inbox's default timeouts, while a callback runs: another replica runs the
+// delivery once River's rescuer takes it for dead (DefaultRescueAfter after
+// it started; the rescuer looks every 30 s). It takes about two minutes, so
+// it runs with the soak tests.
+func TestKillAndRestartPostgresRescue(t *testing.T) {
+	if os.Getenv("DOUBLETICK_SOAK") != "1" {
+		t.Skip("about 2 minutes; DOUBLETICK_SOAK=1 runs it")
+	}
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	took := killWhileRunning(t, []string{childDriver + "=postgres", childDB + "=" + dsn}, func() *sql.DB {
+		db, err := sql.Open("pgx", dsn)
+		require.NoError(t, err)
+		return db
+	}, 3*time.Minute)
+	assert.Less(t, took, 2*time.Minute, "rescued by the live replica")
+}
+
+// killWhileRunning starts a receiver whose callbacks hang, delivers one
+// event, kills the receiver once the callback has started, starts a plain
+// one on the same database, and returns how long from that start the event
+// took to be applied (at most wait).
+func killWhileRunning(t *testing.T, env []string, open func() *sql.DB, wait time.Duration) time.Duration {
+	db := open()
+	defer db.Close()
+	for _, stmt := range []string{`CREATE TABLE runs (key TEXT NOT NULL, pid INTEGER NOT NULL)`, `CREATE TABLE applied (key TEXT PRIMARY KEY)`, `CREATE TABLE started (key TEXT NOT NULL)`} {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err)
+	}
+	count := func(table string) (n int) {
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+table).Scan(&n))
+		return n
+	}
+	env = append(env, childPlain+"=1")
+	r := &receiver{t: t, env: append(slices.Clone(env), childHang+"=1"), addr: freeAddr(t)}
+	r.start(true)
+	defer func() { r.kill() }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, deliver(ctx, &http.Client{Timeout: 10 * time.Second}, []string{r.addr}, event(1)))
+	eventually(t, "the callback started", func() bool { return count("started") == 1 })
+	r.kill()
+
+	r.env = env
+	restarted := time.Now() // the process starts, opens the database, resumes, listens
+	r.start(true)
+	for count("applied") == 0 && time.Since(restarted) < wait {
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(restarted)
+	t.Logf("the delivery left running by the killed process ran %s after the restart (DefaultRescueAfter %s)", took.Round(time.Millisecond), inbox.DefaultRescueAfter)
+	assert.Equal(t, 1, count("applied"))
+	return took
 }
 
 func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {

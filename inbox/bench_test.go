@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,9 +30,11 @@ import (
 //
 //	for i in 1 2 3 4 5; do go test -run '^$' -bench Ack -benchtime 3000x ./inbox/; done
 //
-// Each benchmark runs 20 goroutines (RunParallel with parallelism 20/GOMAXPROCS):
+// Each benchmark runs 16 goroutines (RunParallel with parallelism 16/GOMAXPROCS):
 //   - Inbox: POST a distinct signed event over loopback HTTP to the inbox
-//     and wait for its 200 (the ack: verified, parsed, committed).
+//     and wait for its 200 (the ack: verified, parsed, committed), with the
+//     inbox's workers running the (no-op) callbacks meanwhile, as a
+//     receiver runs them.
 //   - RiverInsert: River's own Insert of the same job, no HTTP.
 //   - BareInsert: one INSERT of the body and a COMMIT, no River.
 //
@@ -39,7 +42,7 @@ import (
 // of single operations. SQLite runs with synchronous=FULL (an ack survives
 // power loss), PostgreSQL with its default synchronous_commit=on.
 
-const benchSenders = 20
+const benchSenders = 16
 
 type benchDB struct {
 	name     string
@@ -94,10 +97,19 @@ func benchDatabases(b *testing.B) []benchDB {
 }
 
 func newBenchInbox[TTx any](b *testing.B, driver riverdriver.Driver[TTx], h *webhooks.Handler) http.Handler {
-	in, err := inbox.New(context.Background(), driver, h, inbox.WithoutWorkers())
+	ctx := context.Background()
+	in, err := inbox.New(ctx, driver, h)
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := in.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_ = in.Stop(stop)
+	})
 	return in
 }
 
@@ -140,7 +152,7 @@ var seq atomic.Int64
 func runSenders(b *testing.B, op func(i int64) error) {
 	var mu sync.Mutex
 	var lat []time.Duration
-	b.SetParallelism((benchSenders + 1) / 2)
+	b.SetParallelism(benchSenders / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -170,9 +182,12 @@ func runSenders(b *testing.B, op func(i int64) error) {
 func BenchmarkAck(b *testing.B) {
 	for _, db := range benchDatabases(b) {
 		h := handler(b)
-		srv := httptest.NewServer(db.newInbox(b, h))
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchSenders}}
 		b.Run(db.name+"/Inbox", func(b *testing.B) {
+			// The inbox's workers run only while it is measured: the
+			// baselines below insert with nothing else on the database.
+			srv := httptest.NewServer(db.newInbox(b, h))
+			defer srv.Close()
 			runSenders(b, func(i int64) error {
 				req, err := webhookstest.NewRequest(srv.URL+"/hooks", event(int(i)), webhookstest.Bearer(token))
 				if err != nil {
@@ -198,7 +213,91 @@ func BenchmarkAck(b *testing.B) {
 		b.Run(db.name+"/BareInsert", func(b *testing.B) {
 			runSenders(b, func(i int64) error { return db.bare(context.Background(), event(int(i))) })
 		})
-		srv.Close()
+		db.close()
+	}
+}
+
+// BenchmarkSteady delivers at a steady 200 deliveries/s, each from its own
+// goroutine, for 5 s per database, with the workers running, and reports
+// the p99 of the ack (POST → 200) and of delivery → callback done:
+//
+//	go test -run '^$' -bench Steady -benchtime 1x ./inbox/
+func BenchmarkSteady(b *testing.B) {
+	const perSecond, events = 200, 1000
+	for _, db := range benchDatabases(b) {
+		b.Run(db.name, func(b *testing.B) {
+			var mu sync.Mutex
+			sent := map[string]time.Time{}
+			var done []time.Duration
+			h := handler(b, webhooks.OnEvent(func(_ context.Context, ev webhooks.Event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if t0, ok := sent[ev.DedupKey()]; ok {
+					done = append(done, time.Since(t0))
+				}
+				return nil
+			}))
+			srv := httptest.NewServer(db.newInbox(b, h))
+			defer srv.Close()
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var acks []time.Duration
+			var wg sync.WaitGroup
+			tick := time.NewTicker(time.Second / perSecond)
+			defer tick.Stop()
+			b.ResetTimer()
+			for range events {
+				<-tick.C
+				i := seq.Add(1)
+				body := event(int(i))
+				ev, err := webhooks.Parse(body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				wg.Go(func() {
+					req, err := webhookstest.NewRequest(srv.URL+"/hooks", body, webhookstest.Bearer(token))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					t0 := time.Now()
+					mu.Lock()
+					sent[ev.DedupKey()] = t0
+					mu.Unlock()
+					res, err := hc.Do(req)
+					if err != nil || res.StatusCode != 200 {
+						b.Errorf("ack: %v", err)
+						return
+					}
+					res.Body.Close()
+					mu.Lock()
+					acks = append(acks, time.Since(t0))
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				mu.Lock()
+				n := len(done)
+				mu.Unlock()
+				if n >= events || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.StopTimer()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(done) < events {
+				b.Fatalf("%d of %d callbacks done", len(done), events)
+			}
+			slices.Sort(acks)
+			slices.Sort(done)
+			b.ReportMetric(float64(acks[len(acks)*99/100].Microseconds())/1000, "ack-p99-ms")
+			b.ReportMetric(float64(acks[len(acks)/2].Microseconds())/1000, "ack-p50-ms")
+			b.ReportMetric(float64(done[len(done)*99/100].Microseconds())/1000, "done-p99-ms")
+			b.ReportMetric(float64(done[len(done)/2].Microseconds())/1000, "done-p50-ms")
+		})
 		db.close()
 	}
 }

@@ -86,6 +86,37 @@ type Inbox[TTx any] struct {
 	// resumeAtStart: an SQLite inbox, worked by one process, resumes at
 	// Start what a process that stopped left running.
 	resumeAtStart bool
+	stores        *groupCommit
+}
+
+// newInbox returns an Inbox storing through client, by group commit.
+func newInbox[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slog.Logger, work, resumeAtStart bool) *Inbox[TTx] {
+	in := &Inbox[TTx]{client: client, handler: h, logger: logger, work: work, resumeAtStart: resumeAtStart}
+	in.stores = &groupCommit{max: maxBatch, timeout: storeTimeout, commit: in.insertMany}
+	return in
+}
+
+// maxBatch bounds the deliveries stored in one transaction, and
+// storeTimeout how long one store may take.
+const (
+	maxBatch     = 256
+	storeTimeout = 30 * time.Second
+)
+
+// insertMany stores a batch of deliveries in one transaction. Deliveries of
+// one event (redeliveries that arrived together) are stored once: River
+// absorbs a duplicate of a stored job, but not two in one batch.
+func (in *Inbox[TTx]) insertMany(ctx context.Context, batch []Delivery) error {
+	params := make([]river.InsertManyParams, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for i := range batch {
+		if !seen[batch[i].Key] {
+			seen[batch[i].Key] = true
+			params = append(params, river.InsertManyParams{Args: batch[i]})
+		}
+	}
+	_, err := in.client.InsertMany(ctx, params)
+	return err
 }
 
 // config collects the options.
@@ -285,7 +316,7 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	_, sqlite := any(driver).(*riversqlite.Driver)
-	return &Inbox[TTx]{client: client, handler: h, logger: c.logger, work: c.work, resumeAtStart: sqlite}, nil
+	return newInbox(client, h, c.logger, c.work, sqlite), nil
 }
 
 // AddWorker registers the inbox's worker, which runs h's callbacks for each
@@ -330,7 +361,7 @@ func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Inbox[TTx]{client: client, handler: h, logger: logger}, nil
+	return newInbox(client, h, logger, false, false), nil
 }
 
 // Migrate runs River's migrations up. Replicas that start together race to
@@ -421,7 +452,10 @@ func (in *Inbox[TTx]) Stop(ctx context.Context) error {
 // ServeHTTP receives one webhook: it refuses it as the Handler would
 // (405, 413, 401, 415, 400; nothing stored), stores it, and answers 200 once
 // the store has committed, or when the event was already in the inbox. A
-// store that fails is answered 500.
+// store that fails is answered 500. Deliveries that arrive together are
+// stored in one transaction (group commit): a delivery arriving while none
+// is being stored is stored at once, alone; those arriving during a store
+// are stored together right after it.
 func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d, err := in.handler.Receive(w, r)
 	if err != nil {
@@ -429,7 +463,7 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job := Delivery{Body: d.Body, ContentType: d.ContentType, ReceivedAt: time.Now().UTC(), Key: d.Event.DedupKey()}
-	if _, err := in.client.Insert(r.Context(), job, nil); err != nil {
+	if err := in.stores.store(r.Context(), job); err != nil {
 		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", "type", d.Event.Type(), "group", d.Event.Group(), "error", err)
 		http.Error(w, "webhook not stored", http.StatusInternalServerError)
 		return

@@ -409,7 +409,9 @@ func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
 	// Only the deliveries running in the killed process when it died, or
 	// finished there but not yet recorded by River's completer (it records
 	// completions in batches every 50 ms), run again: its 10 workers and a
-	// batch or two. Runs have seen 6 to 73 of 10,000; the bound is 5 %, far
-	// below what a receiver that re-ran everything after a kill would show.
-	assert.LessOrEqual(t, rerun, n/20)
+	// batch or two, so the count follows the workers' pace, not n. Runs
+	// have seen 13 to 63 of 10,000, and 49 to 77 of 1,000 at the pace group
+	// commit gives; the bound, 5 % or 150, is far below what a receiver that
+	// re-ran everything after a kill would show.
+	assert.LessOrEqual(t, rerun, max(n/20, 150))
 }

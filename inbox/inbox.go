@@ -483,6 +483,60 @@ func (in *Inbox[TTx]) Idle(ctx context.Context) (bool, error) {
 	return len(res.Jobs) == 0, nil
 }
 
+// Stats is what the inbox holds, for health checks and dashboards.
+type Stats struct {
+	// Waiting deliveries are stored and wait for a worker; Running ones are
+	// being run.
+	Waiting, Running int
+	// Retrying deliveries failed and wait for their next attempt.
+	Retrying int
+	// Dead are the dead letters.
+	Dead int
+	// OldestWaiting is how long the delivery waiting longest for a worker
+	// has waited, 0 when none waits: a growing value means the workers do
+	// not keep up, or none runs.
+	OldestWaiting time.Duration
+}
+
+// StatsCap is the count past which Stats counts retrying deliveries and dead
+// letters no further: it reads StatsCap.
+const StatsCap = 10_000
+
+// Stats counts the inbox's deliveries by state.
+func (in *Inbox[TTx]) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	exec := in.client.Driver().GetExecutor()
+	counts, err := exec.JobCountByQueueAndState(ctx, &riverdriver.JobCountByQueueAndStateParams{QueueNames: []string{Queue}})
+	if err != nil {
+		return st, fmt.Errorf("inbox: stats: %w", err)
+	}
+	for _, c := range counts {
+		st.Waiting, st.Running = int(c.CountAvailable), int(c.CountRunning)
+	}
+	count := func(states ...rivertype.JobState) (int, error) {
+		res, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(states...).First(StatsCap))
+		if err != nil {
+			return 0, fmt.Errorf("inbox: stats: %w", err)
+		}
+		return len(res.Jobs), nil
+	}
+	if st.Retrying, err = count(rivertype.JobStateRetryable, rivertype.JobStateScheduled); err != nil {
+		return st, err
+	}
+	if st.Dead, err = count(rivertype.JobStateDiscarded); err != nil {
+		return st, err
+	}
+	oldest, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateAvailable).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1))
+	if err != nil {
+		return st, fmt.Errorf("inbox: stats: %w", err)
+	}
+	if len(oldest.Jobs) == 1 {
+		st.OldestWaiting = max(0, time.Since(oldest.Jobs[0].ScheduledAt))
+	}
+	return st, nil
+}
+
 // DeadLetter is a delivery whose callbacks failed on every attempt.
 type DeadLetter struct {
 	// ID is River's job ID; pass it to [Inbox.Replay].

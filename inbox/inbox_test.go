@@ -296,3 +296,38 @@ func TestRescueIsNeverBelowTheJobTimeout(t *testing.T) {
 	_, err = inbox.New(ctx, riversqlite.New(db), h, inbox.WithJobTimeout(10*time.Minute))
 	assert.NoError(t, err, "a long job timeout alone moves the rescue after it")
 }
+
+func TestStatsCountTheDeliveries(t *testing.T) {
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	// The receiver stores each delivery with one attempt.
+	in, err := inbox.New(ctx, riversqlite.New(db), handler(t), inbox.WithoutWorkers(), inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
+	st, err := in.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, inbox.Stats{}, st, "empty")
+	for _, at := range []string{"2026-01-15T10:00:00.000Z", "2026-01-15T10:01:00.000Z", "2026-01-15T10:02:00.000Z"} {
+		require.Equal(t, 200, serve(in, post(t, joined(at), webhookstest.Bearer(token))).Code)
+	}
+	time.Sleep(20 * time.Millisecond)
+	st, err = in.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, st.Waiting, "nobody works them")
+	assert.Zero(t, st.Running+st.Retrying+st.Dead)
+	assert.GreaterOrEqual(t, st.OldestWaiting, 20*time.Millisecond)
+
+	// Worked by a process whose callback always fails: dead letters.
+	failing := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("down") }))
+	worker, err := inbox.New(ctx, riversqlite.New(db), failing)
+	require.NoError(t, err)
+	require.NoError(t, worker.Start(ctx))
+	defer worker.Stop(ctx)
+	eventually(t, "three dead letters", func() bool {
+		st, err = in.Stats(ctx)
+		require.NoError(t, err)
+		return st.Dead == 3
+	})
+	assert.Equal(t, inbox.Stats{Dead: 3}, st)
+}

@@ -301,3 +301,48 @@ func BenchmarkSteady(b *testing.B) {
 		db.close()
 	}
 }
+
+// BenchmarkStorage stores b.N distinct membership events (a 258-byte body,
+// DoubleTick's sample) through the inbox, lets the workers handle them, and
+// reports the database's growth per delivery, as River keeps a handled one
+// until the retention ends:
+//
+//	go test -run '^$' -bench Storage -benchtime 20000x ./inbox/
+func BenchmarkStorage(b *testing.B) {
+	for _, db := range benchDatabases(b) {
+		b.Run(db.name, func(b *testing.B) {
+			size := func() int64 {
+				var n int64
+				q := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+				if db.pool != nil {
+					q = `SELECT pg_total_relation_size('river_job')`
+				} else if _, err := db.sqlDB.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.sqlDB.QueryRow(q).Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+				return n
+			}
+			var handled atomic.Int64
+			h := handler(b, webhooks.OnEvent(func(context.Context, webhooks.Event) error { handled.Add(1); return nil }))
+			in := db.newInbox(b, h)
+			before := size()
+			for range b.N {
+				req, err := webhookstest.NewRequest("http://127.0.0.1/hooks", event(int(seq.Add(1))), webhookstest.Bearer(token))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rec := serve(in, req); rec.Code != 200 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+			for handled.Load() < int64(b.N) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond) // River records completions in batches
+			b.ReportMetric(float64(size()-before)/float64(b.N), "bytes/delivery")
+		})
+		db.close()
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -330,4 +332,49 @@ func TestStatsCountTheDeliveries(t *testing.T) {
 		return st.Dead == 3
 	})
 	assert.Equal(t, inbox.Stats{Dead: 3}, st)
+}
+
+// A full disk (SQLite's max_page_count makes one, for this connection): every
+// delivery is answered 500 and nothing is stored; once there is room again,
+// the inbox stores and handles deliveries without being restarted.
+func TestAFullDiskIsNotAcknowledgedAndRecovers(t *testing.T) {
+	var handled atomic.Int32
+	in, db := sqliteInbox(t, handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error { handled.Add(1); return nil })))
+	var pages int
+	require.NoError(t, db.QueryRow(`PRAGMA page_count`).Scan(&pages))
+	_, err := db.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+8))
+	require.NoError(t, err)
+	// Fill what room is left.
+	_, err = db.Exec(`CREATE TABLE filler (x BLOB)`)
+	require.NoError(t, err)
+	for i := 0; ; i++ {
+		if _, err := db.Exec(`INSERT INTO filler VALUES (randomblob(1000))`); err != nil {
+			require.ErrorContains(t, err, "full")
+			break
+		}
+		require.Less(t, i, 10_000, "the database never filled")
+	}
+	stored := jobs(t, db)
+
+	var wg sync.WaitGroup
+	var codes sync.Map
+	for i := range 20 {
+		wg.Go(func() {
+			body := joined(fmt.Sprintf("2026-01-15T11:%02d:00.000Z", i))
+			// A body large enough that no page has room for it.
+			big := bytes.Replace(body, []byte(`"groupName":"G"`), []byte(`"groupName":"`+strings.Repeat("G", 8000)+`"`), 1)
+			codes.Store(i, serve(in, post(t, big, webhookstest.Bearer(token))).Code)
+		})
+	}
+	wg.Wait()
+	codes.Range(func(k, v any) bool {
+		assert.Equal(t, 500, v, "delivery %v", k)
+		return true
+	})
+	assert.Equal(t, stored, jobs(t, db), "nothing stored")
+
+	_, err = db.Exec(`PRAGMA max_page_count = 1073741823`)
+	require.NoError(t, err)
+	assert.Equal(t, 200, serve(in, post(t, joined("2026-01-15T12:00:00.000Z"), webhookstest.Bearer(token))).Code)
+	eventually(t, "handled after the disk had room again", func() bool { return handled.Load() == 1 })
 }

@@ -243,8 +243,8 @@ type Webhook struct {
 	EventTypes  []WebhookEvent `json:"eventTypes"`
 	WABANumbers []string       `json:"wabaNumbers"`
 	// IntegrationCount is documented as an integer, and sent as a string
-	// in the guide's example: both are read.
-	IntegrationCount int    `json:"-"`
+	// in the guide's example: both are read; it is written as an integer.
+	IntegrationCount int    `json:"integrationCount"`
 	CreatedBy        string `json:"createdBy"`
 	Name             string `json:"name"`
 }

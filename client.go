@@ -272,6 +272,9 @@ func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Cl
 			for _, h := range c.authHeaders {
 				req.Header.Del(h)
 			}
+			// The Referer would name the API's URL, query included (group
+			// IDs, phone numbers), to another origin.
+			req.Header.Del("Referer")
 		}
 		if userPolicy != nil {
 			return userPolicy(req, via)
@@ -485,6 +488,20 @@ func (b *bodySource) reader() (io.Reader, error) {
 	return b.open()
 }
 
+// withoutQuery returns err, a transport error (http.Client.Do returns a
+// *url.Error), with the query left out of the URL its text shows: a query
+// carries group IDs, phone numbers and message IDs, which do not belong in
+// errors and logs. The route key says which call failed.
+func withoutQuery(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok || !strings.Contains(ue.URL, "?") {
+		return err
+	}
+	cp := *ue
+	cp.URL, _, _ = strings.Cut(ue.URL, "?")
+	return &cp
+}
+
 // newAuthSetter returns what writes the API key into a request's headers:
 // each header of names gets the key, Authorization with scheme before it
 // when scheme is set. The values are built once; the key stays in the
@@ -536,6 +553,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 	start := time.Now()
 	httpResp, err := c.httpClientFor().Do(req)
 	if err != nil {
+		err = withoutQuery(err)
 		c.log(ctx, ep, attempt, 0, start, "", err)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, true, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, ctxErr)

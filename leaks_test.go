@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -100,4 +102,39 @@ func TestAbsentOptionalFieldsStayOffTheWire(t *testing.T) {
 		assert.NotContains(t, body, "[]", route)
 		assert.NotContains(t, body, `""`, route)
 	}
+}
+
+// A transport error names the route, not the query: group IDs and phone
+// numbers stay out of errors and logs.
+func TestTransportErrorsLeaveTheQueryOut(t *testing.T) {
+	c, err := doubletick.NewClient(testKey, doubletick.WithBaseURL("http://127.0.0.1:1"), doubletick.WithMaxAttempts(1),
+		doubletick.WithoutRateLimit())
+	require.NoError(t, err)
+	_, _, err = c.Participants.Remove(context.Background(), "grp_secret_group", "+919876543210")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DELETE /whatsapp/wa-group/participants")
+	assert.NotContains(t, err.Error(), "grp_secret_group")
+	assert.NotContains(t, err.Error(), "919876543210")
+	var ue *url.Error
+	assert.ErrorAs(t, err, &ue, "still a *url.Error")
+}
+
+// A redirect to another origin carries neither the API key nor a Referer
+// naming the API's URL.
+func TestARedirectElsewhereCarriesNoRefererOrKey(t *testing.T) {
+	var seen http.Header
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		io.WriteString(w, `{"groupId":"g"}`)
+	}))
+	defer elsewhere.Close()
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1)+"/moved", http.StatusFound)
+	})
+	_, _, err := c.Groups.Get(context.Background(), "grp_secret_group")
+	require.NoError(t, err)
+	require.NotNil(t, seen)
+	assert.Empty(t, seen.Get("Referer"))
+	assert.Empty(t, seen.Get("Authorization"))
+	assert.Empty(t, seen.Get("X-Public-Api-Key"))
 }

@@ -6,9 +6,12 @@
 package phone
 
 // E164 returns raw as "+" and its digits, dropping the spaces, dashes, dots
-// and parentheses people write between digits. It reports false, and returns
-// "", when raw has any other character, a "+" that is not first, or not
-// between 8 and 15 digits (E.164 allows at most 15).
+// and parentheses people write between digits, and "00", the international
+// call prefix, before the digits of a number written without "+"
+// ("00919876543210" is "+919876543210", not a second number). It reports
+// false, and returns "", when raw has any other character, a "+" that is
+// not first, a country code that starts with 0 (none does), or not between
+// 8 and 15 digits (E.164 allows at most 15).
 func E164(raw string) (string, bool) {
 	if plusDigits(raw) {
 		return raw, true
@@ -25,10 +28,23 @@ func E164(raw string) (string, bool) {
 			return "", false
 		}
 	}
-	if n := len(buf) - 1; n < 8 || n > 15 {
+	if len(buf) > 3 && buf[1] == '0' && buf[2] == '0' && !hasPlus(raw) {
+		buf = append(buf[:1], buf[3:]...)
+	}
+	if n := len(buf) - 1; n < 8 || n > 15 || buf[1] == '0' {
 		return "", false
 	}
 	return string(buf), true
+}
+
+// hasPlus reports whether s holds a "+".
+func hasPlus(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '+' {
+			return true
+		}
+	}
+	return false
 }
 
 // seenOther reports whether s has anything but separators.
@@ -41,9 +57,10 @@ func seenOther(s string) bool {
 	return false
 }
 
-// plusDigits reports whether s is already "+" and 8 to 15 digits.
+// plusDigits reports whether s is already "+" and 8 to 15 digits, the
+// first not 0.
 func plusDigits(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
 	for i := 1; i < len(s); i++ {

@@ -190,6 +190,26 @@ func TestWebhookRetriesAreBounded(t *testing.T) {
 	}
 }
 
+// By default the fake sends a webhook once, as DoubleTick documents no retry
+// of a delivery answered with an error: a receiver that answers 500 loses it.
+func TestAWebhookAnswered500IsNotSentAgainByDefault(t *testing.T) {
+	var hits atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer down.Close()
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: down.URL}))
+	create(t, srv, srv.Client(), "g1")
+	wait(t, srv, 1)
+	d := srv.Deliveries()[0]
+	assert.False(t, d.OK)
+	assert.Equal(t, 1, d.Attempts)
+	assert.Equal(t, int32(1), hits.Load())
+}
+
 func TestWebhooksOutOfOrderAndDuplicated(t *testing.T) {
 	bearer, _ := webhooks.NewBearerVerifier("hook-token")
 	dedup, _ := webhooks.NewMemoryDeduplicator(time.Hour, 100)

@@ -260,10 +260,14 @@ func WithWebhookSenders(n int) Option {
 	}
 }
 
-// WithWebhookRetries sets how many times a webhook is sent before the fake
-// gives up (default 5), at least 1, and the first wait between attempts,
-// which doubles each time (default 100 ms), more than 0. DoubleTick
-// documents neither.
+// WithWebhookRetries makes the fake send a webhook up to attempts times (at
+// least 1) when the receiver does not answer 2xx, waiting firstWait (more
+// than 0) before the second attempt and twice as long before each next
+// one. By default the fake sends each webhook once, as DoubleTick documents
+// no retry of a delivery answered with an error (its only retry setting is
+// retryOnTimeout): a receiver that relies on a redelivery loses the event
+// against DoubleTick, and its tests should show it. This option is a
+// convenience for tests of a receiver's own retry handling.
 func WithWebhookRetries(attempts int, firstWait time.Duration) Option {
 	return func(s *Server) {
 		if attempts < 1 || firstWait <= 0 {
@@ -280,7 +284,7 @@ func NewServer(opts ...Option) *Server {
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
 		creationDelay: DefaultCreationDelay, failCreations: map[string]bool{},
 		groups: make(map[string]*groupState), limits: map[string]*window{},
-		numSenders: 4, maxAttempts: 5, retryBase: 100 * time.Millisecond,
+		numSenders: 4, maxAttempts: 1, retryBase: 100 * time.Millisecond,
 		stop: make(chan struct{}), doneChanged: make(chan struct{}),
 	}
 	s.queued = sync.NewCond(&s.mu)

@@ -28,8 +28,9 @@ const DefaultMaxBodySize = 1 << 20
 //   - 415 when the Content-Type is not that of the body format the webhook
 //     was registered with ([WithBodyFormat]; JSON by default),
 //   - 400 when the body is not a webhook payload,
-//   - 503 with Retry-After while another delivery of the same event is
-//     still being handled (with a [Deduplicator]),
+//   - 503 with Retry-After when the request ends (its context) while
+//     another delivery of the same event is still being handled (with a
+//     [Deduplicator]; until then the request waits for that delivery),
 //   - 500 when a callback returns an error or panics, or the Deduplicator
 //     fails,
 //   - 200 once every callback has returned nil, or when the event was
@@ -101,10 +102,13 @@ func WithBodyFormat(f BodyFormat) HandlerOption {
 }
 
 // WithDeduplicator makes the handler acknowledge a redelivered event without
-// running its callbacks again (see [Event.DedupKey]), and answer 503 with
-// "Retry-After: 5" to a delivery that arrives while an earlier one of the
-// same event is still being handled: only an event whose callbacks all
-// returned nil is acknowledged as a duplicate.
+// running its callbacks again (see [Event.DedupKey]). A delivery that
+// arrives while an earlier one of the same event is still being handled
+// waits for it, since DoubleTick retries no delivery answered with an
+// error: it is answered 200 once that one's callbacks have all returned
+// nil, and runs them itself if they failed. Only an event whose callbacks
+// all returned nil is acknowledged as a duplicate; a request that ends while
+// it waits is answered 503 with "Retry-After: 5".
 func WithDeduplicator(d Deduplicator) HandlerOption {
 	return func(h *Handler) error {
 		if d == nil {
@@ -328,13 +332,24 @@ func (h *Handler) handle(ctx context.Context, ev Event) error {
 	}
 	key := ev.DedupKey()
 	state, err := h.dedup.Claim(ctx, key)
+	// Another delivery of the event is running its callbacks. DoubleTick
+	// retries no delivery answered with an error, so this one waits for
+	// that one rather than answer an error: once it is done, this one is
+	// answered 200; if its callbacks failed (the claim was released), this
+	// one runs them. The wait ends with the request's context.
+	for wait := 5 * time.Millisecond; err == nil && state == Held; wait = min(2*wait, 500*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return errInFlight
+		case <-time.After(wait):
+		}
+		state, err = h.dedup.Claim(ctx, key)
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("de-duplication: %w", err)
 	case state == Done:
 		return nil
-	case state == Held:
-		return errInFlight
 	}
 	if err := h.Dispatch(ctx, ev); err != nil {
 		if relErr := h.dedup.Release(ctx, key); relErr != nil {

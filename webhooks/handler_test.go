@@ -267,17 +267,44 @@ func TestHandlerNeverAcknowledgesAnEventStillRunning(t *testing.T) {
 	require.NoError(t, err)
 	joined := sample(t, "s4_participant_joined.json")
 
-	first := make(chan int)
+	first, second := make(chan int), make(chan int)
 	go func() { first <- serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code }()
 	<-started
-	rec := serve(t, h, post(t, joined, webhookstest.Bearer(token)))
-	assert.Equal(t, 503, rec.Code, "a redelivery during the callback is not acknowledged")
-	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	// A redelivery during the callback waits for it: DoubleTick would not
+	// send it again after an error.
+	go func() { second <- serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code }()
+	select {
+	case code := <-second:
+		t.Fatalf("the redelivery was answered %d while the first delivery's callback ran", code)
+	case <-time.After(50 * time.Millisecond):
+	}
 	finish <- errors.New("database down")
 	assert.Equal(t, 500, <-first)
-
-	assert.Equal(t, 200, serve(t, h, post(t, joined, webhookstest.Bearer(token))).Code)
+	assert.Equal(t, 200, <-second, "the redelivery ran the callback itself once the first failed")
 	assert.Equal(t, int32(2), calls.Load(), "the event was handled after all")
+
+	// A redelivery whose request ends while it waits is answered 503.
+	calls.Store(0)
+	started, finish = make(chan struct{}), make(chan error)
+	later := sample(t, "s4_participant_left.json")
+	h2, err := webhooks.NewHandler(bearer(t), webhooks.WithDeduplicator(dedup),
+		webhooks.OnParticipantLeft(func(context.Context, *webhooks.ParticipantLeft) error {
+			if calls.Add(1) == 1 {
+				close(started)
+				return <-finish
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	go func() { first <- serve(t, h2, post(t, later, webhookstest.Bearer(token))).Code }()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := serve(t, h2, post(t, later, webhookstest.Bearer(token)).WithContext(ctx))
+	assert.Equal(t, 503, rec.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	finish <- nil
+	assert.Equal(t, 200, <-first)
 }
 
 func TestHandlerRecoversPanickingCallbacks(t *testing.T) {

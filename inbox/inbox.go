@@ -536,7 +536,9 @@ type Stats struct {
 // letters no further: it reads StatsCap.
 const StatsCap = 10_000
 
-// Stats counts the inbox's deliveries by state.
+// Stats counts the inbox's deliveries by state. The counts are read one
+// after another, not as one snapshot: while deliveries move between states,
+// one may be counted twice or not at all.
 func (in *Inbox[TTx]) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	exec := in.client.Driver().GetExecutor()

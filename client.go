@@ -81,21 +81,20 @@ type Client struct {
 	// The key lives in a closure: fmt, slog and reflection-based printers
 	// (testify's diffs) show a func as an address, so no path through a
 	// Client's fields, or a copy of them, prints it, whatever the verb.
-	apiKey     credential
-	authScheme string // "" or the word before the key in Authorization
+	apiKey credential
 	// setAuth writes the key's headers into a request's, from values built
 	// once: a closure too, for the same reason.
 	setAuth func(http.Header)
-	// fixed are the other headers every request carries, built once and
-	// shared by every request (a RoundTripper must not modify a request).
-	fixed, jsonContentType []string
+	// userAgent and jsonMediaType are the values of User-Agent, and of
+	// Accept and a JSON body's Content-Type, built once and shared by every
+	// request (a RoundTripper must not modify a request).
+	userAgent, jsonMediaType []string
 	// userHTTP is the caller's client and copiedTransport its Transport
 	// when httpClient was copied from it.
 	userHTTP        *http.Client
 	copiedTransport http.RoundTripper
 	baseURL         string // scheme://host[/prefix], no trailing slash
 	httpClient      *http.Client
-	userAgent       string
 	authHeaders     []string
 	requestIDHeader string
 	logger          *slog.Logger
@@ -174,9 +173,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		apiKey:          newCredential(apiKey),
-		authScheme:      s.authScheme,
 		baseURL:         base,
-		userAgent:       ua,
+		userAgent:       []string{ua},
+		jsonMediaType:   []string{"application/json"},
 		authHeaders:     s.authHeaders,
 		requestIDHeader: s.requestIDHeader,
 		logger:          logger,
@@ -188,8 +187,6 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retryAnyMethod:  s.retryAnyMethod,
 	}
 	c.setAuth = newAuthSetter(apiKey, s.authScheme, s.authHeaders)
-	c.fixed = []string{ua, "application/json"}
-	c.jsonContentType = []string{"application/json"}
 	c.httpClient = c.copyHTTPClient(s.httpClient, timeout)
 	c.Groups = &GroupsService{client: c}
 	c.Participants = &ParticipantsService{client: c}
@@ -540,12 +537,12 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 		req.ContentLength = src.length
 	}
 	c.setAuth(req.Header)
-	req.Header["User-Agent"] = c.fixed[0:1:1]
-	req.Header["Accept"] = c.fixed[1:2:2]
+	req.Header["User-Agent"] = c.userAgent
+	req.Header["Accept"] = c.jsonMediaType
 	switch {
 	case src == nil:
-	case src.contentType == c.jsonContentType[0]:
-		req.Header["Content-Type"] = c.jsonContentType
+	case src.contentType == c.jsonMediaType[0]:
+		req.Header["Content-Type"] = c.jsonMediaType
 	default:
 		req.Header["Content-Type"] = []string{src.contentType}
 	}

@@ -203,13 +203,7 @@ const (
 // [DefaultJobTimeout]); a run past it is cancelled through its context and
 // retried.
 func WithJobTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("inbox: WithJobTimeout: need a positive duration, got %s", d)
-		}
-		c.jobTimeout = d
-		return nil
-	}
+	return positive("WithJobTimeout", d, func(c *config) *time.Duration { return &c.jobTimeout })
 }
 
 // WithRescueAfter sets how long a delivery may stay running before it is
@@ -218,13 +212,7 @@ func WithJobTimeout(d time.Duration) Option {
 // be below the job timeout; New says so.
 // On SQLite, Start resumes the deliveries left running at once.
 func WithRescueAfter(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("inbox: WithRescueAfter: need a positive duration, got %s", d)
-		}
-		c.rescueAfter = d
-		return nil
-	}
+	return positive("WithRescueAfter", d, func(c *config) *time.Duration { return &c.rescueAfter })
 }
 
 // DefaultRetention is how long a handled delivery is kept, and so the window
@@ -247,24 +235,24 @@ const (
 // long a redelivery of a handled event is absorbed (default
 // [DefaultRetention]).
 func WithRetention(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("inbox: WithRetention: need a positive duration, got %s", d)
-		}
-		c.retention = d
-		return nil
-	}
+	return positive("WithRetention", d, func(c *config) *time.Duration { return &c.retention })
 }
 
 // WithDeadLetterRetention sets how long dead letters are kept (default
 // [DefaultDeadLetterRetention]); a redelivery of a dead event is absorbed as
 // long.
 func WithDeadLetterRetention(d time.Duration) Option {
+	return positive("WithDeadLetterRetention", d, func(c *config) *time.Duration { return &c.deadRetention })
+}
+
+// positive is an option that sets the duration field returns to d, which
+// must be more than 0.
+func positive(name string, d time.Duration, field func(*config) *time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("inbox: WithDeadLetterRetention: need a positive duration, got %s", d)
+			return fmt.Errorf("inbox: %s: need a positive duration, got %s", name, d)
 		}
-		c.deadRetention = d
+		*field(c) = d
 		return nil
 	}
 }

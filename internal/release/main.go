@@ -160,11 +160,10 @@ func (t *tool) check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := newProxy(filepath.Join(os.TempDir(), fmt.Sprintf("release-check-%d", os.Getpid())))
+	p, err := newProxy("")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(p.dir)
 	defer p.close()
 	// Every module, as the tree has it, at the version siblings require:
 	// tidying then sees what the next release would contain.
@@ -267,14 +266,6 @@ func (t *tool) prepare(ctx context.Context, version, proxyDir string, skipTests 
 	order, err := ws.ordered()
 	if err != nil {
 		return err
-	}
-	if proxyDir == "" {
-		dir, err := os.MkdirTemp("", "release-proxy-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		proxyDir = dir
 	}
 	p, err := newProxy(proxyDir)
 	if err != nil {

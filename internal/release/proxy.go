@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,24 +25,39 @@ type proxy struct {
 	// one, so that a rehearsed version never lingers in the user's cache
 	// and is never mistaken later for the real release.
 	cache string
+	// scratch says dir is a temporary directory of the proxy's own.
+	scratch bool
 }
 
-// newProxy makes the proxy in dir (created if need be) with a scratch
-// module cache beside it.
+// newProxy makes the proxy in dir (created if need be), or in a temporary
+// directory when dir is "", with a scratch module cache beside it.
 func newProxy(dir string) (*proxy, error) {
-	dir, err := filepath.Abs(dir)
+	p := &proxy{scratch: dir == ""}
+	var err error
+	if p.scratch {
+		p.dir, err = os.MkdirTemp("", "release-proxy-")
+	} else if p.dir, err = filepath.Abs(dir); err == nil {
+		err = os.MkdirAll(p.dir, 0o755)
+	}
 	if err != nil {
 		return nil, err
 	}
-	cache, err := os.MkdirTemp("", "release-modcache-")
-	if err != nil {
+	if p.cache, err = os.MkdirTemp("", "release-modcache-"); err != nil {
+		p.close()
 		return nil, err
 	}
-	return &proxy{dir: dir, cache: cache}, os.MkdirAll(dir, 0o755)
+	return p, nil
 }
 
-// close removes the scratch module cache.
-func (p *proxy) close() error { return os.RemoveAll(p.cache) }
+// close removes the scratch module cache, and the directory when it is
+// temporary.
+func (p *proxy) close() error {
+	err := os.RemoveAll(p.cache)
+	if p.scratch {
+		err = errors.Join(err, os.RemoveAll(p.dir))
+	}
+	return err
+}
 
 // publish writes the module in dir (of the repository at root) as version:
 // its .info, .mod and .zip, and the version in its list.

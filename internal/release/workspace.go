@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +131,18 @@ func (ws *workspace) ordered() ([]*mod, error) {
 	return out, nil
 }
 
+// required returns the modules that some module of the workspace requires,
+// in go.work's order.
+func (ws *workspace) required() []*mod {
+	needed := map[*mod]bool{}
+	for _, m := range ws.modules {
+		for _, s := range ws.siblings(m) {
+			needed[s] = true
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(ws.modules), func(m *mod) bool { return !needed[m] })
+}
+
 // siblingVersion returns the one version at which modules require their
 // siblings, "" when none requires one.
 func (ws *workspace) siblingVersion() (string, error) {
@@ -186,10 +199,8 @@ func (ws *workspace) checkLayout() error {
 		problems = append(problems, err)
 	}
 	want := map[string]string{} // module path → directory, for the siblings some module requires
-	for _, m := range ws.modules {
-		for _, s := range ws.siblings(m) {
-			want[s.path] = s.dir
-		}
+	for _, s := range ws.required() {
+		want[s.path] = s.dir
 	}
 	for _, r := range ws.work.Replace {
 		dir, ok := want[r.Old.Path]
@@ -202,20 +213,10 @@ func (ws *workspace) checkLayout() error {
 		}
 		delete(want, r.Old.Path)
 	}
-	for _, path := range slices.Sorted(mapKeys(want)) {
+	for _, path := range slices.Sorted(maps.Keys(want)) {
 		problems = append(problems, fmt.Errorf("go.work lacks: replace %s %s => %s", path, version, workPath(want[path])))
 	}
 	return errors.Join(problems...)
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // setSiblingVersion makes every module require its siblings at version and
@@ -240,17 +241,9 @@ func (ws *workspace) setSiblingVersion(version string) error {
 			return err
 		}
 	}
-	required := map[*mod]bool{}
-	for _, m := range ws.modules {
-		for _, s := range ws.siblings(m) {
-			required[s] = true
-		}
-	}
-	for _, s := range ws.modules {
-		if required[s] {
-			if err := ws.work.AddReplace(s.path, version, workPath(s.dir), ""); err != nil {
-				return err
-			}
+	for _, s := range ws.required() {
+		if err := ws.work.AddReplace(s.path, version, workPath(s.dir), ""); err != nil {
+			return err
 		}
 	}
 	ws.work.Cleanup()

@@ -5,6 +5,8 @@
 // endpoint "+15551230000"). E164 turns either into the "+" form.
 package phone
 
+import "strings"
+
 // E164 returns raw as "+" and its digits, dropping the spaces, dashes, dots
 // and parentheses people write between digits, and "00", the international
 // call prefix, before the digits of a number written without "+"
@@ -28,23 +30,13 @@ func E164(raw string) (string, bool) {
 			return "", false
 		}
 	}
-	if len(buf) > 3 && buf[1] == '0' && buf[2] == '0' && !hasPlus(raw) {
+	if len(buf) > 3 && buf[1] == '0' && buf[2] == '0' && !strings.Contains(raw, "+") {
 		buf = append(buf[:1], buf[3:]...)
 	}
 	if n := len(buf) - 1; n < 8 || n > 15 || buf[1] == '0' {
 		return "", false
 	}
 	return string(buf), true
-}
-
-// hasPlus reports whether s holds a "+".
-func hasPlus(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '+' {
-			return true
-		}
-	}
-	return false
 }
 
 // seenOther reports whether s has anything but separators.

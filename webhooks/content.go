@@ -75,6 +75,9 @@ const maxFormMemory = 1 << 20
 // absent key as null, and types each value by the documented schema, never by
 // its shape: a documented string stays a string whatever it reads ("true",
 // "null", "[1,2]"), and only documented booleans and numbers are converted.
+// A field documented as an object or a list may also come as one field of
+// JSON text of that type (message={"type":"TEXT",…}), as form encoders
+// often send nested values; its contents are then read as JSON.
 // Keys may nest [MaxFormDepth] deep, a body may hold [MaxFormFields] fields
 // with keys of [MaxFormKeyLength] bytes, and a key may appear once.
 func ParseContent(contentType string, body []byte) (Event, error) {
@@ -139,7 +142,8 @@ const (
 	formString formKind = iota
 	formBool
 	formNumber
-	formArray // an object whose keys are 0, 1, …: a JSON array
+	formArray  // a list: keys 0, 1, … in bracket form, or a JSON array as text
+	formObject // an object: keys in bracket form, or a JSON object as text
 )
 
 // formSchema names every field of the event types that is not a string, by
@@ -175,9 +179,11 @@ func deriveFormSchema(roots ...reflect.Type) (map[string]formKind, []string) {
 			case ft.Kind() == reflect.Slice:
 				schema[path] = formArray
 				if ft.Elem().Kind() == reflect.Struct {
+					schema[path+".*"] = formObject
 					walk(path+".*.", ft.Elem())
 				}
-			case ft.Kind() == reflect.Struct:
+			case ft.Kind() == reflect.Struct && hasJSONFields(ft):
+				schema[path] = formObject
 				walk(path+".", ft)
 			}
 		}
@@ -186,6 +192,17 @@ func deriveFormSchema(roots ...reflect.Type) (map[string]formKind, []string) {
 		walk("", root)
 	}
 	return schema, nulls
+}
+
+// hasJSONFields reports whether struct type t has fields of its own in JSON
+// (an object), unlike a value type that decodes itself from a string.
+func hasJSONFields(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); t.Field(i).IsExported() && name != "" && name != "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // formNode is one level of a form's nested keys: each entry a string value
@@ -342,9 +359,23 @@ func formField(path string, v any) (any, error) {
 		}
 		return json.Number(s), nil
 	case formArray:
-		return nil, &FieldError{Field: path, Problem: "is a list, not a value"}
+		return jsonText(path, s, '[', "is a list: send its items in brackets (a[0]=…) or as a JSON array")
+	case formObject:
+		return jsonText(path, s, '{', "is an object: send its fields in brackets (a[b]=…) or as a JSON object")
 	}
 	return s, nil
+}
+
+// jsonText returns s as JSON when it is JSON text whose value opens with
+// open, the type the schema gives path: a form encoder may send a nested
+// value as one field of JSON text, and an object or a list cannot be taken
+// for anything else. The values inside are typed as JSON types them, checked
+// by the JSON parser like any JSON body's.
+func jsonText(path, s string, open byte, problem string) (any, error) {
+	if t := strings.TrimLeft(s, " \t\r\n"); t == "" || t[0] != open || !json.Valid([]byte(s)) {
+		return nil, &FieldError{Field: path, Problem: problem}
+	}
+	return json.RawMessage(s), nil
 }
 
 // parent returns the path of path's parent.

@@ -18,6 +18,15 @@ func TestFormSchemaComesFromTheEventTypes(t *testing.T) {
 		"message.contacts.*.phones": formArray,
 		"message.contacts.*.emails": formArray,
 		"message.flowResponse":      formArray,
+		// Objects: the documented nested types, list items included.
+		"contact":                     formObject,
+		"message":                     formObject,
+		"message.context":             formObject,
+		"message.contacts.*":          formObject,
+		"message.contacts.*.name":     formObject,
+		"message.contacts.*.phones.*": formObject,
+		"message.contacts.*.emails.*": formObject,
+		"message.flowResponse.*":      formObject,
 	}, formSchema)
 	assert.Equal(t, []string{"groupId", "groupName", "inviteLink"}, formNulls)
 }

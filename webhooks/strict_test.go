@@ -141,6 +141,87 @@ func TestFormListsAndAbsentNulls(t *testing.T) {
 	assert.Empty(t, ev.Group())
 }
 
+// TestFormJSONText: a field documented as an object or a list may come as
+// one form field of JSON text, as form encoders often send nested values;
+// it reads as the same event as its bracket form. Text of another type is
+// refused, naming the field, and strings stay strings.
+func TestFormJSONText(t *testing.T) {
+	base := func() url.Values {
+		return url.Values{"type": {"wa_group"}, "to": {"120363012345678901"}, "from": {"919999999999"}, "messageId": {"m1"},
+			"receivedAt": {"2026-01-15T11:57:57.796Z"}, "dtCustomerId": {"c1"}}
+	}
+	parse := func(form url.Values) (*webhooks.GroupMessageReceived, error) {
+		ev, err := webhooks.ParseContent("application/x-www-form-urlencoded", []byte(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		return ev.(*webhooks.GroupMessageReceived), nil
+	}
+
+	brackets := base()
+	brackets.Set("message[type]", "CONTACTS")
+	brackets.Set("message[context][id]", "wamid.1")
+	brackets.Set("message[contacts][0][name][formatted_name]", "Ann Lee")
+	brackets.Set("message[contacts][0][phones][0][phone]", "+15550001111")
+	want, err := parse(brackets)
+	require.NoError(t, err)
+
+	for name, fields := range map[string]map[string]string{
+		"whole message": {"message": `{"type":"CONTACTS","context":{"id":"wamid.1"},"contacts":[{"name":{"formatted_name":"Ann Lee"},"phones":[{"phone":"+15550001111"}]}]}`},
+		"a list": {"message[type]": "CONTACTS", "message[context][id]": "wamid.1",
+			"message[contacts]": ` [{"name":{"formatted_name":"Ann Lee"},"phones":[{"phone":"+15550001111"}]}]`},
+		"a list item": {"message[type]": "CONTACTS", "message[context]": `{"id":"wamid.1"}`,
+			"message[contacts][0]": `{"name":{"formatted_name":"Ann Lee"},"phones":[{"phone":"+15550001111"}]}`},
+		"nested in brackets": {"message[type]": "CONTACTS", "message[context][id]": "wamid.1",
+			"message[contacts][0][name]":   `{"formatted_name":"Ann Lee"}`,
+			"message[contacts][0][phones]": `[{"phone":"+15550001111"}]`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			form := base()
+			for k, v := range fields {
+				form.Set(k, v)
+			}
+			got, err := parse(form)
+			require.NoError(t, err)
+			assert.Equal(t, want.Message.Contacts, got.Message.Contacts)
+			assert.Equal(t, want.Message.Context, got.Message.Context)
+			assert.Equal(t, want.DedupKey(), got.DedupKey())
+		})
+	}
+
+	for name, tc := range map[string]struct{ key, value, field string }{
+		"a list as an object":        {"message[contacts]", `{"0":{}}`, "message.contacts"},
+		"an object as a list":        {"message[context]", `[{"id":"x"}]`, "message.context"},
+		"an object as a string":      {"message", `TEXT`, "message"},
+		"broken JSON":                {"message", `{"type":"TEXT"`, "message"},
+		"a number as a string field": {"message", `{"type":"TEXT","text":42}`, ""}, // the JSON parser names /message/text
+		"a repeated key in the text": {"message", `{"type":"TEXT","type":"IMAGE"}`, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			form := base()
+			form.Set("message[type]", "TEXT")
+			if tc.key == "message" {
+				form.Del("message[type]")
+			}
+			form.Set(tc.key, tc.value)
+			_, err := parse(form)
+			require.ErrorIs(t, err, webhooks.ErrMalformedPayload)
+			var fe *webhooks.FieldError
+			if tc.field != "" && assert.ErrorAs(t, err, &fe) {
+				assert.Equal(t, tc.field, fe.Field)
+			}
+		})
+	}
+
+	// A string field stays a string, whatever JSON it reads as.
+	form := base()
+	form.Set("message[type]", "TEXT")
+	form.Set("message[text]", `{"a":1}`)
+	got, err := parse(form)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":1}`, got.Message.Text)
+}
+
 // TestJSONKeysMatchExactlyAndOnce: a repeated key, or a key that differs
 // only in case, must not change what the event says.
 func TestJSONKeysMatchExactlyAndOnce(t *testing.T) {

@@ -130,11 +130,11 @@ type Server struct {
 	doneChanged chan struct{} // closed and replaced whenever done grows
 
 	// Messaging and webhook subscriptions.
-	sent          []SentMessage
-	strictEvents  bool
-	uploads       int
-	uploadedBytes int64
-	webhooks      []*webhook
+	sent                    []SentMessage
+	groupEventSubscriptions bool
+	uploads                 int
+	uploadedBytes           int64
+	webhooks                []*webhook
 }
 
 // Option configures a [Server].

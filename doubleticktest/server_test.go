@@ -182,3 +182,32 @@ func TestFakeRefusesOptionValuesItCannotUse(t *testing.T) {
 		}()
 	}
 }
+
+// The subscription API takes the events of DoubleTick's documented enum,
+// which lacks the group events; WithGroupEventSubscriptions is the fake's
+// convenience that takes them too.
+func TestFakeSubscriptionAPIGroupEventsAreOptIn(t *testing.T) {
+	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", WABANumbers: []string{"+911111111111"},
+		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived, "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}}
+	events := func(list []doubletick.PublicWebhook) []string {
+		var out []string
+		for _, w := range list {
+			out = append(out, w.WebhookEventType)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		opts           []doubleticktest.Option
+		valid, invalid []string
+	}{
+		{nil, []string{"MESSAGE_RECEIVED"}, []string{"GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}},
+		{[]doubleticktest.Option{doubleticktest.WithGroupEventSubscriptions()}, []string{"MESSAGE_RECEIVED", "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}, nil},
+	} {
+		srv := doubleticktest.NewServer(tc.opts...)
+		res, _, err := srv.Client().Webhooks.Register(context.Background(), reg)
+		srv.Close()
+		require.NoError(t, err)
+		assert.Equal(t, tc.valid, events(res.ValidWebhooks))
+		assert.Equal(t, tc.invalid, events(res.InvalidWebhooks))
+	}
+}

@@ -16,17 +16,21 @@ import (
 // (https://docs.doubletick.io/reference/register-webhook, edit-webhooks,
 // get-webhooks, delete-webhooks) document them. Where they are silent:
 //
-//   - a registration may name the group events (GROUP_*,
-//     WA_GROUP_MESSAGE_RECEIVED), which the documented enum lacks, so that
-//     tests can register group receivers from code; they come back in
-//     validWebhooks unless [WithStrictWebhookEvents];
+//   - the group events (GROUP_*, WA_GROUP_MESSAGE_RECEIVED), which the
+//     documented enum lacks, come back in invalidWebhooks, as the enum
+//     says; [WithGroupEventSubscriptions] lets tests register group
+//     receivers from code;
 //   - an edit replaces the whole registration; an unknown webhookId at edit
 //     is 400 "Invalid request format"; at deregister it is 201 {}.
 
-// WithStrictWebhookEvents makes the subscription API refuse the group
-// events, which DoubleTick's documented event enum does not list: they come
-// back in invalidWebhooks.
-func WithStrictWebhookEvents() Option { return func(s *Server) { s.strictEvents = true } }
+// WithGroupEventSubscriptions is a convenience: the subscription API
+// accepts the group events (GROUP_CREATED, GROUP_PARTICIPANT_JOINED, …,
+// WA_GROUP_MESSAGE_RECEIVED) and delivers them to the receiver registered.
+// DoubleTick's documented webhookEvents enum does not list them (group
+// webhooks are set up in its dashboard), so by default they come back in
+// invalidWebhooks. Use it to register a test's receiver through
+// Webhooks.Register rather than [Server.AddReceiver].
+func WithGroupEventSubscriptions() Option { return func(s *Server) { s.groupEventSubscriptions = true } }
 
 // documentedEvents is the webhookEvents enum of
 // https://docs.doubletick.io/reference/register-webhook.
@@ -123,7 +127,7 @@ func (s *Server) answerRegistration(w http.ResponseWriter, wh *webhook) {
 		}
 		for _, e := range wh.events {
 			entry := map[string]any{"wabaNumber": n, "webhookEventType": e}
-			if slices.Contains(documentedEvents, e) || (!s.strictEvents && slices.Contains(groupEvents, e)) {
+			if slices.Contains(documentedEvents, e) || (s.groupEventSubscriptions && slices.Contains(groupEvents, e)) {
 				valid = append(valid, entry)
 				if !slices.Contains(events, webhooks.Type(e)) {
 					events = append(events, webhooks.Type(e))

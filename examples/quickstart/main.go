@@ -92,7 +92,11 @@ func runReal(ctx context.Context, key string, req *doubletick.CreateGroupRequest
 var webhookAuth = &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "quickstart-webhook-token"}
 
 func runOffline(ctx context.Context, req *doubletick.CreateGroupRequest) error {
-	srv := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1)) // events in order
+	// WithWebhookSenders(1): events in order. WithGroupEventSubscriptions:
+	// DoubleTick sets up group webhooks in its dashboard (its subscription
+	// API's enum lacks them); the fake lets this program register its
+	// receiver through Webhooks.Register instead.
+	srv := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1), doubleticktest.WithGroupEventSubscriptions())
 	defer srv.Close()
 	fmt.Println("offline: the in-process fake DoubleTick API is at", srv.URL)
 	client := srv.Client()

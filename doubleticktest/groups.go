@@ -78,7 +78,7 @@ func (s *Server) withGroup(msg string, h func(http.ResponseWriter, *http.Request
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("groupId")
 		if id == "" {
-			writeError(w, http.StatusBadRequest, "groupId should not be empty")
+			writeInvalid(w, "groupId should not be empty")
 			return
 		}
 		s.mu.Lock()
@@ -170,7 +170,7 @@ func olderThan(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "olderThanTimestamp must be an ISO 8601 date-time")
+		writeInvalid(w, "olderThanTimestamp must be an ISO 8601 date-time")
 		return time.Time{}, false
 	}
 	return t, true
@@ -248,7 +248,7 @@ func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request, g *g
 func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, g *groupState) {
 	p := r.URL.Query().Get("participantPhone")
 	if p == "" {
-		writeError(w, http.StatusBadRequest, "participantPhone should not be empty")
+		writeInvalid(w, "participantPhone should not be empty")
 		return
 	}
 	m, err := s.currentMember(g.GroupID, p)
@@ -284,7 +284,7 @@ func (s *Server) handleAISummary(w http.ResponseWriter, r *http.Request, g *grou
 		msgs = append(msgs, "endDate must be a valid ISO 8601 date string")
 	}
 	if len(msgs) > 0 {
-		writeError(w, http.StatusBadRequest, msgs...)
+		writeInvalid(w, msgs...)
 		return
 	}
 	if end.Before(start) || end.Sub(start) > 6*24*time.Hour {
@@ -332,7 +332,7 @@ func (s *Server) handleTags(assign bool) http.HandlerFunc {
 			CustomFields json.RawMessage `json:"customFields"`
 		}
 		if err := decodeBody(w, r, &req); err != nil || req.GroupID == "" {
-			writeError(w, http.StatusBadRequest, "groupId should not be empty")
+			writeInvalid(w, "groupId should not be empty")
 			return
 		}
 		s.mu.Lock()

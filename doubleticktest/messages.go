@@ -137,7 +137,7 @@ func (s *Server) handleTemplate(v2 bool) http.HandlerFunc {
 			Messages []body `json:"messages"`
 		}
 		if err := decodeBody(w, r, &req); err != nil || len(req.Messages) == 0 {
-			writeError(w, http.StatusBadRequest, "messages should not be empty")
+			writeInvalid(w, "messages should not be empty")
 			return
 		}
 		type item struct{ groupID, to, from, messageID string }
@@ -154,7 +154,7 @@ func (s *Server) handleTemplate(v2 bool) http.HandlerFunc {
 		results := make([]map[string]any, len(items))
 		for i, it := range items {
 			if msg := s.target(it.groupID, it.to); msg != "" {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("messages.%d: %s", i, msg))
+				writeInvalid(w, fmt.Sprintf("messages.%d: %s", i, msg))
 				return
 			}
 		}
@@ -180,7 +180,7 @@ func (s *Server) handleTemplate(v2 bool) http.HandlerFunc {
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("messageId")
 	if !uuidPattern.MatchString(id) {
-		writeError(w, http.StatusBadRequest, "messageId must be a UUID")
+		writeInvalid(w, "messageId must be a UUID")
 		return
 	}
 	s.mu.Lock()
@@ -202,7 +202,7 @@ const maxUpload = 16_777_216
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" {
-		writeError(w, http.StatusBadRequest, "file should not be empty")
+		writeInvalid(w, "file should not be empty")
 		return
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
@@ -232,7 +232,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if name == "" {
-		writeError(w, http.StatusBadRequest, "file should not be empty")
+		writeInvalid(w, "file should not be empty")
 		return
 	}
 	s.mu.Lock()

@@ -84,7 +84,7 @@ func (c *checks) ok(w http.ResponseWriter) bool {
 	if len(c.msgs) == 0 {
 		return true
 	}
-	writeError(w, http.StatusBadRequest, c.msgs...)
+	writeInvalid(w, c.msgs...)
 	return false
 }
 

@@ -409,12 +409,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers in NestJS's shape: one message as a string, several as
-// an array.
-func writeError(w http.ResponseWriter, status int, msgs ...string) {
-	var message any = msgs
-	if len(msgs) == 1 {
-		message = msgs[0]
-	}
-	writeJSON(w, status, map[string]any{"statusCode": status, "message": message, "error": http.StatusText(status)})
+// writeError answers in NestJS's shape with one message, a string, as an
+// exception the API throws itself gives it.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"statusCode": status, "message": msg, "error": http.StatusText(status)})
+}
+
+// writeInvalid answers 400 as NestJS's ValidationPipe does: message is the
+// list of the rules the request broke, even of one (the message-status page
+// shows message: ["messageId must be a UUID"]).
+func writeInvalid(w http.ResponseWriter, msgs ...string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": http.StatusBadRequest, "message": msgs, "error": http.StatusText(http.StatusBadRequest)})
 }

@@ -81,9 +81,26 @@ func TestFakeValidatesLikeTheAPI(t *testing.T) {
 	assert.Equal(t, 400, status)
 	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["subject should not be empty","joinApprovalMode must be one of the following values: auto_approve, approval_required"]}`, body)
 
+	status, body = post(`{"wabaNumber":"911111111111","subject":"A","joinApprovalMode":"maybe"}`)
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["joinApprovalMode must be one of the following values: auto_approve, approval_required"]}`, body,
+		"a broken rule is a list even when it is the only one, as ValidationPipe answers")
+
 	status, body = post(`{"wabaNumber":"919999999999","subject":"A"}`)
 	assert.Equal(t, 400, status)
-	assert.Contains(t, body, "No integration found")
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":"No integration found for the given wabaNumber"}`, body,
+		"an error the API throws itself is one string")
+
+	// The message-status page's own example.
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/whatsapp/message/status?messageId=not-a-uuid", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", doubleticktest.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.JSONEq(t, `{"statusCode":400,"error":"Bad Request","message":["messageId must be a UUID"]}`, string(b))
 
 	status, _ = post(`{"wabaNumber":`)
 	assert.Equal(t, 400, status)
@@ -101,11 +118,11 @@ func TestFakeValidatesLikeTheAPI(t *testing.T) {
 	status, _ = post(`{"wabaNumber":"+911111111111","subject":"A"}`)
 	assert.Equal(t, 200, status)
 
-	resp, err := http.Get(srv.URL + "/whatsapp/wa-group/create")
+	resp, err = http.Get(srv.URL + "/whatsapp/wa-group/create")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 401, resp.StatusCode, "the key is checked before routing")
-	assert.Equal(t, 7, srv.Requests())
+	assert.Equal(t, 9, srv.Requests())
 	require.Len(t, srv.Groups(), 1)
 	assert.Equal(t, "911111111111", srv.Groups()[0].WABANumber)
 }

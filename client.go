@@ -34,8 +34,11 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-querystring/query"
@@ -82,6 +85,9 @@ type Client struct {
 	// (testify's diffs) show a func as an address, so no path through a
 	// Client's fields, or a copy of them, prints it, whatever the verb.
 	apiKey credential
+	// keyPattern matches the key as a server may echo it: a closure, so
+	// that no fmt verb prints it.
+	keyPattern func() *regexp.Regexp
 	// setAuth writes the key's headers into a request's, from values built
 	// once: a closure too, for the same reason.
 	setAuth func(http.Header)
@@ -173,6 +179,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		apiKey:          newCredential(apiKey),
+		keyPattern:      sync.OnceValue(func() *regexp.Regexp { return secretPattern(apiKey) }),
 		baseURL:         base,
 		userAgent:       []string{ua},
 		jsonMediaType:   []string{"application/json"},
@@ -356,6 +363,10 @@ type endpoint struct {
 	method string
 	route  string // path template, no query
 	key    string // method + " " + route: the route's rate-limit key
+	// secrets are credentials the call carries besides the API key (a
+	// webhook registration's authorization, header and query values): they
+	// are scrubbed from its errors and log lines like the key.
+	secrets []string
 }
 
 // newEndpoint splits a route key such as "GET /whatsapp/wa-group/info".
@@ -565,7 +576,7 @@ func (c *Client) send(ctx context.Context, ep endpoint, target string, src *body
 		RequestID:  httpResp.Header.Get(c.requestIDHeader),
 		Rate:       parseRate(httpResp.Header, time.Now()),
 	}
-	err = c.decode(httpResp, resp, ep.method, ep.route, out)
+	err = c.decode(httpResp, resp, ep, out)
 	c.log(ctx, ep, attempt, resp.StatusCode, start, resp.RequestID, err)
 	return resp, true, err
 }
@@ -598,11 +609,11 @@ func encodeQuery(v any) (url.Values, error) {
 }
 
 // decode reads the body of httpResp into out, or into a typed error.
-func (c *Client) decode(httpResp *http.Response, resp *Response, method, route string, out any) error {
-	status := httpResp.StatusCode
+func (c *Client) decode(httpResp *http.Response, resp *Response, ep endpoint, out any) error {
+	status, method, route := httpResp.StatusCode, ep.method, ep.route
 	if status < 200 || status > 299 {
 		raw, readErr := readBody(httpResp, maxErrorBody)
-		apiErr := c.newAPIError(method, route, status, resp.RequestID, raw)
+		apiErr := c.newAPIError(ep, status, resp.RequestID, raw)
 		if readErr != nil && len(raw) == 0 {
 			apiErr.Messages = append(apiErr.Messages, "reading the error body failed: "+readErr.Error())
 		}
@@ -627,7 +638,7 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, method, route s
 	if r, ok := out.(successReporter); ok && !r.succeeded() {
 		var env errorEnvelope
 		if json.Unmarshal(raw, &env) == nil && env.Success != nil && !*env.Success {
-			return c.newAPIError(method, route, status, resp.RequestID, raw)
+			return c.newAPIError(ep, status, resp.RequestID, raw)
 		}
 	}
 	return nil
@@ -673,56 +684,73 @@ func (m *messages) UnmarshalJSON(b []byte) error {
 }
 
 // newAPIError builds the error for a failed answer. It scrubs the API key
-// from the body first, in case a server echoes request headers back: as sent,
-// and as a JSON encoder may have escaped it inside a string; and again from
-// the decoded messages, whatever escaping the body used.
-func (c *Client) newAPIError(method, route string, status int, requestID string, raw []byte) *APIError {
-	key := c.apiKey()
-	for _, form := range escapedForms(key) {
-		raw = bytes.ReplaceAll(raw, form, []byte(redacted))
-	}
-	e := &APIError{Method: method, Route: route, StatusCode: status, RequestID: requestID, Body: raw}
+// and the call's other secrets from the body, in case a server echoes the
+// request back, in every form a JSON encoder may have written them in; and
+// again from the decoded messages.
+func (c *Client) newAPIError(ep endpoint, status int, requestID string, raw []byte) *APIError {
+	secrets := c.secretPattern(ep)
+	raw = secrets.ReplaceAllLiteral(raw, []byte(redacted))
+	e := &APIError{Method: ep.method, Route: ep.route, StatusCode: status, RequestID: requestID, Body: raw}
 	var env errorEnvelope
 	if json.Unmarshal(raw, &env) == nil {
-		e.ErrorText = strings.ReplaceAll(env.Error, key, redacted)
+		e.ErrorText = secrets.ReplaceAllLiteralString(env.Error, redacted)
 		e.Messages = env.Message
 		for i, m := range e.Messages {
-			e.Messages[i] = strings.ReplaceAll(m, key, redacted)
+			e.Messages[i] = secrets.ReplaceAllLiteralString(m, redacted)
 		}
 	}
 	return e
 }
 
-// escapedForms returns s as it may stand inside a JSON string: as it is, and
-// as encoders escape it: '"' and '\\' always; '<', '>', '&' as \u00XX or not
-// (Go's encoding/json or Node's JSON.stringify); '/' as "\/" or not (PHP's
-// json_encode or not); or every character but letters and digits as \u00XX;
-// with hex digits in either case.
-func escapedForms(s string) [][]byte {
-	forms := [][]byte{[]byte(s)}
-	type style struct{ html, slash, all bool }
-	styles := []style{{}, {html: true}, {slash: true}, {html: true, slash: true}, {all: true}}
-	for _, hexFmt := range []string{`\u%04x`, `\u%04X`} {
-		for _, st := range styles {
-			var b strings.Builder
-			for i := 0; i < len(s); i++ {
-				c := s[i]
-				switch {
-				case isAlnum(c):
-					b.WriteByte(c)
-				case st.all, st.html && (c == '<' || c == '>' || c == '&'):
-					fmt.Fprintf(&b, hexFmt, c)
-				case c == '"', c == '\\', st.slash && c == '/':
-					b.WriteByte('\\')
-					b.WriteByte(c)
-				default:
-					b.WriteByte(c)
-				}
-			}
-			forms = append(forms, []byte(b.String()))
+// minSecretLength is the length below which a call's secret is not
+// scrubbed: no credential is that short, and replacing a word of a few
+// letters would garble the error it appears in.
+const minSecretLength = 6
+
+// secretPattern matches the API key and ep's secrets as they may appear in
+// what a server echoes back. The key's pattern, the usual case, is compiled
+// once.
+func (c *Client) secretPattern(ep endpoint) *regexp.Regexp {
+	if len(ep.secrets) == 0 {
+		return c.keyPattern()
+	}
+	secrets := []string{c.apiKey()}
+	for _, s := range ep.secrets {
+		if len(s) >= minSecretLength {
+			secrets = append(secrets, s)
 		}
 	}
-	return forms
+	return secretPattern(secrets...)
+}
+
+// secretPattern returns a pattern that matches each of secrets as it is,
+// and as it stands inside a JSON string, however many times encoded: each
+// ASCII character but letters and digits may be escaped with any number of
+// backslashes ('"' as \", '/' as \/ by PHP), and any character of the Basic
+// Multilingual Plane but those may be written as \uXXXX, in either case
+// (Go's and Node's escapes of '<', '>', '&', or an encoder that escapes
+// everything). Longer secrets are tried first.
+func secretPattern(secrets ...string) *regexp.Regexp {
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	alts := make([]string, len(secrets))
+	for i, s := range secrets {
+		var b strings.Builder
+		for _, r := range s {
+			switch {
+			case r < 0x80 && isAlnum(byte(r)):
+				b.WriteRune(r)
+			case r < 0x80:
+				fmt.Fprintf(&b, `(?:\\*%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
+			case r <= 0xffff:
+				fmt.Fprintf(&b, `(?:%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
+			default:
+				b.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		alts[i] = b.String()
+	}
+	return regexp.MustCompile(strings.Join(alts, "|"))
 }
 
 func isAlnum(b byte) bool {
@@ -788,7 +816,7 @@ func (c *Client) log(ctx context.Context, ep endpoint, attempt, status int, star
 		attrs = append(attrs, slog.String("request_id", requestID))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", strings.ReplaceAll(err.Error(), c.apiKey(), redacted)))
+		attrs = append(attrs, slog.String("error", c.secretPattern(ep).ReplaceAllLiteralString(err.Error(), redacted)))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "doubletick request", attrs...)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // TestAuthorizationScheme sends the "key <apiKey>" form of DoubleTick's Node
@@ -102,6 +104,45 @@ func TestEscapedKeyEchoIsScrubbed(t *testing.T) {
 			assert.NotContains(t, string(apiErr.Body), `\u003Cc`)
 			assert.Contains(t, string(apiErr.Body), "[REDACTED]")
 		})
+	}
+}
+
+// TestRegistrationSecretsEchoIsScrubbed: a server that echoes a webhook
+// registration back in its error (as a string, JSON-escaped, in the error
+// text) must not make its authorization payload or its header and query
+// values appear in the error, its body or the debug log. Short values are
+// left alone: scrubbing a word of a few letters would garble the message.
+func TestRegistrationSecretsEchoIsScrubbed(t *testing.T) {
+	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm",
+		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "tok/en<1>&\"2"},
+		Headers:       map[string]string{"X-Signature": "hdr-secret-value"},
+		Query:         map[string]string{"token": "query-secret-value", "v": "two"},
+	}
+	secrets := []string{"tok/en", `en\u003c1`, `en<1`, "hdr-secret", "query-secret"}
+	for _, update := range []bool{false, true} {
+		var logs strings.Builder
+		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			echo, _ := json.Marshal("cannot register " + string(b))
+			respond(400, `{"statusCode":400,"message":[`+string(echo)+`],"error":`+string(echo)+`,"echo":`+string(b)+`}`)(w, r)
+		}, doubletick.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		var err error
+		if update {
+			_, _, err = c.Webhooks.Update(context.Background(), "wh1", reg)
+		} else {
+			_, _, err = c.Webhooks.Register(context.Background(), reg)
+		}
+		var apiErr *doubletick.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.Contains(t, err.Error(), "[REDACTED]")
+		assert.Contains(t, err.Error(), `"v":"two"`, "a value too short to be a credential stays")
+		for _, s := range secrets {
+			assert.NotContains(t, err.Error(), s)
+			assert.NotContains(t, string(apiErr.Body), s)
+			assert.NotContains(t, apiErr.ErrorText, s)
+			assert.NotContains(t, logs.String(), s)
+		}
 	}
 }
 

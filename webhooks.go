@@ -95,7 +95,10 @@ type WebhookRegistration struct {
 	// WABANumbers are the numbers whose events are delivered, each with
 	// the country code, 10 to 15 characters. At least one.
 	WABANumbers []string `json:"wabaNumbers"`
-	// Headers, Query and Body are sent with every delivery.
+	// Headers, Query and Body are sent with every delivery. Header and query
+	// values are taken for credentials, as Authorization's payload is: one
+	// of 6 bytes or more never appears in an error or a log line of the
+	// call that sends it, even when a server echoes the request back.
 	Headers map[string]string `json:"headers,omitempty"`
 	Query   map[string]string `json:"query,omitempty"`
 	Body    map[string]any    `json:"body,omitempty"`
@@ -188,6 +191,20 @@ func (r *WebhookRegistration) wire() any {
 	}{w, auth}
 }
 
+// secrets returns the values of r that are credentials.
+func (r *WebhookRegistration) secrets() []string {
+	var out []string
+	if r.Authorization != nil {
+		out = append(out, r.Authorization.Payload)
+	}
+	for _, m := range []map[string]string{r.Headers, r.Query} {
+		for _, v := range m {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // wireAuthorization is a registration's authorization as DoubleTick reads
 // it.
 type wireAuthorization struct {
@@ -218,7 +235,9 @@ func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) 
 	if err := v.err("WebhooksService.Register"); err != nil {
 		return nil, nil, err
 	}
-	return call[RegisterWebhookResult](ctx, s.client, epRegisterWebhook, nil, r.wire())
+	ep := epRegisterWebhook
+	ep.secrets = r.secrets()
+	return call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
 }
 
 // Update replaces the webhook webhookID with r. Whether DoubleTick merges or
@@ -232,7 +251,7 @@ func (s *WebhooksService) Update(ctx context.Context, webhookID string, r *Webho
 	if err := v.err("WebhooksService.Update"); err != nil {
 		return nil, nil, err
 	}
-	ep := endpoint{method: "POST", route: "/v2/webhook/" + url.PathEscape(webhookID), key: RouteUpdateWebhook}
+	ep := endpoint{method: "POST", route: "/v2/webhook/" + url.PathEscape(webhookID), key: RouteUpdateWebhook, secrets: r.secrets()}
 	return call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
 }
 

@@ -30,7 +30,9 @@ import (
 // webhooks are set up in its dashboard), so by default they come back in
 // invalidWebhooks. Use it to register a test's receiver through
 // Webhooks.Register rather than [Server.AddReceiver].
-func WithGroupEventSubscriptions() Option { return func(s *Server) { s.groupEventSubscriptions = true } }
+func WithGroupEventSubscriptions() Option {
+	return func(s *Server) { s.groupEventSubscriptions = true }
+}
 
 // documentedEvents is the webhookEvents enum of
 // https://docs.doubletick.io/reference/register-webhook.

@@ -210,6 +210,40 @@ func TestAWebhookAnswered500IsNotSentAgainByDefault(t *testing.T) {
 	assert.Equal(t, int32(1), hits.Load())
 }
 
+// A receiver that redirects to another host gets the delivery there
+// without its credentials (authorization, custom headers); one on the same
+// host keeps them.
+func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
+	type seen struct{ auth, token string }
+	got := make(chan seen, 4)
+	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("Authorization"), r.Header.Get("X-Token")}
+	})
+	other := httptest.NewServer(record)
+	defer other.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/final", record)
+	mux.HandleFunc("/same", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/final", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/cross", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/final", http.StatusTemporaryRedirect)
+	})
+	first := httptest.NewServer(mux)
+	defer first.Close()
+
+	for path, want := range map[string]seen{
+		"/same":  {"Bearer bearer-secret-1", "custom-secret-1"},
+		"/cross": {},
+	} {
+		srv := doubleticktest.NewServer()
+		require.NoError(t, srv.AddReceiver(doubleticktest.Receiver{URL: first.URL + path, Headers: map[string]string{"X-Token": "custom-secret-1"},
+			Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: "bearer-secret-1"}}))
+		create(t, srv, srv.Client(), "g1")
+		wait(t, srv, 1)
+		srv.Close()
+		assert.Equal(t, want, <-got, path)
+	}
+}
+
 func TestWebhooksOutOfOrderAndDuplicated(t *testing.T) {
 	bearer, _ := webhooks.NewBearerVerifier("hook-token")
 	dedup, _ := webhooks.NewMemoryDeduplicator(time.Hour, 100)

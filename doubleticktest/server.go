@@ -33,6 +33,7 @@ package doubleticktest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -277,6 +278,26 @@ func WithWebhookRetries(attempts int, firstWait time.Duration) Option {
 	}
 }
 
+// keepCredentialsOnHost follows up to 10 redirects, as net/http does, but
+// sends a delivery's credentials only to the host it was registered for:
+// net/http drops Authorization on a redirect to another host, not the
+// custom headers (tokens, signatures) a receiver was registered with.
+// DoubleTick documents nothing about redirects; a fake that leaked them
+// would hide the leak from its users' tests.
+func keepCredentialsOnHost(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		for k := range req.Header {
+			if k != "Content-Type" && k != "User-Agent" {
+				req.Header.Del(k)
+			}
+		}
+	}
+	return nil
+}
+
 // NewServer starts a fake on a loopback port. Close it when done. It panics
 // when an option was given a value it cannot use (see [Option]).
 func NewServer(opts ...Option) *Server {
@@ -289,7 +310,8 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.queued = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.webhookClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	s.webhookClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+		CheckRedirect: keepCredentialsOnHost}
 	for _, opt := range opts {
 		opt(s)
 	}

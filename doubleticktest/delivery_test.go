@@ -223,7 +223,9 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 	defer other.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/final", record)
-	mux.HandleFunc("/same", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/final", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/same", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/final", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/cross", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/final", http.StatusTemporaryRedirect)
 	})

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -33,9 +35,10 @@ import (
 
 // field is one documented field: its type, and whether it must be present.
 //
-// Types: "string", "integer", "boolean", "date-time" (RFC 3339), "date"
-// (YYYY-MM-DD), "enum:a|b", "object" (a nested schema in of), "array" (of
-// the type or schema in of); "|null" after a type allows null. Arrays are
+// Types: "string", "integer", "number", "boolean", "date-time" (RFC 3339),
+// "date" (YYYY-MM-DD), "enum:a|b", "object" (a nested schema in of), "map:T"
+// (an object of any keys whose values are T; "map:any" for any values),
+// "array" (of the type or schema in of); "|null" after a type allows null. Arrays are
 // never null unless they say so.
 type field struct {
 	typ      string
@@ -114,6 +117,8 @@ var documentedErrors = map[string]map[int]string{
 // Request schemas: the body or query of each endpoint.
 var requests = map[string]struct {
 	query, body schema
+	// multipartFile names the file part of a form-data body.
+	multipartFile string
 }{
 	// createwhatsappgroup's required list; the field limits are checked by the
 	// fake.
@@ -183,12 +188,28 @@ func checkValue(path string, typ string, of any, v any) []string {
 		default:
 			return bad()
 		}
+	case base == "number":
+		if _, ok := v.(float64); !ok {
+			return bad()
+		}
 	case base == "object":
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return bad()
 		}
 		return checkObject(path, of.(schema), obj)
+	case strings.HasPrefix(base, "map:"): // an object of any keys
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return bad()
+		}
+		var out []string
+		for k, x := range obj {
+			if base != "map:any" {
+				out = append(out, checkValue(path+"."+k, base[4:], nil, x)...)
+			}
+		}
+		return out
 	case base == "array":
 		list, ok := v.([]any)
 		if !ok {
@@ -234,11 +255,12 @@ func checkObject(path string, s schema, obj map[string]any) []string {
 
 // exchange is one request the SDK sent and the fake's answer.
 type exchange struct {
-	route  string
-	query  url.Values
-	body   []byte
-	status int
-	answer []byte
+	route       string
+	contentType string
+	query       url.Values
+	body        []byte
+	status      int
+	answer      []byte
 }
 
 // recorder is a proxy in front of the fake that keeps every exchange.
@@ -264,7 +286,7 @@ func (rec *recorder) start(t *testing.T, target string) string {
 		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
-		rec.exchanges = append(rec.exchanges, exchange{route: req.Method + " " + req.URL.Path, query: req.URL.Query(), body: body, status: res.StatusCode, answer: answer})
+		rec.exchanges = append(rec.exchanges, exchange{route: req.Method + " " + req.URL.Path, contentType: req.Header.Get("Content-Type"), query: req.URL.Query(), body: body, status: res.StatusCode, answer: answer})
 		return nil
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -329,10 +351,27 @@ func TestContract(t *testing.T) {
 	_, _ = c2.Groups.Delete(ctx, "ready")
 	calls("gone")
 
-	all := append(rec.exchanges, rec2.exchanges...)
+	seen := checkExchanges(t, append(rec.exchanges, rec2.exchanges...))
+	// Every endpoint was reached, each with its success and a failure.
+	for _, route := range groupRoutes {
+		assert.Len(t, seen[route], 2+boolInt(route == doubletick.RouteCreateGroup)+boolInt(route == doubletick.RouteUpdateGroup),
+			"%s: statuses %v", route, seen[route])
+	}
+}
+
+// groupRoutes are the group endpoints TestContract drives.
+var groupRoutes = []string{doubletick.RouteCreateGroup, doubletick.RouteGetGroup, doubletick.RouteUpdateGroup,
+	doubletick.RouteListGroups, doubletick.RouteDeleteGroup, doubletick.RouteListParticipants,
+	doubletick.RouteRemoveParticipant, doubletick.RouteGetGroupAISummary, doubletick.RouteAssignGroupTags,
+	doubletick.RouteRemoveGroupTags}
+
+// checkExchanges checks each exchange's request against its route's request
+// schema and its answer against the documented answer or error, and
+// returns the statuses seen per route.
+func checkExchanges(t *testing.T, all []exchange) map[string]map[int]bool {
 	seen := map[string]map[int]bool{}
 	for _, ex := range all {
-		route := ex.route
+		route := routeKey(ex.route)
 		t.Run(fmt.Sprintf("%s %d", route, ex.status), func(t *testing.T) {
 			if seen[route] == nil {
 				seen[route] = map[int]bool{}
@@ -347,34 +386,62 @@ func TestContract(t *testing.T) {
 				q[k] = vs[0]
 			}
 			assert.Empty(t, checkObject("query", orEmpty(r.query), q))
-			if r.body != nil {
+			switch {
+			case r.multipartFile != "":
+				checkMultipart(t, ex, r.multipartFile)
+			case r.body != nil:
 				var body map[string]any
 				require.NoError(t, json.Unmarshal(ex.body, &body), "a JSON object body")
 				assert.Empty(t, checkObject("body", r.body, body))
-			} else {
+			default:
 				assert.Empty(t, ex.body)
 			}
 			// The answer, as the fake gave it.
-			var answer map[string]any
-			require.NoError(t, json.Unmarshal(ex.answer, &answer), "a JSON object: %s", ex.answer)
+			var answer any
+			require.NoError(t, json.Unmarshal(ex.answer, &answer), "JSON: %s", ex.answer)
 			if s, ok := responses[route][ex.status]; ok {
-				assert.Empty(t, checkObject("answer", s, answer))
+				if list, isList := answer.([]any); isList && listAnswers[route] {
+					for i, item := range list {
+						assert.Empty(t, checkValue(fmt.Sprintf("answer[%d]", i), "object", s, item))
+					}
+					return
+				}
+				assert.Empty(t, checkValue("answer", "object", s, answer))
 				return
 			}
 			msg, documented := documentedErrors[route][ex.status]
 			require.True(t, documented, "status %d is not documented for %s: %s", ex.status, route, ex.answer)
-			assert.Empty(t, checkObject("answer", nestError, answer))
-			assert.Equal(t, float64(ex.status), answer["statusCode"])
+			obj, _ := answer.(map[string]any)
+			assert.Empty(t, checkValue("answer", "object", nestError, answer))
+			assert.Equal(t, float64(ex.status), obj["statusCode"])
 			if msg != "" {
-				assert.Equal(t, msg, answer["message"])
+				assert.Equal(t, msg, obj["message"])
 			}
 		})
 	}
-	// Every endpoint was reached, each with its success and a failure.
-	for route := range requests {
-		assert.Len(t, seen[route], 2+boolInt(route == doubletick.RouteCreateGroup)+boolInt(route == doubletick.RouteUpdateGroup),
-			"%s: statuses %v", route, seen[route])
+	return seen
+}
+
+// routeKey returns the route key of a request line: the webhook edit's path
+// carries the webhook's ID.
+func routeKey(route string) string {
+	if id, ok := strings.CutPrefix(route, "POST /v2/webhook/"); ok && id != "register" {
+		return doubletick.RouteUpdateWebhook
 	}
+	return route
+}
+
+// checkMultipart checks that a request is form data with a file in the
+// part named file.
+func checkMultipart(t *testing.T, ex exchange, name string) {
+	mediaType, params, err := mime.ParseMediaType(ex.contentType)
+	require.NoError(t, err)
+	require.Equal(t, "multipart/form-data", mediaType)
+	form, err := multipart.NewReader(bytes.NewReader(ex.body), params["boundary"]).ReadForm(1 << 20)
+	require.NoError(t, err)
+	defer form.RemoveAll()
+	assert.Len(t, form.File[name], 1, "one file in the part %q", name)
+	assert.Empty(t, form.Value, "no other fields")
 }
 
 func orEmpty(s schema) schema {

@@ -218,13 +218,15 @@ func checkAPIKey(key string) error {
 }
 
 // parseBaseURL checks rawURL and returns it as scheme://host[/prefix]. Its
-// errors never echo user info that the URL may carry.
+// errors never echo the user info, query or fragment that the URL may carry.
 func parseBaseURL(rawURL string, allowInsecure bool) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "", errors.New("doubletick: WithBaseURL: not a valid URL")
 	}
-	shown := u.Redacted()
+	bare := *u
+	bare.RawQuery, bare.ForceQuery, bare.Fragment, bare.RawFragment = "", false, "", ""
+	shown := bare.Redacted()
 	switch {
 	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return "", fmt.Errorf("doubletick: WithBaseURL: %q is not an absolute http(s) URL", shown)

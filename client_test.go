@@ -96,21 +96,22 @@ func TestNewClientBaseURLRules(t *testing.T) {
 		assert.NoError(t, err, u)
 	}
 	bad := map[string]string{
-		"http://public.doubletick.io":       "clear text",
-		"http://10.0.0.1":                   "clear text",
-		"public.doubletick.io/whatsapp":     "absolute",
-		"ftp://public.doubletick.io":        "absolute",
-		"https://user:hunter2@example.com":  "user info",
-		"https://example.com/?token=abc":    "query",
-		"https://example.com/#frag":         "fragment",
-		"https://exa mple.com":              "valid URL",
-		"https://example.com:badport/thing": "valid URL",
+		"http://public.doubletick.io":        "clear text",
+		"http://10.0.0.1":                    "clear text",
+		"public.doubletick.io/whatsapp":      "absolute",
+		"ftp://public.doubletick.io":         "absolute",
+		"https://user:hunter2@example.com":   "user info",
+		"https://example.com/?token=hunter2": "query",
+		"https://example.com/#hunter2":       "fragment",
+		"http://10.0.0.1/?token=hunter2":     "query",
+		"https://exa mple.com":               "valid URL",
+		"https://example.com:badport/thing":  "valid URL",
 	}
 	for u, want := range bad {
 		_, err := doubletick.NewClient(testKey, doubletick.WithBaseURL(u))
 		require.Error(t, err, u)
 		assert.Contains(t, err.Error(), want, u)
-		assert.NotContains(t, err.Error(), "hunter2", "user info password leaked")
+		assert.NotContains(t, err.Error(), "hunter2", "user info, query or fragment leaked")
 	}
 	_, err := doubletick.NewClient(testKey, doubletick.WithBaseURL("http://10.0.0.1"), doubletick.WithInsecureHTTP())
 	assert.NoError(t, err)

@@ -78,16 +78,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	// The SDK's errors name it already.
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "doubletick: ") {
-		msg = "doubletick: " + msg
-	}
-	fmt.Fprintln(stderr, msg)
+	fmt.Fprintln(stderr, a.explain(cmd, err))
 	var ue usageError
 	var verr *doubletick.ValidationError
 	if errors.As(err, &ue) || errors.As(err, &verr) {
@@ -114,7 +109,7 @@ codes: 0 success, 1 the API or the network failed, 2 wrong usage or input.`,
 	}
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print results as JSON")
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
 		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.versionCommand())
 	// --version prints what the version command prints.
@@ -134,6 +129,12 @@ func subcommandRequired(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		_ = cmd.Usage()
 		return usagef("%s needs a command; see %q", cmd.CommandPath(), cmd.CommandPath()+" help")
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, set only when it suggests itself
+	}
+	if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+		return usagef("unknown command %q for %q; did you mean %q?", args[0], cmd.CommandPath(), strings.Join(near, `" or "`))
 	}
 	return usagef("unknown command %q for %q; see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" help")
 }

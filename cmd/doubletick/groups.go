@@ -47,7 +47,7 @@ that it is not found. To create many groups, use "groups import".`,
 	f.StringVar(&req.Description, "description", "", "the group's description, at most 2048 characters")
 	f.StringVar(&mode, "mode", "", "join approval: auto_approve or approval_required (default: the integration's)")
 	f.StringVar(&req.GroupID, "group-id", "", "your own ID for the group, at most 50 characters (default: DoubleTick makes one)")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=--group-id")
 }
 
 func (a *app) groupsGetCommand() *cobra.Command {
@@ -70,7 +70,7 @@ func (a *app) groupsGetCommand() *cobra.Command {
 			})
 		},
 	}
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID")
 }
 
 func (a *app) groupsUpdateCommand() *cobra.Command {
@@ -98,7 +98,7 @@ func (a *app) groupsUpdateCommand() *cobra.Command {
 	f.StringVar(&req.Subject, "subject", "", "the new name, at most 128 characters")
 	f.StringVar(&req.Description, "description", "", "the new description, at most 2048 characters")
 	f.StringVar(&req.NewGroupID, "new-group-id", "", "a new groupId, at most 50 characters")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "query.groupId=GROUP_ID", "groupId=--new-group-id")
 }
 
 func (a *app) groupsListCommand() *cobra.Command {
@@ -141,7 +141,7 @@ func (a *app) groupsListCommand() *cobra.Command {
 	f.BoolVar(&all, "all", false, "list every page")
 	f.StringVar(&opts.LastGroupID, "after", "", "the next page's cursor: the lastGroupId of the page before")
 	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only groups created before this time (RFC 3339), the page before's olderThanTimestamp")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "lastGroupId=--after", "olderThanTimestamp=--older-than")
 }
 
 func (a *app) groupsDeleteCommand() *cobra.Command {
@@ -167,7 +167,7 @@ func (a *app) groupsDeleteCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID")
 }
 
 func (a *app) groupsAISummaryCommand() *cobra.Command {
@@ -202,7 +202,7 @@ func (a *app) groupsAISummaryCommand() *cobra.Command {
 	}
 	cmd.Flags().Var(timeValue{&from, time.DateOnly}, "from", "the first day (YYYY-MM-DD, UTC)")
 	cmd.Flags().Var(timeValue{&to, time.DateOnly}, "to", "the last day (YYYY-MM-DD, UTC), at most 6 days after --from")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID", "startDate=--from", "endDate=--to")
 }
 
 func formatTime(t time.Time) string {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -496,4 +497,47 @@ func TestVersionPrintsTheModuleVersions(t *testing.T) {
 	}
 	assert.Contains(t, versionText(info, true), "doubletick v0.3.1\n")
 	assert.Contains(t, versionText(info, true), "revision:  4f1e0c2 (modified)\n")
+}
+
+// TestErrorsSpeakTheCLIsLanguage: a refused request names the flags and
+// arguments, not the API's JSON fields; API failures say what to do next;
+// typos get a suggestion; a flag for a secret says where secrets come from.
+func TestErrorsSpeakTheCLIsLanguage(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithCreationDelay(time.Hour))
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+		not  []string
+	}{
+		{[]string{"groups", "list"}, exitUsage, []string{"doubletick groups list: --waba: "}, []string{"wabaNumber", "GroupsService"}},
+		{[]string{"groups", "create", "--subject", "S", "--mode", "sometimes"}, exitUsage,
+			[]string{"--waba: ", "--mode: "}, []string{"joinApprovalMode"}},
+		{[]string{"messages", "text", "--group", "g1", "--to", "+15551230000", "--text", "hi"}, exitUsage, []string{"--group: "}, []string{"groupId"}},
+		{[]string{"webhooks", "register", "--name", "n", "--url", "https://x.example.com", "--waba", "1"}, exitUsage,
+			[]string{"--event: ", "--waba (value 1): "}, []string{"webhookEvents", "wabaNumbers"}},
+		{[]string{"groups", "update", "g1", "--waba", "911111111111", "--new-group-id", strings.Repeat("x", 51)}, exitUsage, []string{"--new-group-id: "}, nil},
+		{[]string{"groups", "get", "g-pending"}, exitAPI, []string{"404", "hint: a group is created asynchronously"}, nil},
+		{[]string{"groups", "list", "--wabba", "1"}, exitUsage, []string{"did you mean --waba?"}, nil},
+		{[]string{"grups"}, exitUsage, []string{`did you mean "groups"?`}, nil},
+		{[]string{"groups", "get", "g1", "--api-key=sk-live-abc"}, exitUsage, []string{envAPIKey, envAPIKeyFile}, []string{"sk-live-abc"}},
+		{[]string{"groups", "get", "g1", "-ksk-live-abc"}, exitUsage, []string{"unknown flag -k"}, []string{"sk-live-abc"}},
+	} {
+		if slices.Contains(tc.args, "g-pending") {
+			c.ok(t, "groups", "create", "--waba", "911111111111", "--subject", "S", "--group-id", "g-pending")
+		}
+		r := c.run(t, tc.args...)
+		assert.Equal(t, tc.code, r.code, "%v: %s", tc.args, r.stderr)
+		for _, w := range tc.want {
+			assert.Contains(t, r.stderr, w, tc.args)
+		}
+		for _, n := range tc.not {
+			assert.NotContains(t, r.stderr, n, tc.args)
+		}
+	}
+
+	c.env[envAPIKey] = "sk-wrong-key"
+	r := c.run(t, "groups", "get", "g1")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "hint: DoubleTick refused the API key: check "+envAPIKey)
 }

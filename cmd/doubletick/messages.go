@@ -91,7 +91,7 @@ looks up before you decide to send again.`,
 			fl.StringVar(&f.filename, "filename", "", "the name the document is shown with")
 		}
 	}
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=--group", "to=--to", "from=--from", "messageId=--message-id", "content.text=--text", "content.mediaUrl=--url", "content.caption=--caption", "content.latitude=--lat", "content.longitude=--lng")
 }
 
 func (a *app) mediaCommand(kind string, send func(*doubletick.MessagesService, context.Context, *doubletick.MediaMessage) (*doubletick.SendResult, *doubletick.Response, error)) *cobra.Command {
@@ -167,7 +167,7 @@ with --v2 as TemplateMessageV2 does (no messageId: the answer gives one).`,
 	cmd.Flags().StringVar(&file, "file", "", "the JSON file of messages (required)")
 	cmd.Flags().BoolVar(&v2, "v2", false, "send with the v2 template endpoint")
 	cmd.Flags().BoolVar(&bypass, "bypass-media-url-validation", false, "v2: let DoubleTick skip checking media URLs")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "messages=--file")
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -193,7 +193,7 @@ func (a *app) statusCommand() *cobra.Command {
 			})
 		},
 	}
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "messageId=MESSAGE_ID")
 }
 
 func (a *app) uploadCommand() *cobra.Command {
@@ -227,5 +227,5 @@ func (a *app) uploadCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&contentType, "content-type", "", "the file's MIME type (default: from its extension)")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "file.name=FILE", "file.size=FILE", "file.body=FILE")
 }

@@ -63,7 +63,7 @@ func (a *app) participantsListCommand() *cobra.Command {
 	f.BoolVar(&current, "current", false, "only those still in the group")
 	f.StringVar(&opts.LastPhoneNumber, "after", "", "the next page's cursor: the lastPhoneNumber of the page before")
 	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only those who joined before this time (RFC 3339), the page before's olderThanTimestamp")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID")
 }
 
 func (a *app) participantsRemoveCommand() *cobra.Command {
@@ -85,7 +85,7 @@ func (a *app) participantsRemoveCommand() *cobra.Command {
 			})
 		},
 	}
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID", "participantPhone=PHONE")
 }
 
 func (a *app) tagsCommand() *cobra.Command {
@@ -121,7 +121,7 @@ func (a *app) tagsAssignCommand() *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag to assign (repeat for more)")
 	cmd.Flags().StringArrayVar(&fields, "field", nil, "a custom field to set, NAME=VALUE (repeat for more)")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID", "tags=--tag", "customFields=--field")
 }
 
 func (a *app) tagsRemoveCommand() *cobra.Command {
@@ -151,7 +151,7 @@ func (a *app) tagsRemoveCommand() *cobra.Command {
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag to remove (repeat for more)")
 	cmd.Flags().StringArrayVar(&fields, "field", nil, "the name of a custom field to clear (repeat for more)")
 	cmd.Flags().BoolVar(&noLog, "no-chat-log", false, "do not write the change into the chat's log")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "groupId=GROUP_ID", "tags=--tag", "customFields=--field")
 }
 
 func (a *app) printTags(res *doubletick.TagsResult) error {

@@ -116,7 +116,7 @@ edit guide requires the authorization: give --auth-type.`
 	fl.StringArrayVar(&f.headers, "header", nil, "a header sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
 	fl.StringArrayVar(&f.query, "query", nil, "a query parameter sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
 	fl.BoolVar(&f.reg.RetryOnTimeout, "retry-on-timeout", false, "ask DoubleTick to retry a delivery that timed out (its only documented retry)")
-	return readsEnv(cmd, slices.Concat(apiEnv, webhookEnv)...)
+	return fieldFlags(readsEnv(cmd, slices.Concat(apiEnv, webhookEnv)...), "url=--url", "name=--name", "method=--method", "webhookEvents=--event", "wabaNumbers=--waba", "bodyFormat=--format", "authorization.type=--auth-type", "authorization.payload=$DOUBLETICK_WEBHOOK_SECRET")
 }
 
 func (a *app) webhooksListCommand() *cobra.Command {
@@ -147,7 +147,7 @@ func (a *app) webhooksListCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.SortBy, "sort-by", "", "name (default), url, createdBy or integrationCount")
 	cmd.Flags().StringVar(&opts.SortDirection, "sort-direction", "", "ASC (default) or DESC")
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "sortBy=--sort-by", "sortDirection=--sort-direction")
 }
 
 func (a *app) webhooksDeregisterCommand() *cobra.Command {
@@ -168,7 +168,7 @@ func (a *app) webhooksDeregisterCommand() *cobra.Command {
 			})
 		},
 	}
-	return readsEnv(cmd, apiEnv...)
+	return fieldFlags(readsEnv(cmd, apiEnv...), "webhookId=WEBHOOK_ID")
 }
 
 // bodyFormat reads a --format flag.

@@ -278,8 +278,15 @@ func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 		ref = &Refusal{http.StatusInternalServerError, err}
 	}
 	h.logger.WarnContext(r.Context(), "webhook refused", "status", ref.Status, "error", ref.Err)
-	if ref.Status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", strings.Join(h.methods, ", "))
+	switch ref.Status {
+	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+		// The body may be unread, and an unverified sender may trickle
+		// it: closing the connection keeps net/http from reading the
+		// rest before it answers.
+		w.Header().Set("Connection", "close")
+		if ref.Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", strings.Join(h.methods, ", "))
+		}
 	}
 	text := http.StatusText(ref.Status)
 	if ref.Status == http.StatusBadRequest {

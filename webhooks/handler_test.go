@@ -1,12 +1,14 @@
 package webhooks_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -358,6 +360,28 @@ func TestHandlerChecksHeaderCredentialsBeforeTheBody(t *testing.T) {
 	r.ContentLength = -1
 	assert.Equal(t, 401, serve(t, h, r).Code)
 	assert.Zero(t, body.n.Load(), "not one byte read")
+}
+
+func TestHandlerAnswersATricklingUnverifiedSenderAtOnce(t *testing.T) {
+	h, err := webhooks.NewHandler(bearer(t))
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	// A small body announced, a few bytes of it sent, then nothing: net/http
+	// would read the rest before answering unless the answer closes the
+	// connection.
+	_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-token-123\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"event\":")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a bound, not a measurement
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "answered although the body never came")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.True(t, resp.Close, "the connection is not kept for the rest of the body")
 }
 
 type countingReader struct {

@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,19 +92,23 @@ func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhoo
 
 func (a *app) listenCommand() *cobra.Command {
 	var f verifierFlags
-	var addr, save string
+	var addr string
+	var save saveFlags
 	cmd := &cobra.Command{
 		Use:   "listen [--addr HOST:PORT] [--auth TYPE] [flags]",
 		Short: "Receive webhooks: print each verified event, and why each refused delivery was refused",
 		Long: `Serve a webhook endpoint: check each delivery as the SDK's Handler does,
 print each verified event on standard output, and log each refused delivery
 (its status and the reason) on standard error. It answers 200 only to
-verified deliveries. With --save, every delivery is also written to a file
-that "doubletick verify --request" reads; those files hold the credential
-the delivery carried, and are written readable by you only.
-Ctrl-C stops it.`,
+verified deliveries. With --save, each verified delivery is also written to
+a file that "doubletick verify --request" reads; those files hold the
+credential the delivery carried, and are written readable by you only.
+Refused deliveries are saved only with --save-refused N: the first N, with
+at most 64 KiB of body each, and only the body the check read (a delivery
+refused on its header credential is answered before its body is read, so
+none of its body is saved). Ctrl-C stops it.`,
 		Example: `  doubletick listen --auth bearer
-  doubletick listen --auth hmac --name X-Signature --save deliveries/
+  doubletick listen --auth hmac --name X-Signature --save deliveries/ --save-refused 20
   doubletick listen --addr 127.0.0.1:9000 --format form-data --json`,
 		Args: args(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -116,8 +121,14 @@ Ctrl-C stops it.`,
 			if err != nil {
 				return err
 			}
-			if save != "" {
-				if err := os.MkdirAll(save, 0o700); err != nil {
+			if save.refused < 0 {
+				return usagef("--save-refused %d: want 0 or more", save.refused)
+			}
+			if save.refused > 0 && save.dir == "" {
+				return usagef("--save-refused needs --save DIR")
+			}
+			if save.dir != "" {
+				if err := os.MkdirAll(save.dir, 0o700); err != nil {
 					return usageError{err}
 				}
 			}
@@ -126,7 +137,7 @@ Ctrl-C stops it.`,
 				return usagef("--addr %s: %w", addr, err)
 			}
 			fmt.Fprintf(a.stderr, "listening on http://%s (checking with %s); Ctrl-C to stop\n", ln.Addr(), f.auth)
-			srv := &http.Server{Handler: a.receiver(h, save), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: a.receiver(h, &save), ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-cmd.Context().Done()
 				shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -140,14 +151,39 @@ Ctrl-C stops it.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on")
-	cmd.Flags().StringVar(&save, "save", "", "a directory to write every delivery to, as an HTTP request")
+	cmd.Flags().StringVar(&save.dir, "save", "", "a directory to write each verified delivery to, as an HTTP request")
+	cmd.Flags().IntVar(&save.refused, "save-refused", 0, "with --save, also save the first N refused deliveries (at most 64 KiB of body each)")
 	f.add(cmd)
 	return readsEnv(cmd, webhookEnv...)
 }
 
-// receiver answers deliveries with h, logging refusals and, when dir is set,
-// saving each delivery there.
-func (a *app) receiver(h *webhooks.Handler, dir string) http.Handler {
+// saveFlags say which deliveries listen saves, and where.
+type saveFlags struct {
+	dir     string // where; "" saves nothing
+	refused int    // how many more refused deliveries to save
+
+	mu sync.Mutex // guards refused while serving
+}
+
+// maxRefusedBody is the most of a refused delivery's body that is saved:
+// enough to see why a real delivery was refused, too little for anyone
+// posting to the endpoint to fill the disk.
+const maxRefusedBody = 64 << 10
+
+// takeRefused reports whether one more refused delivery may be saved.
+func (s *saveFlags) takeRefused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused <= 0 {
+		return false
+	}
+	s.refused--
+	return true
+}
+
+// receiver answers deliveries with h, logging refusals and saving what save
+// asks for.
+func (a *app) receiver(h *webhooks.Handler, save *saveFlags) http.Handler {
 	var mu sync.Mutex
 	logf := func(format string, args ...any) {
 		mu.Lock()
@@ -155,12 +191,18 @@ func (a *app) receiver(h *webhooks.Handler, dir string) http.Handler {
 		fmt.Fprintf(a.stderr, format, args...)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body is kept as the handler reads it, and only that: an
+		// unverified sender cannot make this read more.
 		var body bytes.Buffer
-		if dir != "" {
+		if save.dir != "" {
+			// A copy of r reads through the tee: r itself keeps the body
+			// net/http gave it, so that the server still knows how much of
+			// it is left unread.
+			r = r.WithContext(r.Context())
 			r.Body = struct {
 				io.Reader
 				io.Closer
-			}{io.TeeReader(io.LimitReader(r.Body, webhooks.DefaultMaxBodySize+1), &body), r.Body}
+			}{io.TeeReader(r.Body, &body), r.Body}
 		}
 		status := http.StatusOK
 		d, err := h.Receive(w, r)
@@ -183,13 +225,18 @@ func (a *app) receiver(h *webhooks.Handler, dir string) http.Handler {
 				w.WriteHeader(status)
 			}
 		}
-		if dir != "" {
-			// A delivery refused on its credential was not read: read the
-			// rest (up to the size limit) so that the saved copy is whole.
-			_, _ = io.Copy(io.Discard, r.Body)
-			if err := saveRequest(dir, r, body.Bytes(), status); err != nil {
-				logf("saving the delivery: %v\n", err)
+		if save.dir == "" {
+			return
+		}
+		saved := body.Bytes()
+		if err != nil {
+			if !save.takeRefused() {
+				return
 			}
+			saved = saved[:min(len(saved), maxRefusedBody)]
+		}
+		if err := saveRequest(save.dir, r, saved, status); err != nil {
+			logf("saving the delivery: %v\n", err)
 		}
 	})
 }
@@ -197,6 +244,12 @@ func (a *app) receiver(h *webhooks.Handler, dir string) http.Handler {
 // saveRequest writes r, with the body it carried, to a new file in dir,
 // readable by its owner only.
 func saveRequest(dir string, r *http.Request, body []byte, status int) error {
+	// The saved head announces the body saved, which a refused delivery's
+	// may be shorter than the one sent.
+	r = r.WithContext(r.Context())
+	r.Header = r.Header.Clone()
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	r.TransferEncoding = nil
 	head, err := httputil.DumpRequest(r, false)
 	if err != nil {
 		return err

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -267,7 +270,7 @@ const joinedEvent = `{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integr
 func TestListenPrintsEventsAndWhyDeliveriesWereRefused(t *testing.T) {
 	c := newCLI(t)
 	saved := t.TempDir()
-	addr, stop := c.listening(t, "--auth", "bearer", "--save", saved)
+	addr, stop := c.listening(t, "--auth", "bearer", "--save", saved, "--save-refused", "2")
 
 	assert.Equal(t, http.StatusUnauthorized, post(t, "http://"+addr+"/", "wrong-token-123", joinedEvent))
 	assert.Equal(t, http.StatusBadRequest, post(t, "http://"+addr+"/", webhookSecret, `{"event":`))
@@ -312,6 +315,65 @@ func TestListenPrintsEventsAndWhyDeliveriesWereRefused(t *testing.T) {
 	r := c.run(t, "verify", "--request", ok[0])
 	assert.Equal(t, exitAPI, r.code)
 	assert.Contains(t, r.stderr, "refused 401")
+}
+
+func TestListenSavesRefusedDeliveriesOnlyWhenAskedAndCapped(t *testing.T) {
+	c := newCLI(t)
+	saved := t.TempDir()
+	addr, stop := c.listening(t, "--auth", "bearer", "--save", saved)
+	assert.Equal(t, http.StatusUnauthorized, post(t, "http://"+addr+"/", "wrong-token-123", joinedEvent))
+	assert.Equal(t, http.StatusOK, post(t, "http://"+addr+"/", webhookSecret, joinedEvent))
+	stop()
+	files, _ := filepath.Glob(filepath.Join(saved, "*.http"))
+	require.Len(t, files, 1, "only the verified delivery is saved by default")
+	assert.True(t, strings.HasSuffix(files[0], "-200.http"))
+
+	saved = t.TempDir()
+	addr, stop = c.listening(t, "--auth", "bearer", "--save", saved, "--save-refused", "2")
+	big := `{"event":"` + strings.Repeat("x", 200<<10) // malformed, read in full by the check
+	assert.Equal(t, http.StatusBadRequest, post(t, "http://"+addr+"/", webhookSecret, big))
+	for range 3 {
+		assert.Equal(t, http.StatusUnauthorized, post(t, "http://"+addr+"/", "wrong-token-123", joinedEvent))
+	}
+	stop()
+	files, _ = filepath.Glob(filepath.Join(saved, "*.http"))
+	require.Len(t, files, 2, "no more refused deliveries than --save-refused")
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		_, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		switch {
+		case strings.HasSuffix(f, "-400.http"):
+			assert.Len(t, body, 64<<10, "a refused body is cut at 64 KiB")
+		case strings.HasSuffix(f, "-401.http"):
+			assert.Empty(t, body, "a delivery refused on its header credential is not read")
+		default:
+			t.Errorf("unexpected saved file %s", f)
+		}
+	}
+
+	r := c.run(t, "listen", "--save-refused", "3")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--save-refused needs --save")
+}
+
+func TestListenAnswersAnUnauthenticatedRequestBeforeItsBody(t *testing.T) {
+	c := newCLI(t)
+	addr, stop := c.listening(t, "--auth", "bearer", "--save", t.TempDir(), "--save-refused", "5")
+	defer stop()
+	// A sender that announces a body, sends a few bytes of it and then
+	// nothing more.
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer wrong-token-123\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"event\":", addr, 1000)
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second))) // a bound, not a measurement
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "answered although the body never came")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }
 
 func TestListenWithoutASecretIsAUsageError(t *testing.T) {

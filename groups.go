@@ -161,7 +161,7 @@ type Group struct {
 	// Status is e.g. "ACTIVE".
 	Status string `json:"status"`
 	// CreatedAt is when the group was created.
-	CreatedAt time.Time `json:"groupCreatedAt"`
+	CreatedAt time.Time `json:"groupCreatedAt,omitzero"`
 }
 
 // groupQuery is the query of the endpoints that name one group.
@@ -266,7 +266,7 @@ type GroupPage struct {
 	HasMore bool `json:"hasMore"`
 	// LastGroupID and OlderThan are the cursors of the next page.
 	LastGroupID string    `json:"lastGroupId"`
-	OlderThan   time.Time `json:"olderThanTimestamp"`
+	OlderThan   time.Time `json:"olderThanTimestamp,omitzero"`
 }
 
 // next returns the options of the page after p.
@@ -317,8 +317,8 @@ func (s *GroupsService) All(ctx context.Context, wabaNumber string, opts *ListGr
 // GroupAISummary is an AI summary of a group's conversation over a range of
 // days.
 type GroupAISummary struct {
-	StartDate         time.Time          `json:"startDate"`
-	EndDate           time.Time          `json:"endDate"`
+	StartDate         time.Time          `json:"startDate,omitzero"`
+	EndDate           time.Time          `json:"endDate,omitzero"`
 	ChatType          string             `json:"chatType"`
 	GroupName         string             `json:"groupName"`
 	MemberCount       int                `json:"memberCount"`

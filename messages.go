@@ -595,15 +595,16 @@ func (s *MessagesService) SendTemplateV2(ctx context.Context, req *SendTemplateV
 	return call[TemplateResultV2](ctx, s.client, epSendTemplateV2, nil, req)
 }
 
-// MessageStatus is a message's delivery status. Each time is zero until the
-// matching WhatsApp status arrives.
+// MessageStatus is a message's delivery status. Each time is zero, and absent
+// from the JSON this type marshals to, until the matching WhatsApp status
+// arrives.
 type MessageStatus struct {
 	MessageID   string    `json:"messageId"`
-	SentAt      time.Time `json:"sentAt"`
-	DeliveredAt time.Time `json:"deliveredAt"`
-	ReadAt      time.Time `json:"readAt"`
-	RepliedAt   time.Time `json:"repliedAt"`
-	FailedAt    time.Time `json:"failedAt"`
+	SentAt      time.Time `json:"sentAt,omitzero"`
+	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
+	ReadAt      time.Time `json:"readAt,omitzero"`
+	RepliedAt   time.Time `json:"repliedAt,omitzero"`
+	FailedAt    time.Time `json:"failedAt,omitzero"`
 	// FailedReason and ErrorCode are set when the message failed.
 	FailedReason string `json:"failedReason"`
 	ErrorCode    string `json:"errorCode"`

@@ -21,10 +21,11 @@ type Participant struct {
 	Name string `json:"name"`
 	// PhoneNumber is the participant's number as the API sent it.
 	PhoneNumber string `json:"phoneNumber"`
-	// DateJoined, DateLeft and DateRemoved are zero when the API has none.
-	DateJoined  time.Time `json:"dateJoined"`
-	DateLeft    time.Time `json:"dateLeft"`
-	DateRemoved time.Time `json:"dateRemoved"`
+	// DateJoined, DateLeft and DateRemoved are zero when the API has none,
+	// and then absent from the JSON this type marshals to.
+	DateJoined  time.Time `json:"dateJoined,omitzero"`
+	DateLeft    time.Time `json:"dateLeft,omitzero"`
+	DateRemoved time.Time `json:"dateRemoved,omitzero"`
 }
 
 // IsCurrent reports whether p is a member now: it has not left or been
@@ -53,7 +54,7 @@ type ParticipantPage struct {
 	HasMore bool `json:"hasMore"`
 	// LastPhoneNumber and OlderThan are the cursors of the next page.
 	LastPhoneNumber string    `json:"lastPhoneNumber"`
-	OlderThan       time.Time `json:"olderThanTimestamp"`
+	OlderThan       time.Time `json:"olderThanTimestamp,omitzero"`
 }
 
 // List returns one page of a group's participants, past members included

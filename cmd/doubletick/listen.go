@@ -305,9 +305,14 @@ in a file, and no flag takes it.`,
 			} else if err != nil {
 				return err
 			}
-			if !a.json {
-				fmt.Fprintln(a.stdout, "verified")
+			if a.json {
+				payload, err := eventPayload(d.Event)
+				if err != nil {
+					return err
+				}
+				return a.print(eventJSON(d.Event, payload), nil)
 			}
+			fmt.Fprintln(a.stdout, "verified")
 			return a.printEvent(d.Event)
 		},
 	}
@@ -370,20 +375,34 @@ func (a *app) readRequest(path string) (*http.Request, error) {
 	return r, nil
 }
 
-// printEvent writes one event: a summary line and its payload, or with
-// --json one JSON object per line. The invite link of GROUP_CREATED lets
-// anyone join the group, so it is masked.
-func (a *app) printEvent(e webhooks.Event) error {
+// eventPayload returns e's payload with the invite link of GROUP_CREATED
+// masked: it lets anyone join the group.
+func eventPayload(e webhooks.Event) (map[string]any, error) {
 	var payload map[string]any
 	if err := json.Unmarshal(e.RawJSON(), &payload); err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := payload["inviteLink"]; ok {
 		payload["inviteLink"] = "[hidden: it lets anyone join]"
 	}
+	return payload, nil
+}
+
+// eventJSON is what --json prints of e.
+func eventJSON(e webhooks.Event, payload map[string]any) map[string]any {
+	return map[string]any{"type": e.Type(), "group": e.Group(), "time": e.Time(), "payload": payload}
+}
+
+// printEvent writes one event as listen streams it: a summary line and its
+// payload, or with --json one JSON object per line (JSON Lines, so that a
+// stream can be read line by line).
+func (a *app) printEvent(e webhooks.Event) error {
+	payload, err := eventPayload(e)
+	if err != nil {
+		return err
+	}
 	if a.json {
-		return json.NewEncoder(a.stdout).Encode(map[string]any{
-			"type": e.Type(), "group": e.Group(), "time": e.Time(), "payload": payload})
+		return json.NewEncoder(a.stdout).Encode(eventJSON(e, payload))
 	}
 	summary := fmt.Sprintf("%s group=%q at %s", e.Type(), e.Group(), e.Time().Format(time.RFC3339))
 	switch ev := e.(type) {

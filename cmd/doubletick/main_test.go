@@ -148,6 +148,10 @@ func TestParticipantsAndTagsCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &page))
 	require.Len(t, page.Participants, 1)
 	assert.Equal(t, "Asha", page.Participants[0].Name)
+	assert.Contains(t, out, `"dateJoined"`)
+	assert.NotContains(t, out, `"dateLeft"`, "a member who never left has no leaving date")
+	assert.NotContains(t, out, "0001-01-01", "no Go zero time")
+	assert.Contains(t, out, "\n  \"participants\": [", "indented as every --json is")
 
 	out = c.ok(t, "tags", "assign", "g1", "--tag", "vip", "--tag", "gold", "--field", "tier=1")
 	assert.Regexp(t, `tag\s+vip\s+added`, out)
@@ -298,6 +302,10 @@ func TestListenPrintsEventsAndWhyDeliveriesWereRefused(t *testing.T) {
 		case strings.HasSuffix(f, "-200.http"):
 			assert.Equal(t, exitOK, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "verified")
+			r = c.run(t, "verify", "--request", f, "--json")
+			assert.Equal(t, exitOK, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "\n  \"payload\": {", "indented as every --json is")
+			assert.True(t, json.Valid([]byte(r.stdout)))
 		case strings.HasSuffix(f, "-401.http"):
 			assert.Equal(t, exitAPI, r.code)
 			assert.Contains(t, r.stderr, "refused 401")

@@ -24,7 +24,13 @@ const (
 	exitOK    = 0
 	exitAPI   = 1 // the API or the network failed the command
 	exitUsage = 2 // a flag, an argument, a variable or an input file is wrong
+	// exitInterrupted is what shells expect of a command stopped by Ctrl-C
+	// (128 + SIGINT).
+	exitInterrupted = 130
 )
+
+// errInterrupted is the error of a command stopped by a signal.
+var errInterrupted = errors.New("interrupted")
 
 // The environment variables the commands read.
 const (
@@ -72,7 +78,8 @@ type app struct {
 
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, stderrIsTerminal: isTerminal(stderr)}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv,
+		stderrIsTerminal: isTerminal(stderr) && getenv("TERM") != "dumb"}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -83,6 +90,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	fmt.Fprintln(stderr, a.explain(cmd, err))
+	if ctx.Err() != nil || errors.Is(err, errInterrupted) {
+		return exitInterrupted
+	}
 	var ue usageError
 	var verr *doubletick.ValidationError
 	if errors.As(err, &ue) || errors.As(err, &verr) {
@@ -101,7 +111,10 @@ CSV file; a webhook receiver that prints what arrives and why a delivery was
 refused; and a check of a saved delivery against a secret.
 
 Secrets come from the environment or from files, never from flags. Exit
-codes: 0 success, 1 the API or the network failed, 2 wrong usage or input.`,
+codes: 0 success, 1 the API or the network failed, 2 wrong usage or input,
+130 interrupted (Ctrl-C). No colour is used; progress bars are drawn only
+on a terminal (not with TERM=dumb). "doubletick completion bash|zsh|fish|
+powershell" prints a shell completion script.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          subcommandRequired,
@@ -115,7 +128,6 @@ codes: 0 success, 1 the API or the network failed, 2 wrong usage or input.`,
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))
-	root.CompletionOptions.HiddenDefaultCmd = true
 	describeEnvironment(root)
 	return root
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -93,21 +95,33 @@ are still in doubt (run again), 2 on bad input.`,
 			}
 			ctx := cmd.Context()
 			started := time.Now()
+			_, statErr := os.Stat(journalPath)
+			fresh := errors.Is(statErr, fs.ErrNotExist)
 			j, err := bulk.OpenJournal(ctx, journalPath)
 			if err != nil {
 				return err
 			}
 			defer j.Close()
 			loaded, err := j.Load(ctx, file, func(problem error) { fmt.Fprintln(a.stderr, problem) })
+			if err == nil && loaded.Problems > 0 {
+				err = usagef("%s: %d problem(s) in %d rows; nothing was sent", file, loaded.Problems, loaded.Rows)
+			}
+			if err != nil && fresh {
+				// Nothing was sent: a journal begun by this run is of no use,
+				// and would only sit beside the file.
+				_ = j.Close()
+				for _, suffix := range []string{"", "-wal", "-shm"} {
+					_ = os.Remove(journalPath + suffix)
+				}
+			}
 			var herr *bulk.HeaderError
 			var changed *bulk.ChangedFileError
+			var parse *csv.ParseError
 			switch {
-			case errors.As(err, &herr), errors.As(err, &changed):
+			case errors.As(err, &herr), errors.As(err, &changed), errors.As(err, &parse), errors.Is(err, bulk.ErrEmptyFile):
 				return usageError{err}
 			case err != nil:
 				return err
-			case loaded.Problems > 0:
-				return usagef("%s: %d problem(s) in %d rows; nothing was sent", file, loaded.Problems, loaded.Rows)
 			}
 			summary := importSummary{Rows: loaded.Rows, Journal: journalPath}
 			if checkOnly {
@@ -134,7 +148,8 @@ are still in doubt (run again), 2 on bad input.`,
 				return err
 			}
 			p := newProgress(a.stderr, a.stderrIsTerminal, before)
-			counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: workers, InDoubtWait: inDoubtWait, Progress: p.update})
+			counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: workers, InDoubtWait: inDoubtWait,
+				Progress: p.update, InDoubt: p.inDoubt})
 			p.finish()
 
 			elapsed := time.Since(started)
@@ -166,6 +181,8 @@ are still in doubt (run again), 2 on bad input.`,
 				return err
 			}
 			switch {
+			case runErr != nil && ctx.Err() != nil:
+				return fmt.Errorf("stopped: %w; run the same command again to go on", errInterrupted)
 			case runErr != nil:
 				return fmt.Errorf("stopped: %w; run the same command again to go on", runErr)
 			case counts.Failed > 0:
@@ -208,6 +225,7 @@ type progress struct {
 	first    int // rows settled before this run
 	last     bulk.Counts
 	lastLine time.Time
+	now      func() time.Time
 }
 
 // progressEvery is how often progress lines are written when not to a
@@ -215,7 +233,7 @@ type progress struct {
 const progressEvery = 2 * time.Second
 
 func newProgress(out io.Writer, terminal bool, before bulk.Counts) *progress {
-	p := &progress{out: out, start: time.Now(), first: before.Created + before.Failed, last: before}
+	p := &progress{out: out, start: time.Now(), first: before.Created + before.Failed, last: before, now: time.Now}
 	p.lastLine = p.start
 	if terminal {
 		p.bar = progressbar.NewOptions(before.Total()-p.first,
@@ -248,6 +266,27 @@ func (p *progress) update(c bulk.Counts) {
 		p.lastLine = now
 		p.line(now)
 	}
+}
+
+// inDoubt says what the import waits for while rows are in doubt: their
+// create may have reached DoubleTick before a stop, so each is looked up
+// until its group appears, and sent again only when it has not appeared
+// --in-doubt-wait after it was sent.
+func (p *progress) inDoubt(rows int, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	left := max(until.Sub(now), 0).Round(time.Second)
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("%d row(s) in doubt: looking up their groups, sent again if not found in %s", rows, left))
+		return
+	}
+	if now.Sub(p.lastLine) < progressEvery {
+		return
+	}
+	p.lastLine = now
+	fmt.Fprintf(p.out, "waiting: %d row(s) in doubt (sent before a stop, outcome unknown): looking up their groups "+
+		"until they appear; any still not found is sent again in %s (--in-doubt-wait after it was sent)\n", rows, left)
 }
 
 // line writes a progress line: done of total, the rate of this run, and the

@@ -69,6 +69,19 @@ func TestImportReportsEveryBadRowAndSendsNothing(t *testing.T) {
 	r = c.run(t, "groups", "import", path)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "line 1: missing column groupId")
+
+	empty := filepath.Join(t.TempDir(), "empty.csv")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	r = c.run(t, "groups", "import", empty)
+	assert.Equal(t, exitUsage, r.code, "an empty file is bad input")
+	assert.Contains(t, r.stderr, "the file is empty")
+
+	// A file that failed its check leaves no journal of this run behind.
+	for _, f := range []string{path, empty} {
+		left, _ := filepath.Glob(f + ".journal*")
+		assert.Empty(t, left, f)
+	}
+	assert.Zero(t, c.srv.Requests())
 }
 
 func TestImportCreatesRowsAndWritesFailures(t *testing.T) {
@@ -329,8 +342,8 @@ func TestImportInterruptedStopsCleanly(t *testing.T) {
 	err := first.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, out.String())
-	assert.Equal(t, exitAPI, exit.ExitCode())
-	assert.Contains(t, out.String(), "stopped: context canceled; run the same command again to go on")
+	assert.Equal(t, exitInterrupted, exit.ExitCode(), "130, as shells expect of Ctrl-C")
+	assert.Contains(t, out.String(), "stopped: interrupted; run the same command again to go on")
 	assert.Regexp(t, `\d+ created \(0 before this run\), 0 failed, 0 in doubt`, out.String())
 	stoppedAt, _ := counter.count(0)
 	assert.Less(t, stoppedAt, 400)
@@ -407,4 +420,27 @@ func TestProgressDrawsABarOnATerminalAndLinesElsewhere(t *testing.T) {
 	p.update(bulk.Counts{Pending: 40, Created: 58, Failed: 2})
 	p.finish()
 	assert.Regexp(t, `^progress: 60/100 done \(58 created, 2 failed, 0 being sent or in doubt\), [\d.]+ groups/s, \S+ left\n$`, lines.String())
+}
+
+func TestProgressSaysWhatRowsInDoubtWaitFor(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var lines bytes.Buffer
+	p := newProgress(&lines, false, bulk.Counts{Sending: 2})
+	p.now = func() time.Time { return now }
+	p.lastLine = time.Time{}
+	p.inDoubt(2, now.Add(95*time.Second))
+	assert.Regexp(t, `^waiting: 2 row\(s\) in doubt .*sent again in 1m35s \(--in-doubt-wait after it was sent\)\n$`, lines.String())
+	p.inDoubt(2, now.Add(90*time.Second))
+	assert.Equal(t, 1, strings.Count(lines.String(), "\n"), "no more than a line every few seconds")
+	now = now.Add(progressEvery)
+	p.inDoubt(1, now.Add(88*time.Second))
+	assert.Contains(t, lines.String(), "waiting: 1 row(s) in doubt")
+	assert.Contains(t, lines.String(), "sent again in 1m28s")
+
+	var bar bytes.Buffer
+	p = newProgress(&bar, true, bulk.Counts{Sending: 2})
+	p.now = func() time.Time { return now }
+	p.inDoubt(2, now.Add(30*time.Second))
+	p.update(bulk.Counts{Sending: 2})
+	assert.Contains(t, bar.String(), "2 row(s) in doubt: looking up their groups, sent again if not found in 30s")
 }

@@ -16,8 +16,11 @@
 // it reads.
 //
 // It exits 0 when the command succeeded, 1 when the API or the network
-// failed it, and 2 when it was used wrongly (a flag, an argument, a missing
-// variable, a bad input file).
+// failed it, 2 when it was used wrongly (a flag, an argument, a missing
+// variable, a bad input file, an empty one), and 130 when Ctrl-C or SIGTERM
+// stopped it. It prints no colour, so NO_COLOR holds; the import's progress
+// bar is drawn only when standard error is a terminal and TERM is not
+// "dumb". "doubletick completion SHELL" prints a completion script.
 package main
 
 import (

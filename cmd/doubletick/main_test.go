@@ -611,3 +611,9 @@ func TestErrorsSpeakTheCLIsLanguage(t *testing.T) {
 	assert.Equal(t, exitAPI, r.code)
 	assert.Contains(t, r.stderr, "hint: DoubleTick refused the API key: check "+envAPIKey)
 }
+
+func TestCompletionIsListedAndWorks(t *testing.T) {
+	c := newCLI(t)
+	assert.Regexp(t, `(?m)^\s+completion\s`, c.ok(t, "help"))
+	assert.Contains(t, c.ok(t, "completion", "bash"), "__start_doubletick")
+}

@@ -320,9 +320,18 @@ func TestRunSettlesRowsInDoubt(t *testing.T) {
 	require.NoError(t, j.markSending(ctx, 3, clk.Now().Add(-time.Minute)))
 	require.NoError(t, j.markSending(ctx, 4, clk.Now()))
 
-	counts, err := j.Run(ctx, groups, Options{InDoubtWait: 30 * time.Second, Now: clk.Now, Sleep: clk.Sleep})
+	type report struct {
+		rows  int
+		until time.Time
+	}
+	var waits []report
+	counts, err := j.Run(ctx, groups, Options{InDoubtWait: 30 * time.Second, Now: clk.Now, Sleep: clk.Sleep,
+		InDoubt: func(rows int, until time.Time) { waits = append(waits, report{rows, until.UTC()}) }})
 	require.NoError(t, err)
 	assert.Equal(t, Counts{Created: 3}, counts)
+	want := report{1, time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)}
+	assert.Equal(t, []report{want, want, want, want, want, want}, waits,
+		"g3 waited 30 s, told every 5 s when it may be sent again")
 	assert.Equal(t, map[string]int{"g2": 1, "g3": 1}, groups.creates,
 		"g1 found, not sent again; g2 sent again at once; g3 sent again once its wait passed")
 	assert.Equal(t, time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC), clk.Now(), "g3 waited exactly its wait")

@@ -94,8 +94,12 @@ type Reader struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// NewReader reads the header of an import file from r. Its error is a
-// *HeaderError when the header itself is wrong.
+// ErrEmptyFile is the error of an import file with nothing in it.
+var ErrEmptyFile = errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(Columns, ","))
+
+// NewReader reads the header of an import file from r. Its error is
+// ErrEmptyFile for an empty file and a *HeaderError when the header itself
+// is wrong.
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
@@ -105,7 +109,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	c.ReuseRecord = true
 	header, err := c.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(Columns, ","))
+		return nil, ErrEmptyFile
 	}
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)

@@ -44,6 +44,12 @@ type Options struct {
 	// Progress, when set, is called after each row settles, from one
 	// goroutine at a time.
 	Progress func(Counts)
+	// InDoubt, when set, is called while rows in doubt wait to be looked
+	// up again: how many wait, and when the last of them may be sent
+	// again if its group is still not found. It is called when a row
+	// starts waiting and each time one looks again (every few seconds),
+	// from one goroutine at a time.
+	InDoubt func(rows int, until time.Time)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Sleep waits for d or until ctx ends (default a timer).
@@ -111,8 +117,9 @@ type runner struct {
 	// unknown counts the creates in a row with no clear answer.
 	unknown atomic.Int32
 
-	mu     sync.Mutex
-	counts Counts
+	mu      sync.Mutex
+	counts  Counts
+	waiting map[int]time.Time // rows in doubt waiting, by line: until when
 }
 
 // maxUnknownInARow is how many creates in a row may end without a clear
@@ -222,6 +229,7 @@ func isValidation(err error) bool {
 // be sent again: not settled. A lookup that fails leaves the row in doubt
 // for the next round: settled for now.
 func (r *runner) lookup(ctx, work context.Context, e entry) (settled bool, err error) {
+	defer r.wait(e.Line, time.Time{})
 	for {
 		_, _, err := r.groups.Get(work, e.Request.GroupID)
 		switch {
@@ -230,14 +238,41 @@ func (r *runner) lookup(ctx, work context.Context, e entry) (settled bool, err e
 		case !errors.Is(err, doubletick.ErrNotFound):
 			return true, nil
 		}
-		wait := e.SentAt.Add(r.opts.InDoubtWait).Sub(r.opts.Now())
+		until := e.SentAt.Add(r.opts.InDoubtWait)
+		wait := until.Sub(r.opts.Now())
 		if wait <= 0 {
 			return false, nil
 		}
+		r.wait(e.Line, until)
 		if err := r.opts.Sleep(ctx, min(wait, 5*time.Second)); err != nil {
 			return true, err
 		}
 	}
+}
+
+// wait records that the row on line waits in doubt until then, or no
+// longer when until is zero, and reports the rows that wait.
+func (r *runner) wait(line int, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until.IsZero() {
+		delete(r.waiting, line)
+		return
+	}
+	if r.waiting == nil {
+		r.waiting = map[int]time.Time{}
+	}
+	r.waiting[line] = until
+	if r.opts.InDoubt == nil {
+		return
+	}
+	var last time.Time
+	for _, u := range r.waiting {
+		if u.After(last) {
+			last = u
+		}
+	}
+	r.opts.InDoubt(len(r.waiting), last)
 }
 
 // to records a row's new state and counts it.

@@ -256,17 +256,30 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 // API key in clear text, naming this tool's flag rather than an SDK option.
 func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return usagef("--base-url / %s: %q is not an http(s) URL", envBaseURL, raw)
+	if err != nil {
+		// The parser's error quotes the URL, password and all.
+		return usagef("--base-url / %s: not a URL", envBaseURL)
+	}
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return usagef("--base-url / %s: %q is not an http(s) URL", envBaseURL, printableURL(u))
 	}
 	if u.Scheme == "http" {
 		host := u.Hostname()
 		ip := net.ParseIP(host)
 		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return usagef("--base-url / %s: %q is plain http to a host that is not loopback: the API key would travel in clear text; use https", envBaseURL, raw)
+			return usagef("--base-url / %s: %q is plain http to a host that is not loopback: the API key would travel in clear text; use https",
+				envBaseURL, printableURL(u))
 		}
 	}
 	return nil
+}
+
+// printableURL is u as an error may show it: without a password, a query
+// or a fragment, which may hold credentials.
+func printableURL(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = "", false, "", ""
+	return v.Redacted()
 }
 
 // isTerminal reports whether w is a terminal.

@@ -234,6 +234,30 @@ func TestWebhookSubscriptionCommands(t *testing.T) {
 	assert.NotContains(t, r.stderr, "one-secret")
 }
 
+func TestWebhookSecretInAHeaderOrQueryComesFromTheEnvironment(t *testing.T) {
+	for _, tc := range []struct{ auth, flag string }{{"header", "--auth-header"}, {"query", "--auth-query"}} {
+		t.Run(tc.auth, func(t *testing.T) {
+			c := newCLI(t, doubleticktest.WithGroupEventSubscriptions()) // to register a group event's receiver through the API
+			c.createGroup(t, "g1")
+			addr, stop := c.listening(t, "--auth", tc.auth, "--name", "X-Token")
+			out := c.ok(t, "webhooks", "register", "--name", "crm", "--url", "http://"+addr+"/", "--waba", "911111111111",
+				"--event", "WA_GROUP_MESSAGE_RECEIVED", tc.flag, "X-Token")
+			assert.Regexp(t, `WA_GROUP_MESSAGE_RECEIVED\s+yes`, out)
+			require.NoError(t, c.srv.SendMessage("g1", "+919999999999", "hello"))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, c.srv.WaitDeliveries(ctx, 1))
+			res := stop()
+			assert.Contains(t, res.stdout, `text="hello"`, "listen checked the secret the registration sent: %s", res.stderr)
+
+			r := c.run(t, "webhooks", "register", "--name", "crm", "--url", "http://"+addr+"/", "--waba", "911111111111",
+				"--event", "MESSAGE_RECEIVED", tc.flag, "X-Token", "--"+tc.auth, "X-Token=plain")
+			assert.Equal(t, exitUsage, r.code)
+			assert.Contains(t, r.stderr, "also gives X-Token a value")
+		})
+	}
+}
+
 // listening starts "doubletick listen" and returns its address and how to
 // stop it and read what it wrote.
 func (c *cli) listening(t *testing.T, args ...string) (addr string, stop func() result) {
@@ -460,6 +484,23 @@ func TestUsageErrorsExit2(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "clear text")
 	assert.NotContains(t, r.stderr, "WithInsecureHTTP", "errors name this tool's flags, not SDK options")
+
+	// A base URL is printed without its password, query or fragment.
+	for _, base := range []string{
+		"http://user:pa55word-x@api.example.com/?token=pa55word-x#pa55word-x",
+		"ftp://user:pa55word-x@api.example.com/",
+		"http://user:pa55word-x@[::1/",
+		"%zz-pa55word-x",
+	} {
+		c.env[envBaseURL] = base
+		r = c.run(t, "groups", "get", "g1")
+		assert.Equal(t, exitUsage, r.code, base)
+		assert.NotContains(t, r.stderr, "pa55word-x", base)
+		assert.Contains(t, r.stderr, envBaseURL, base)
+	}
+	c.env[envBaseURL] = "http://user:pa55word-x@api.example.com/"
+	r = c.run(t, "groups", "get", "g1")
+	assert.Contains(t, r.stderr, `"http://user:xxxxx@api.example.com/"`)
 }
 
 func TestNoFlagTakesASecret(t *testing.T) {

@@ -22,6 +22,9 @@ type registrationFlags struct {
 	events           []string
 	format, authType string
 	headers, query   []string
+	// authHeader and authQuery name a header and a query parameter that
+	// carry the webhook secret from the environment.
+	authHeader, authQuery string
 }
 
 // registration builds the registration; its authorization's credential
@@ -42,17 +45,42 @@ func (a *app) registration(f *registrationFlags) (*doubletick.WebhookRegistratio
 	if reg.Query, err = pairs("--query", f.query); err != nil {
 		return nil, err
 	}
+	if f.authType == "" && f.authHeader == "" && f.authQuery == "" {
+		return &reg, nil
+	}
+	secret, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(secret, ",") {
+		return nil, usagef("%s holds several secrets: a webhook is registered with one", envWebhookSecret)
+	}
 	if f.authType != "" {
-		secret, err := a.secret(envWebhookSecret, envWebhookSecretFile)
-		if err != nil {
-			return nil, err
-		}
-		if strings.Contains(secret, ",") {
-			return nil, usagef("%s holds several secrets: a webhook is registered with one", envWebhookSecret)
-		}
 		reg.Authorization = &webhooks.Authorization{Type: strings.ToUpper(f.authType), Payload: secret}
 	}
+	if reg.Headers, err = withSecret(reg.Headers, "--auth-header", "--header", f.authHeader, secret); err != nil {
+		return nil, err
+	}
+	if reg.Query, err = withSecret(reg.Query, "--auth-query", "--query", f.authQuery, secret); err != nil {
+		return nil, err
+	}
 	return &reg, nil
+}
+
+// withSecret adds name=secret to values, when a name is given (by the flag
+// flag); a value the flag other gave it already is a usage error.
+func withSecret(values map[string]string, flag, other, name, secret string) (map[string]string, error) {
+	if name == "" {
+		return values, nil
+	}
+	if _, ok := values[name]; ok {
+		return nil, usagef("%s %s: %s also gives %s a value", flag, name, other, name)
+	}
+	if values == nil {
+		values = map[string]string{}
+	}
+	values[name] = secret
+	return values, nil
 }
 
 func (a *app) webhookRegisterCommand(update bool) *cobra.Command {
@@ -63,7 +91,10 @@ func (a *app) webhookRegisterCommand(update bool) *cobra.Command {
 		Long: `Register a webhook: DoubleTick then delivers the named events of the named
 numbers to the URL. With --auth-type, every delivery carries the secret from
 the environment in its Authorization header; "doubletick listen --auth" with
-the same type and secret checks it. Group events (GROUP_CREATED and the
+the same type and secret checks it. --auth-header NAME and --auth-query NAME
+send that secret in a header or query parameter instead ("listen --auth
+header|query --name NAME" checks it): no flag takes a secret's value, and
+--header and --query are for values that are not secret. Group events (GROUP_CREATED and the
 participant events) are configured in DoubleTick's dashboard, not here.`,
 		Args: args(0, "none"),
 	}
@@ -115,6 +146,8 @@ edit guide requires the authorization: give --auth-type.`
 	fl.StringVar(&f.authType, "auth-type", "", "bearer or basic: send the secret from the environment in Authorization")
 	fl.StringArrayVar(&f.headers, "header", nil, "a header sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
 	fl.StringArrayVar(&f.query, "query", nil, "a query parameter sent with every delivery, NAME=VALUE (repeat for more; not for secrets)")
+	fl.StringVar(&f.authHeader, "auth-header", "", "send the secret from the environment in this header with every delivery")
+	fl.StringVar(&f.authQuery, "auth-query", "", "send the secret from the environment in this query parameter with every delivery")
 	fl.BoolVar(&f.reg.RetryOnTimeout, "retry-on-timeout", false, "ask DoubleTick to retry a delivery that timed out (its only documented retry)")
 	return fieldFlags(readsEnv(cmd, slices.Concat(apiEnv, webhookEnv)...), "url=--url", "name=--name", "method=--method", "webhookEvents=--event", "wabaNumbers=--waba", "bodyFormat=--format", "authorization.type=--auth-type", "authorization.payload=$DOUBLETICK_WEBHOOK_SECRET")
 }

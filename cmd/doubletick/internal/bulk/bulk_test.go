@@ -3,7 +3,10 @@ package bulk
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -121,6 +124,48 @@ func TestFailuresFileImportsAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, res.Problems)
 	assert.Equal(t, 1, res.Rows)
+}
+
+func TestFailuresFileNeutralisesFormulasAndReadsThemBack(t *testing.T) {
+	subjects := []string{`=HYPERLINK("http://x.example","click")`, "+91 VIP", "-VIP-", "@SUM(A1)", "\tTab", "\rCR", "'quoted", "''two", "plain = fine"}
+	var buf bytes.Buffer
+	fw, err := NewFailuresWriter(&buf)
+	require.NoError(t, err)
+	for i, subject := range subjects {
+		require.NoError(t, fw.Write(doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: subject, GroupID: fmt.Sprint("g", i)}, "=1+1"))
+	}
+	require.NoError(t, fw.Flush())
+
+	records, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	require.NoError(t, err)
+	for _, rec := range records[1:] {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q would run as a formula", cell)
+			}
+		}
+	}
+
+	rd, err := NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	var got []string
+	for {
+		row, problems, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		assert.Empty(t, problems)
+		got = append(got, row.Request.Subject)
+	}
+	assert.Equal(t, subjects, got, "read back unchanged")
+
+	// A file of one's own, without the error column, is read as written.
+	rd, err = NewReader(strings.NewReader("wabaNumber,subject,groupId\n911111111111,'quoted,g1\n"))
+	require.NoError(t, err)
+	row, _, err := rd.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "'quoted", row.Request.Subject)
 }
 
 func TestLoadKeepsTheJournalOfTheSameFile(t *testing.T) {

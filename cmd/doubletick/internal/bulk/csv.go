@@ -90,6 +90,9 @@ type Reader struct {
 	// index[i] is the record position of Columns[i], or -1.
 	index  [5]int
 	fields int
+	// failures is set for a failures file (it has the error column),
+	// whose cells were neutralised when written.
+	failures bool
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -114,7 +117,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	rd := &Reader{csv: c, fields: len(header)}
+	rd := &Reader{csv: c, fields: len(header), failures: slices.ContainsFunc(header, func(name string) bool {
+		return strings.TrimSpace(name) == ColumnError
+	})}
 	for i := range rd.index {
 		rd.index[i] = -1
 	}
@@ -163,10 +168,14 @@ func (rd *Reader) Next() (Row, []error, error) {
 	}
 	line, _ := rd.csv.FieldPos(0)
 	field := func(column int) string {
-		if pos := rd.index[column]; pos >= 0 {
-			return record[pos]
+		pos := rd.index[column]
+		switch {
+		case pos < 0:
+			return ""
+		case rd.failures:
+			return unneutralise(record[pos])
 		}
-		return ""
+		return record[pos]
 	}
 	row := Row{Line: line, Request: doubletick.CreateGroupRequest{
 		WABANumber:       field(0),
@@ -207,9 +216,32 @@ func NewFailuresWriter(w io.Writer) (*FailuresWriter, error) {
 	return fw, fw.csv.Write(append(slices.Clone(Columns), ColumnError))
 }
 
-// Write writes one failed row and why it failed.
+// Write writes one failed row and why it failed. A cell a spreadsheet
+// would run as a formula is neutralised (see neutralise); the Reader gives
+// it back as it was.
 func (fw *FailuresWriter) Write(req doubletick.CreateGroupRequest, problem string) error {
-	return fw.csv.Write([]string{req.WABANumber, req.Subject, req.Description, string(req.JoinApprovalMode), req.GroupID, problem})
+	return fw.csv.Write([]string{neutralise(req.WABANumber), neutralise(req.Subject), neutralise(req.Description),
+		neutralise(string(req.JoinApprovalMode)), neutralise(req.GroupID), neutralise(problem)})
+}
+
+// neutralise keeps a spreadsheet from running cell as a formula, as
+// OWASP's guidance on CSV injection says: a cell that begins with =, +, -,
+// @, a tab or a carriage return gets a leading apostrophe. So does one that
+// begins with an apostrophe, so that unneutralise can always take exactly
+// one off.
+func neutralise(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r'", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}
+
+// unneutralise undoes neutralise.
+func unneutralise(cell string) string {
+	if rest, ok := strings.CutPrefix(cell, "'"); ok {
+		return rest
+	}
+	return cell
 }
 
 // Flush writes out what is buffered and returns the first write error.

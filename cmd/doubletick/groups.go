@@ -103,26 +103,27 @@ func (a *app) groupsUpdateCommand() *cobra.Command {
 
 func (a *app) groupsListCommand() *cobra.Command {
 	var waba string
-	var all bool
+	var lf listFlags
 	var opts doubletick.ListGroupsOptions
 	cmd := &cobra.Command{
-		Use:   "list --waba NUMBER [--all]",
+		Use:   "list --waba NUMBER [--all | --limit N] [--rate R]",
 		Short: "List the groups of a WhatsApp Business number, a page at a time or all",
 		Args:  args(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
+			if err := lf.check(); err != nil {
+				return err
+			}
+			c, err := a.client(lf.options(doubletick.RouteListGroups)...)
 			if err != nil {
 				return err
 			}
 			page := &doubletick.GroupPage{}
-			if all {
-				for g, err := range c.Groups.All(cmd.Context(), waba, &opts) {
-					if err != nil {
-						return err
-					}
-					page.Groups = append(page.Groups, *g)
-				}
-			} else if page, _, err = c.Groups.List(cmd.Context(), waba, &opts); err != nil {
+			if lf.paging() {
+				err = collect(cmd.Context(), a, &lf, "groups", c.Groups.All(cmd.Context(), waba, &opts), nil, &page.Groups)
+			} else {
+				page, _, err = c.Groups.List(cmd.Context(), waba, &opts)
+			}
+			if err != nil {
 				return err
 			}
 			return a.print(page, func(w io.Writer) {
@@ -138,7 +139,7 @@ func (a *app) groupsListCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&waba, "waba", "", "the WhatsApp Business number (required)")
-	f.BoolVar(&all, "all", false, "list every page")
+	lf.add(cmd, "groups")
 	f.StringVar(&opts.LastGroupID, "after", "", "the next page's cursor: the lastGroupId of the page before")
 	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only groups created before this time (RFC 3339), the page before's olderThanTimestamp")
 	return fieldFlags(readsEnv(cmd, apiEnv...), "lastGroupId=--after", "olderThanTimestamp=--older-than")

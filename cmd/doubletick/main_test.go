@@ -658,3 +658,60 @@ func TestCompletionIsListedAndWorks(t *testing.T) {
 	assert.Regexp(t, `(?m)^\s+completion\s`, c.ok(t, "help"))
 	assert.Contains(t, c.ok(t, "completion", "bash"), "__start_doubletick")
 }
+
+func TestListsTakeLimitAndRate(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithPageSize(1), doubleticktest.WithCreationDelay(0))
+	for i := range 6 {
+		c.createGroup(t, fmt.Sprint("g", i))
+	}
+
+	before := c.srv.Requests()
+	out := c.ok(t, "groups", "list", "--waba", "911111111111", "--limit", "3", "--json")
+	var page doubletick.GroupPage
+	require.NoError(t, json.Unmarshal([]byte(out), &page))
+	assert.Len(t, page.Groups, 3)
+	assert.Equal(t, 3, c.srv.Requests()-before, "no page fetched past the limit")
+
+	// At 4 requests/s, one second's burst and then one each 250 ms: six
+	// pages take at least 0.5 s (unpaced, a few ms). A lower bound only: a
+	// loaded machine can only be slower.
+	began := time.Now()
+	out = c.ok(t, "groups", "list", "--waba", "911111111111", "--all", "--rate", "4")
+	assert.GreaterOrEqual(t, time.Since(began), 500*time.Millisecond, "paced at --rate")
+	assert.Equal(t, 6, strings.Count(out, "Support g"))
+
+	require.NoError(t, c.srv.Join("g0", "919999999999", "Asha"))
+	require.NoError(t, c.srv.Join("g0", "918888888888", "Ravi"))
+	require.NoError(t, c.srv.Join("g0", "917777777777", "Meera"))
+	c.ok(t, "participants", "remove", "g0", "919999999999")
+	out = c.ok(t, "participants", "list", "g0", "--current", "--limit", "2", "--json")
+	var members doubletick.ParticipantPage
+	require.NoError(t, json.Unmarshal([]byte(out), &members))
+	require.Len(t, members.Participants, 2, "--limit counts the members --current keeps")
+	for _, p := range members.Participants {
+		assert.True(t, p.IsCurrent())
+	}
+
+	for _, bad := range [][]string{{"--limit", "-1"}, {"--rate", "-2"}, {"--rate", "NaN"}} {
+		r := c.run(t, append([]string{"groups", "list", "--waba", "911111111111"}, bad...)...)
+		assert.Equal(t, exitUsage, r.code, bad)
+		assert.Contains(t, r.stderr, bad[0], bad)
+	}
+}
+
+func TestListCountsOnATerminalOnly(t *testing.T) {
+	var stderr bytes.Buffer
+	a := &app{stderr: &stderr}
+	c := a.newCounter("groups")
+	c.add(1)
+	c.finish()
+	assert.Empty(t, stderr.String(), "not a terminal: nothing drawn")
+
+	a.stderrIsTerminal = true
+	c = a.newCounter("groups")
+	c.add(1)
+	c.add(1)
+	c.finish()
+	assert.True(t, strings.HasPrefix(stderr.String(), "\rlisting groups: 1"), stderr.String())
+	assert.True(t, strings.HasSuffix(stderr.String(), "\rlisting groups: 2, done\n"), stderr.String())
+}

@@ -16,29 +16,35 @@ func (a *app) participantsCommand() *cobra.Command {
 }
 
 func (a *app) participantsListCommand() *cobra.Command {
-	var all, current bool
+	var current bool
+	var lf listFlags
 	var opts doubletick.ListParticipantsOptions
 	cmd := &cobra.Command{
-		Use:   "list GROUP_ID [--all] [--current]",
+		Use:   "list GROUP_ID [--all | --limit N] [--rate R] [--current]",
 		Short: "List a group's present and past members, a page at a time or all",
 		Args:  args(1, "the groupId"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
+			if err := lf.check(); err != nil {
+				return err
+			}
+			c, err := a.client(lf.options(doubletick.RouteListParticipants)...)
 			if err != nil {
 				return err
 			}
+			var keep func(*doubletick.Participant) bool
+			if current {
+				keep = (*doubletick.Participant).IsCurrent
+			}
 			page := &doubletick.ParticipantPage{}
-			if all {
-				for p, err := range c.Participants.All(cmd.Context(), args[0], &opts) {
-					if err != nil {
-						return err
-					}
-					page.Participants = append(page.Participants, *p)
-				}
-			} else if page, _, err = c.Participants.List(cmd.Context(), args[0], &opts); err != nil {
+			if lf.paging() {
+				err = collect(cmd.Context(), a, &lf, "participants", c.Participants.All(cmd.Context(), args[0], &opts), keep, &page.Participants)
+			} else {
+				page, _, err = c.Participants.List(cmd.Context(), args[0], &opts)
+			}
+			if err != nil {
 				return err
 			}
-			if current {
+			if current && !lf.paging() {
 				kept := page.Participants[:0]
 				for _, p := range page.Participants {
 					if p.IsCurrent() {
@@ -59,7 +65,7 @@ func (a *app) participantsListCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&all, "all", false, "list every page")
+	lf.add(cmd, "participants")
 	f.BoolVar(&current, "current", false, "only those still in the group")
 	f.StringVar(&opts.LastPhoneNumber, "after", "", "the next page's cursor: the lastPhoneNumber of the page before")
 	f.Var(timeValue{&opts.OlderThan, time.RFC3339Nano}, "older-than", "only those who joined before this time (RFC 3339), the page before's olderThanTimestamp")

@@ -1,0 +1,82 @@
+package doubletick_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/doubletick-go/doubletick/internal/readmetest"
+	"github.com/doubletick-go/doubletick/webhooks"
+)
+
+// readmeSend is the README's snippet on sending, run against the fake.
+func readmeSend(ctx context.Context, c *doubletick.Client) (*doubletick.MessageStatus, error) {
+	// README:send:begin
+	res, _, err := c.Messages.SendText(ctx, &doubletick.TextMessage{
+		Target: doubletick.Target{GroupID: "vip"}, // or To: "+919999999999": exactly one
+		Text:   "Welcome to the VIP group!",
+	})
+	if err != nil {
+		return nil, err
+	}
+	// res.MessageID is the UUID v4 the SDK generated and sent (or yours, in Target.MessageID)
+	st, _, err := c.Messages.GetStatus(ctx, res.MessageID) // sentAt, deliveredAt, readAt, …
+	// README:send:end
+	return st, err
+}
+
+func TestREADMESendRuns(t *testing.T) {
+	readmetest.Check(t, "README.md", "readme_snippets_test.go", "send")
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := srv.Client()
+	_, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "VIP", GroupID: "vip"})
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitCreated(ctx, "vip"))
+	st, err := readmeSend(ctx, c)
+	require.NoError(t, err)
+	require.NotEmpty(t, st.MessageID)
+	require.Len(t, srv.Sent(), 1)
+}
+
+// memberRecords is what the README's webhook snippet keeps members in.
+type memberRecords interface {
+	Add(ctx context.Context, groupID, phone string, at time.Time) error
+}
+
+// readmeWebhooks is the README's snippet on receiving webhooks. It is
+// compiled, not run: it registers on http.DefaultServeMux.
+func readmeWebhooks(members memberRecords) error {
+	// README:webhooks:begin
+	verifier, err := webhooks.NewBearerVerifier(os.Getenv("DOUBLETICK_WEBHOOK_SECRET"))
+	if err != nil {
+		return err
+	}
+	dedup, _ := webhooks.NewMemoryDeduplicator(24*time.Hour, 100_000)
+	handler, err := webhooks.NewHandler(verifier,
+		webhooks.WithDeduplicator(dedup),
+		webhooks.OnParticipantJoined(func(ctx context.Context, e *webhooks.ParticipantJoined) error {
+			return members.Add(ctx, e.GroupID, e.Phone.E164, e.At) // an error answers 500
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	http.Handle("/doubletick/webhooks", handler)
+	// README:webhooks:end
+	return nil
+}
+
+var _ = readmeWebhooks
+
+func TestREADMEWebhooksIsCompiledCode(t *testing.T) {
+	readmetest.Check(t, "README.md", "readme_snippets_test.go", "webhooks")
+}

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -102,6 +103,8 @@ type Server struct {
 	earlyNulls     bool
 	limits         map[string]*window // by route key
 	http           *httptest.Server
+	listener       net.Listener // WithListener's, or nil
+	control        bool         // WithControlAPI
 
 	// Webhook delivery.
 	numSenders    int
@@ -343,7 +346,19 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})
-	s.http = httptest.NewServer(s.inject(s.authenticate(s.rateLimit(mux))))
+	var h http.Handler = s.inject(s.authenticate(s.rateLimit(mux)))
+	if s.control {
+		top := http.NewServeMux()
+		top.Handle(ControlPath, s.authenticate(s.controlRoutes()))
+		top.Handle("/", h)
+		h = top
+	}
+	s.http = httptest.NewUnstartedServer(h)
+	if s.listener != nil {
+		s.http.Listener.Close()
+		s.http.Listener = s.listener
+	}
+	s.http.Start()
 	s.URL = s.http.URL
 	for range s.numSenders {
 		s.senders.Add(1)

@@ -124,7 +124,7 @@ powershell" prints a shell completion script.`,
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
-		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.versionCommand())
+		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.fakeCommand(), a.versionCommand())
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))

@@ -646,6 +646,42 @@ func (in *Inbox[TTx]) ReplayAll(ctx context.Context) (int, error) {
 	}
 }
 
+// PurgeDeadLetters deletes the dead letters that died before cutoff and
+// returns how many it deleted: for dead letters an operator has read and
+// given up on. (Handled deliveries go by themselves, after
+// [WithRetention].) Nothing else is touched.
+func (in *Inbox[TTx]) PurgeDeadLetters(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	for {
+		res, err := in.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateDiscarded).
+			OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderAsc).First(1000))
+		if err != nil {
+			return n, fmt.Errorf("inbox: purging: %w", err)
+		}
+		var ids []int64
+		for _, j := range res.Jobs {
+			if j.FinalizedAt == nil || !j.FinalizedAt.Before(cutoff) {
+				break
+			}
+			ids = append(ids, j.ID)
+		}
+		if len(ids) == 0 {
+			return n, nil
+		}
+		// The state is asked again, so that a dead letter replayed since
+		// the list was read is not deleted.
+		del, err := in.client.JobDeleteMany(ctx, river.NewJobDeleteManyParams().IDs(ids...).Kinds(Kind).
+			States(rivertype.JobStateDiscarded).First(len(ids)))
+		if err != nil {
+			return n, fmt.Errorf("inbox: purging: %w", err)
+		}
+		n += len(del.Jobs)
+		if len(del.Jobs) == 0 {
+			return n, nil
+		}
+	}
+}
+
 // worker runs a stored delivery's callbacks.
 type worker struct {
 	river.WorkerDefaults[Delivery]

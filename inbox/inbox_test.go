@@ -220,6 +220,47 @@ func TestDeadLettersAndReplay(t *testing.T) {
 	assert.Empty(t, dead)
 }
 
+func TestPurgeDeadLettersDeletesOnlyOldDeadLetters(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	h := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		if fail.Load() {
+			return errors.New("schema mismatch")
+		}
+		return nil
+	}))
+	in, _ := sqliteInbox(t, h, inbox.WithMaxAttempts(1))
+	ctx := context.Background()
+	for _, at := range []string{"2026-01-15T10:00:00.000Z", "2026-01-15T10:01:00.000Z"} {
+		require.Equal(t, 200, serve(in, post(t, joined(at), webhookstest.Bearer(token))).Code)
+	}
+	eventually(t, "two dead letters", func() bool {
+		dead, err := in.DeadLetters(ctx, 10)
+		require.NoError(t, err)
+		return len(dead) == 2
+	})
+	fail.Store(false)
+	require.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:02:00.000Z"), webhookstest.Bearer(token))).Code)
+	eventually(t, "the third handled", func() bool {
+		idle, err := in.Idle(ctx)
+		require.NoError(t, err)
+		return idle
+	})
+
+	n, err := in.PurgeDeadLetters(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "none died an hour ago")
+	n, err = in.PurgeDeadLetters(ctx, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	dead, err := in.DeadLetters(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
+	st, err := in.Stats(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, st.Dead)
+}
+
 // TestRefusesAsTheHandlerDoes sends bad requests to the inbox and to the
 // Handler it wraps: same statuses, and nothing stored.
 func TestRefusesAsTheHandlerDoes(t *testing.T) {

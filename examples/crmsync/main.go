@@ -49,6 +49,7 @@ import (
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
 	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/inbox/inboxadmin"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
@@ -137,9 +138,21 @@ type webhookInbox interface {
 	Start(context.Context) error
 	Stop(context.Context) error
 	Idle(context.Context) (bool, error)
-	DeadLetters(context.Context, int) ([]inbox.DeadLetter, error)
-	Replay(context.Context, int64) error
-	ReplayAll(context.Context) (int, error)
+	inboxadmin.Inbox
+}
+
+// admin opens the inbox to be read and acted on: no worker runs, so its
+// callbacks are never needed.
+func (d *database) admin(ctx context.Context) (inboxadmin.Inbox, error) {
+	v, err := webhooks.NewBearerVerifier("not-used-by-this-command")
+	if err != nil {
+		return nil, err
+	}
+	h, err := webhooks.NewHandler(v)
+	if err != nil {
+		return nil, err
+	}
+	return d.inbox(ctx, h, inbox.WithoutWorkers())
 }
 
 func openDB(ctx context.Context, kind, path string, getenv func(string) string) (*database, error) {
@@ -183,47 +196,24 @@ func openDB(ctx context.Context, kind, path string, getenv func(string) string) 
 	return nil, fmt.Errorf("-store %q: want sqlite or postgres", kind)
 }
 
-// manageDeadLetters lists the dead letters, or replays one or all of them.
+// manageDeadLetters lists the dead letters, or replays one or all of them,
+// with the commands the doubletick CLI's "inbox" commands run.
 func manageDeadLetters(ctx context.Context, d *database, replay string, out io.Writer) error {
-	// The callbacks are not needed here: no worker runs in this process.
-	v, err := webhooks.NewBearerVerifier("not-used-by-this-command")
-	if err != nil {
-		return err
-	}
-	h, err := webhooks.NewHandler(v)
-	if err != nil {
-		return err
-	}
-	in, err := d.inbox(ctx, h, inbox.WithoutWorkers())
+	in, err := d.admin(ctx)
 	if err != nil {
 		return err
 	}
 	switch replay {
 	case "":
-		dead, err := in.DeadLetters(ctx, 1000)
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(w, "id\tdied\tattempts\tevent\tlast error\n")
-		for _, dl := range dead {
-			fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", dl.ID, dl.DiedAt.Format(time.RFC3339), dl.Attempts, dl.Delivery.Key, dl.LastError)
-		}
-		return w.Flush()
+		return inboxadmin.DeadLetters(ctx, in, out, 1000, false)
 	case "all":
-		n, err := in.ReplayAll(ctx)
-		fmt.Fprintf(out, "%d dead letter(s) queued again\n", n)
-		return err
+		return inboxadmin.ReplayAll(ctx, in, out, false)
 	}
 	id, err := strconv.ParseInt(replay, 10, 64)
 	if err != nil {
 		return fmt.Errorf("-replay %q: want a dead letter's id or \"all\"", replay)
 	}
-	if err := in.Replay(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "dead letter %d queued again\n", id)
-	return nil
+	return inboxadmin.Replay(ctx, in, out, id, false)
 }
 
 // reconcile is which groups to reconcile, and how often.

@@ -101,7 +101,7 @@ func TestDeadLetterCommands(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"-db", path, "-dead-letters"}, &out, env(nil), nil))
-	assert.Contains(t, out.String(), "last error", "an empty list has its header")
+	assert.Contains(t, out.String(), "LAST ERROR", "an empty list has its header")
 	out.Reset()
 	require.NoError(t, run(context.Background(), []string{"-db", path, "-replay", "all"}, &out, env(nil), nil))
 	assert.Contains(t, out.String(), "0 dead letter(s) queued again")

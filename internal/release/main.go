@@ -9,6 +9,7 @@
 // Usage, from the repository's top directory:
 //
 //	go run ./internal/release check
+//	go run ./internal/release tidy
 //	go run ./internal/release next
 //	go run ./internal/release prepare [-proxy DIR] [-skip-tests] vX.Y.Z
 //	go run ./internal/release verify -proxy DIR vX.Y.Z
@@ -46,6 +47,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +73,7 @@ type tool struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: release check | next | prepare [-proxy DIR] [-skip-tests] vX.Y.Z | verify -proxy DIR vX.Y.Z")
+		return errors.New("usage: release check | tidy | next | prepare [-proxy DIR] [-skip-tests] vX.Y.Z | verify -proxy DIR vX.Y.Z")
 	}
 	root, err := gitOutput(ctx, ".", "rev-parse", "--show-toplevel")
 	if err != nil {
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "check":
 		return t.check(ctx)
+	case "tidy":
+		return t.tidy(ctx)
 	case "next":
 		last, err := t.lastRelease(ctx, "")
 		if err != nil {
@@ -112,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return t.verify(ctx, fs.Arg(0), *proxyDir)
 	default:
-		return fmt.Errorf("unknown command %q: check, next, prepare or verify", cmd)
+		return fmt.Errorf("unknown command %q: check, tidy, next, prepare or verify", cmd)
 	}
 }
 
@@ -186,6 +190,74 @@ func (t *tool) check(ctx context.Context) error {
 		return errors.Join(untidy...)
 	}
 	fmt.Fprintf(t.stdout, "%d modules, each tidy; siblings required at %s and mapped by go.work\n", len(ws.modules), version)
+	return nil
+}
+
+// tidy runs go mod tidy in every module against its siblings as the tree
+// has them, published to a temporary module proxy at the version they are
+// required at (go mod tidy ignores go.work). The sums of siblings already
+// in a go.sum are kept, as check expects; prepare writes a release's.
+func (t *tool) tidy(ctx context.Context) error {
+	ws, err := loadWorkspace(t.root)
+	if err != nil {
+		return err
+	}
+	version, err := ws.siblingVersion()
+	if err != nil {
+		return err
+	}
+	p, err := newProxy("")
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	for _, m := range ws.modules {
+		if err := p.publish(t.root, m, version); err != nil {
+			return err
+		}
+	}
+	env, err := p.env(ws.modules[0].path)
+	if err != nil {
+		return err
+	}
+	for _, m := range ws.modules {
+		sum := filepath.Join(t.root, m.dir, "go.sum")
+		old, err := os.ReadFile(sum)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
+		cmd.Dir, cmd.Env = filepath.Join(t.root, m.dir), env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: go mod tidy: %w\n%s", m.dir, err, out)
+		}
+		tidied, err := os.ReadFile(sum)
+		if err != nil {
+			return err
+		}
+		// The tree's zips of siblings are not their releases: keep the
+		// sums of siblings the go.sum had, add none.
+		var lines []string
+		for line := range strings.Lines(string(tidied)) {
+			if p, _, _ := strings.Cut(line, " "); ws.module(p) == nil {
+				lines = append(lines, line)
+			}
+		}
+		for line := range strings.Lines(string(old)) {
+			if p, _, _ := strings.Cut(line, " "); ws.module(p) != nil {
+				// Where go would put it; the others keep go's order.
+				i := slices.IndexFunc(lines, func(l string) bool { return l > line })
+				if i < 0 {
+					i = len(lines)
+				}
+				lines = slices.Insert(lines, i, line)
+			}
+		}
+		if err := os.WriteFile(sum, []byte(strings.Join(lines, "")), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(t.stdout, "%d modules tidied against their siblings at %s\n", len(ws.modules), version)
 	return nil
 }
 

@@ -1,0 +1,203 @@
+// Package inboxadmin is what an operator does to an inbox's database from a
+// shell: open it without running any callback, and read or act on it with
+// output for people (tables) or programs (JSON). The doubletick CLI's
+// "inbox" commands and the crmsync example's flags are built on it, and an
+// app that runs an inbox can give its own operators the same commands.
+package inboxadmin
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/webhooks"
+)
+
+// Inbox is what the commands need of an [inbox.Inbox], of either driver.
+type Inbox interface {
+	Stats(context.Context) (inbox.Stats, error)
+	DeadLetters(context.Context, int) ([]inbox.DeadLetter, error)
+	Replay(context.Context, int64) error
+	ReplayAll(context.Context) (int, error)
+	PurgeDeadLetters(context.Context, time.Time) (int, error)
+}
+
+// Open opens the inbox in the SQLite file at sqlitePath, or else in the
+// PostgreSQL database at postgresURL, to be read and acted on: no worker
+// runs in this process, and no migration is run. Close it with the
+// function returned.
+func Open(ctx context.Context, sqlitePath, postgresURL string) (Inbox, func(), error) {
+	// Workers never run here, so the handler's verifier and callbacks are
+	// never used; the inbox needs one to be built.
+	v, err := webhooks.NewBearerVerifier("not-used-by-inboxadmin")
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := webhooks.NewHandler(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []inbox.Option{inbox.WithoutWorkers(), inbox.WithoutMigrations()}
+	switch {
+	case sqlitePath != "":
+		db, err := openExistingSQLite(ctx, sqlitePath)
+		if err != nil {
+			return nil, nil, err
+		}
+		in, err := inbox.New(ctx, riversqlite.New(db), h, opts...)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return in, func() { db.Close() }, nil
+	case postgresURL != "":
+		pool, err := pgxpool.New(ctx, postgresURL)
+		if err != nil {
+			return nil, nil, errors.New("inboxadmin: the PostgreSQL URL does not parse") // its error would quote the password
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("inboxadmin: reaching PostgreSQL: %w", err)
+		}
+		in, err := inbox.New(ctx, riverpgxv5.New(pool), h, opts...)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return in, pool.Close, nil
+	}
+	return nil, nil, errors.New("inboxadmin: no database: give a SQLite file or a PostgreSQL URL")
+}
+
+// openExistingSQLite opens an inbox's SQLite file, which must exist: an
+// operator's typo must not create an empty inbox that reports "all clear".
+func openExistingSQLite(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("inboxadmin: %w", err)
+	}
+	return inbox.OpenSQLite(ctx, path)
+}
+
+// Status writes in's counts: a table, or JSON with asJSON.
+func Status(ctx context.Context, in Inbox, w io.Writer, asJSON bool) error {
+	st, err := in.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, map[string]any{
+			"waiting": st.Waiting, "running": st.Running, "retrying": st.Retrying, "dead": st.Dead,
+			"oldestWaitingSeconds": st.OldestWaiting.Seconds(),
+		})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "waiting\t%d\n", st.Waiting)
+	fmt.Fprintf(tw, "running\t%d\n", st.Running)
+	fmt.Fprintf(tw, "retrying\t%d\n", st.Retrying)
+	fmt.Fprintf(tw, "dead letters\t%s\n", capped(st.Dead))
+	fmt.Fprintf(tw, "oldest waiting\t%s\n", st.OldestWaiting.Round(time.Millisecond))
+	return tw.Flush()
+}
+
+// capped writes a count that stops at inbox.StatsCap.
+func capped(n int) string {
+	if n >= inbox.StatsCap {
+		return fmt.Sprintf("%d or more", n)
+	}
+	return fmt.Sprint(n)
+}
+
+// deadLetter is a dead letter as DeadLetters shows it.
+type deadLetter struct {
+	ID        int64     `json:"id"`
+	Event     string    `json:"event"`
+	GroupID   string    `json:"groupId,omitempty"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"lastError"`
+	DiedAt    time.Time `json:"diedAt,omitzero"`
+}
+
+// DeadLetters writes up to limit dead letters, oldest first: each one's
+// event type and group, not its body or dedup key, which hold phones, names
+// and message texts (they stay in the database).
+func DeadLetters(ctx context.Context, in Inbox, w io.Writer, limit int, asJSON bool) error {
+	dead, err := in.DeadLetters(ctx, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]deadLetter, len(dead))
+	for i, d := range dead {
+		out[i] = deadLetter{ID: d.ID, Event: "(unreadable)", Attempts: d.Attempts, LastError: d.LastError, DiedAt: d.DiedAt}
+		if ev, err := webhooks.ParseContent(d.Delivery.ContentType, d.Delivery.Body); err == nil {
+			out[i].Event, out[i].GroupID = string(ev.Type()), ev.Group()
+		}
+	}
+	if asJSON {
+		return writeJSON(w, out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tDIED\tATTEMPTS\tEVENT\tGROUP\tLAST ERROR")
+	for _, d := range out {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.DiedAt.Format(time.RFC3339), d.Attempts, d.Event, d.GroupID, d.LastError)
+	}
+	return tw.Flush()
+}
+
+// Replay queues the dead letter id again, and says so.
+func Replay(ctx context.Context, in Inbox, w io.Writer, id int64, asJSON bool) error {
+	if err := in.Replay(ctx, id); err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, map[string]any{"replayed": []int64{id}})
+	}
+	_, err := fmt.Fprintf(w, "dead letter %d queued again\n", id)
+	return err
+}
+
+// ReplayAll queues every dead letter again, and says how many.
+func ReplayAll(ctx context.Context, in Inbox, w io.Writer, asJSON bool) error {
+	n, err := in.ReplayAll(ctx)
+	if asJSON {
+		if werr := writeJSON(w, map[string]any{"replayedCount": n}); err == nil {
+			err = werr
+		}
+		return err
+	}
+	fmt.Fprintf(w, "%d dead letter(s) queued again\n", n)
+	return err
+}
+
+// Purge deletes the dead letters that died more than olderThan ago, and
+// says how many.
+func Purge(ctx context.Context, in Inbox, w io.Writer, olderThan time.Duration, asJSON bool) error {
+	if olderThan < 0 {
+		return fmt.Errorf("inboxadmin: purge: older than %s: want 0 or more", olderThan)
+	}
+	n, err := in.PurgeDeadLetters(ctx, time.Now().Add(-olderThan))
+	if asJSON {
+		if werr := writeJSON(w, map[string]any{"purgedCount": n}); err == nil {
+			err = werr
+		}
+		return err
+	}
+	fmt.Fprintf(w, "%d dead letter(s) older than %s deleted\n", n, olderThan)
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

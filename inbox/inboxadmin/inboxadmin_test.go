@@ -1,0 +1,125 @@
+package inboxadmin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/inbox/inboxadmin"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+// deadInbox returns a SQLite inbox file holding n dead letters, written by
+// an inbox whose callback failed, and stopped since.
+func deadInbox(t *testing.T, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inbox.db")
+	db, err := inbox.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer db.Close()
+	v, err := webhooks.NewBearerVerifier("admin-token-123")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		return errors.New("schema mismatch")
+	}))
+	require.NoError(t, err)
+	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	for i := range n {
+		body := []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
+			`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:0` + string(rune('0'+i)) + `:00.000Z"}`)
+		r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, webhookstest.Bearer("admin-token-123"))
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		in.ServeHTTP(rec, r)
+		require.Equal(t, 200, rec.Code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		dead, err := in.DeadLetters(ctx, 100)
+		require.NoError(t, err)
+		if len(dead) == n {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d of %d dead letters", len(dead), n)
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, in.Stop(stop))
+	return path
+}
+
+func TestCommandsOnASQLiteInbox(t *testing.T) {
+	ctx := context.Background()
+	path := deadInbox(t, 3)
+	in, closeInbox, err := inboxadmin.Open(ctx, path, "")
+	require.NoError(t, err)
+	defer closeInbox()
+
+	var out bytes.Buffer
+	require.NoError(t, inboxadmin.Status(ctx, in, &out, false))
+	assert.Regexp(t, `dead letters\s+3\n`, out.String())
+	out.Reset()
+	require.NoError(t, inboxadmin.Status(ctx, in, &out, true))
+	var st map[string]float64
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	assert.Equal(t, 3.0, st["dead"])
+
+	out.Reset()
+	require.NoError(t, inboxadmin.DeadLetters(ctx, in, &out, 100, true))
+	var dead []struct {
+		ID        int64  `json:"id"`
+		LastError string `json:"lastError"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &dead))
+	require.Len(t, dead, 3)
+	assert.Contains(t, dead[0].LastError, "schema mismatch")
+	assert.NotContains(t, out.String(), "919876543210", "no personal data: the bodies stay in the database")
+	out.Reset()
+	require.NoError(t, inboxadmin.DeadLetters(ctx, in, &out, 100, false))
+	assert.Regexp(t, `(?m)^ID\s+DIED\s+ATTEMPTS\s+EVENT\s+GROUP\s+LAST ERROR$`, out.String())
+	assert.Regexp(t, `GROUP_PARTICIPANT_JOINED\s+g1\s+.*schema mismatch`, out.String())
+
+	out.Reset()
+	require.NoError(t, inboxadmin.Replay(ctx, in, &out, dead[0].ID, false))
+	assert.Equal(t, "dead letter "+itoa(dead[0].ID)+" queued again\n", out.String())
+	assert.ErrorIs(t, inboxadmin.Replay(ctx, in, &out, dead[0].ID, false), inbox.ErrNotDeadLetter, "no longer a dead letter")
+
+	out.Reset()
+	require.NoError(t, inboxadmin.Purge(ctx, in, &out, time.Hour, true))
+	assert.JSONEq(t, `{"purgedCount":0}`, out.String(), "none died an hour ago")
+	out.Reset()
+	require.NoError(t, inboxadmin.Purge(ctx, in, &out, 0, false))
+	assert.Equal(t, "2 dead letter(s) older than 0s deleted\n", out.String(), "the two not replayed")
+	out.Reset()
+	require.NoError(t, inboxadmin.Status(ctx, in, &out, true))
+	require.NoError(t, json.Unmarshal(out.Bytes(), &st))
+	assert.Equal(t, map[string]float64{"waiting": 1, "running": 0, "retrying": 0, "dead": 0, "oldestWaitingSeconds": st["oldestWaitingSeconds"]}, st,
+		"the replayed one waits for a worker")
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestOpenRefusesAMissingFile(t *testing.T) {
+	_, _, err := inboxadmin.Open(context.Background(), filepath.Join(t.TempDir(), "typo.db"), "")
+	require.Error(t, err)
+	_, _, err = inboxadmin.Open(context.Background(), "", "")
+	require.Error(t, err)
+	_, _, err = inboxadmin.Open(context.Background(), "", "postgres://user:pa55word-x@[::1")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "pa55word-x")
+}

@@ -39,6 +39,9 @@ const (
 	envBaseURL           = "DOUBLETICK_BASE_URL"
 	envWebhookSecret     = "DOUBLETICK_WEBHOOK_SECRET"
 	envWebhookSecretFile = "DOUBLETICK_WEBHOOK_SECRET_FILE"
+	// envInboxDatabaseURL names an inbox's PostgreSQL database: a URL may
+	// hold a password, so it comes from the environment.
+	envInboxDatabaseURL = "DOUBLETICK_INBOX_DATABASE_URL"
 )
 
 var envHelp = map[string]string{
@@ -47,6 +50,7 @@ var envHelp = map[string]string{
 	envBaseURL:           "the API's address (default " + doubletick.DefaultBaseURL + "; plain http only to a loopback host)",
 	envWebhookSecret:     "the webhook secret; several, comma-separated, while one is being rotated",
 	envWebhookSecretFile: "a file holding the webhook secret(s), read when " + envWebhookSecret + " is unset",
+	envInboxDatabaseURL:  "the PostgreSQL URL of an inbox's database, read when --sqlite is not given",
 }
 
 var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL}
@@ -124,7 +128,7 @@ powershell" prints a shell completion script.`,
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
-		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.fakeCommand(), a.versionCommand())
+		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.fakeCommand(), a.inboxCommand(), a.versionCommand())
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))

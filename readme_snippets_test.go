@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
@@ -79,4 +81,47 @@ var _ = readmeWebhooks
 
 func TestREADMEWebhooksIsCompiledCode(t *testing.T) {
 	readmetest.Check(t, "README.md", "readme_snippets_test.go", "webhooks")
+}
+
+// readmeLimits is the README's snippet on limits and retries.
+func readmeLimits(key string) (*doubletick.Client, error) {
+	// README:limits:begin
+	c, err := doubletick.NewClient(key,
+		doubletick.WithPathRateLimit(doubletick.RouteCreateGroup,
+			doubletick.RateLimit{Rate: rate.Every(time.Second), Burst: 10}),
+		doubletick.WithMaxAttempts(5),
+	)
+	// README:limits:end
+	return c, err
+}
+
+func TestREADMELimitsRuns(t *testing.T) {
+	readmetest.Check(t, "README.md", "readme_snippets_test.go", "limits")
+	c, err := readmeLimits("key_readme")
+	require.NoError(t, err)
+	require.NotNil(t, c)
+}
+
+// readmeHTTPMock is the README's snippet on httpmock, ending in a call the
+// mock answers.
+func readmeHTTPMock(ctx context.Context, key string) error {
+	// README:httpmock:begin
+	hc := &http.Client{}
+	c, _ := doubletick.NewClient(key, doubletick.WithHTTPClient(hc))
+	httpmock.ActivateNonDefault(hc)
+	defer httpmock.DeactivateNonDefault(hc)
+	httpmock.RegisterResponder("POST", "https://public.doubletick.io/whatsapp/wa-group/create",
+		httpmock.NewStringResponder(422, `{"statusCode":422,"message":"Insufficient AI credits"}`))
+	// README:httpmock:end
+	_, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "VIP"})
+	return err
+}
+
+func TestREADMEHTTPMockRuns(t *testing.T) {
+	readmetest.Check(t, "README.md", "readme_snippets_test.go", "httpmock")
+	t.Cleanup(httpmock.Reset) // the responder is registered on httpmock's default transport
+	err := readmeHTTPMock(context.Background(), "key_readme")
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 422, apiErr.StatusCode)
 }

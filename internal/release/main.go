@@ -151,6 +151,31 @@ func (t *tool) lastRelease(ctx context.Context, prefix string) (string, error) {
 	return last, nil
 }
 
+// publishTree publishes every module, as the tree has it, to a temporary
+// module proxy at the version siblings require, so that tidying sees what
+// the next release would contain. It returns that version, the environment
+// that points the go command at the proxy, and how to remove the proxy.
+func (t *tool) publishTree(ws *workspace) (version string, env []string, closeProxy func(), err error) {
+	if version, err = ws.siblingVersion(); err != nil {
+		return "", nil, nil, err
+	}
+	p, err := newProxy("")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	for _, m := range ws.modules {
+		if err := p.publish(t.root, m, version); err != nil {
+			p.close()
+			return "", nil, nil, err
+		}
+	}
+	if env, err = p.env(ws.modules[0].path); err != nil {
+		p.close()
+		return "", nil, nil, err
+	}
+	return version, env, func() { p.close() }, nil
+}
+
 // check runs the layout checks and the tidiness of every module.
 func (t *tool) check(ctx context.Context) error {
 	ws, err := loadWorkspace(t.root)
@@ -160,26 +185,11 @@ func (t *tool) check(ctx context.Context) error {
 	if err := ws.checkLayout(); err != nil {
 		return err
 	}
-	version, err := ws.siblingVersion()
+	version, env, closeProxy, err := t.publishTree(ws)
 	if err != nil {
 		return err
 	}
-	p, err := newProxy("")
-	if err != nil {
-		return err
-	}
-	defer p.close()
-	// Every module, as the tree has it, at the version siblings require:
-	// tidying then sees what the next release would contain.
-	for _, m := range ws.modules {
-		if err := p.publish(t.root, m, version); err != nil {
-			return err
-		}
-	}
-	env, err := p.env(ws.modules[0].path)
-	if err != nil {
-		return err
-	}
+	defer closeProxy()
 	var untidy []error
 	for _, m := range ws.modules {
 		if err := t.checkTidy(ctx, ws, m, env); err != nil {
@@ -202,24 +212,11 @@ func (t *tool) tidy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	version, err := ws.siblingVersion()
+	version, env, closeProxy, err := t.publishTree(ws)
 	if err != nil {
 		return err
 	}
-	p, err := newProxy("")
-	if err != nil {
-		return err
-	}
-	defer p.close()
-	for _, m := range ws.modules {
-		if err := p.publish(t.root, m, version); err != nil {
-			return err
-		}
-	}
-	env, err := p.env(ws.modules[0].path)
-	if err != nil {
-		return err
-	}
+	defer closeProxy()
 	for _, m := range ws.modules {
 		sum := filepath.Join(t.root, m.dir, "go.sum")
 		old, err := os.ReadFile(sum)
@@ -232,7 +229,10 @@ func (t *tool) tidy(ctx context.Context) error {
 			return fmt.Errorf("%s: go mod tidy: %w\n%s", m.dir, err, out)
 		}
 		tidied, err := os.ReadFile(sum)
-		if err != nil {
+		switch {
+		case os.IsNotExist(err) && len(old) == 0:
+			continue // a module that requires nothing has no go.sum
+		case err != nil && !os.IsNotExist(err):
 			return err
 		}
 		// The tree's zips of siblings are not their releases: keep the

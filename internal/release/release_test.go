@@ -163,10 +163,16 @@ func TestCheckFindsWhatBreaksTheLayout(t *testing.T) {
 	git(t, dir, "checkout", "--", ".")
 	os.RemoveAll(filepath.Join(dir, "lost"))
 
-	// A requirement the code does not need.
+	// A requirement the code does not need; tidy takes it out.
 	write(t, filepath.Join(dir, "sub", "go.mod"), read(t, "sub/go.mod")+"\nrequire example.com/r/unused v1.0.0\n")
 	_, err = release(t, "check")
 	assert.ErrorContains(t, err, "sub is not tidy")
+	out, err = release(t, "tidy")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "2 modules tidied against their siblings at v0.1.0")
+	assert.NotContains(t, read(t, "sub/go.mod"), "unused")
+	out, err = release(t, "check")
+	require.NoError(t, err, out)
 	git(t, dir, "checkout", "--", ".")
 
 	// go.work mapping another version than the one modules require.

@@ -110,6 +110,7 @@ type Client struct {
 	retryPolicy     RetryPolicy
 	maxRetryAfter   time.Duration
 	retryAnyMethod  bool
+	observer        CallObserver
 
 	// Groups creates and manages WhatsApp groups.
 	Groups *GroupsService
@@ -192,6 +193,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retryPolicy:     s.retryPolicy,
 		maxRetryAfter:   s.maxRetryAfter,
 		retryAnyMethod:  s.retryAnyMethod,
+		observer:        s.observer,
 	}
 	c.setAuth = newAuthSetter(apiKey, s.authScheme, s.authHeaders)
 	c.httpClient = c.copyHTTPClient(s.httpClient, timeout)
@@ -421,28 +423,67 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
+	obs := c.observer
+	if obs.Start != nil {
+		if started := obs.Start(ctx, ep.key); started != nil {
+			ctx = started
+		}
+	}
+	callStart := time.Now()
+	attempts := 0
 	var lastResp *Response
 	var lastErr error
-	for attempt := 1; ; attempt++ {
-		if err := c.limiter.Wait(ctx, ep.key); err != nil {
-			if lastErr != nil {
-				return lastResp, fmt.Errorf("doubletick: %s %s: %w before retrying after: %w", ep.method, ep.route, err, lastErr)
+	done := func(resp *Response, err error) (*Response, error) {
+		if obs.Done != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
 			}
-			return nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
+			obs.Done(ctx, CallInfo{Route: ep.key, Attempts: attempts, StatusCode: status,
+				Duration: time.Since(callStart), ErrorType: errorType(err, status)})
 		}
+		return resp, err
+	}
+	for attempt := 1; ; attempt++ {
+		waitStart := time.Now()
+		err := c.limiter.Wait(ctx, ep.key)
+		if obs.LimiterWait != nil {
+			obs.LimiterWait(ctx, ep.key, time.Since(waitStart))
+		}
+		if err != nil {
+			if lastErr != nil {
+				return done(lastResp, fmt.Errorf("doubletick: %s %s: %w before retrying after: %w", ep.method, ep.route, err, lastErr))
+			}
+			return done(nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err))
+		}
+		attempts = attempt
+		sendStart := time.Now()
 		resp, sent, err := c.send(ctx, ep, target, body, out, attempt)
 		if resp != nil {
 			resp.Attempts = attempt
 		}
-		if err == nil || ctx.Err() != nil {
-			return resp, err
+		var wait time.Duration
+		retry := false
+		if err != nil && ctx.Err() == nil {
+			wait, retry = c.planRetry(ctx, ep, attempt, resp, sent, err, body == nil || body.replayable)
+			retry = retry && pause.Fits(ctx, wait)
 		}
-		wait, retry := c.planRetry(ctx, ep, attempt, resp, sent, err, body == nil || body.replayable)
-		if !retry || !pause.Fits(ctx, wait) {
-			return resp, err
+		if obs.Attempt != nil {
+			a := AttemptInfo{Route: ep.key, Number: attempt, Duration: time.Since(sendStart), Retry: retry}
+			if resp != nil {
+				a.StatusCode, a.RequestID = resp.StatusCode, resp.RequestID
+			}
+			a.ErrorType = errorType(err, a.StatusCode)
+			if retry {
+				a.RetryWait = wait
+			}
+			obs.Attempt(ctx, a)
+		}
+		if !retry {
+			return done(resp, err)
 		}
 		if ctxErr := pause.Sleep(ctx, wait); ctxErr != nil {
-			return resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err)
+			return done(resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err))
 		}
 		lastResp, lastErr = resp, err
 	}

@@ -32,6 +32,7 @@ type settings struct {
 	retryPolicy     RetryPolicy
 	maxRetryAfter   time.Duration
 	retryAnyMethod  bool
+	observer        CallObserver
 }
 
 // WithBaseURL sets the API's base URL, for example a proxy or a test server.

@@ -52,6 +52,7 @@ type Handler struct {
 	typed    map[Type]func(context.Context, Event) error
 	any      []func(context.Context, Event) error
 	logger   *slog.Logger
+	observer Observer
 }
 
 // HandlerOption configures a [Handler].
@@ -229,21 +230,37 @@ func (r *Refusal) Unwrap() error { return r.Err }
 
 // ServeHTTP handles one webhook delivery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if h.observer.Start != nil {
+		if ctx := h.observer.Start(r.Context()); ctx != nil {
+			r = r.WithContext(ctx)
+		}
+	}
 	d, err := h.Receive(w, r)
 	if err != nil {
-		h.Refuse(w, r, err)
+		h.refuse(w, r, err, start)
 		return
 	}
 	ev := d.Event
-	switch err := h.handle(r.Context(), ev); {
+	info := DeliveryInfo{EventType: observedType(ev), Status: http.StatusOK, Verdict: VerdictHandled}
+	switch dup, err := h.handle(r.Context(), ev); {
 	case errors.Is(err, errInFlight):
+		info.Status, info.Verdict = http.StatusServiceUnavailable, VerdictInFlight
 		w.Header().Set("Retry-After", inFlightRetryAfter)
-		http.Error(w, "this event is being handled; retry later", http.StatusServiceUnavailable)
+		http.Error(w, "this event is being handled; retry later", info.Status)
 	case err != nil:
+		info.Status, info.Verdict = http.StatusInternalServerError, VerdictFailed
 		h.logFailure(r.Context(), ev, err)
-		http.Error(w, "webhook not handled", http.StatusInternalServerError)
+		http.Error(w, "webhook not handled", info.Status)
 	default:
+		if dup {
+			info.Verdict = VerdictDuplicate
+		}
 		w.WriteHeader(http.StatusOK)
+	}
+	if h.observer.Delivery != nil {
+		info.Duration = time.Since(start)
+		h.observer.Delivery(r.Context(), info)
 	}
 }
 
@@ -273,6 +290,12 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, err
 // Refuse logs a refusal from [Handler.Receive] at Warn and answers it with
 // its status and a short text that names no secret.
 func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	h.refuse(w, r, err, time.Time{})
+}
+
+// refuse answers a refusal and reports it, with its duration when start is
+// known.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error, start time.Time) {
 	ref, ok := errors.AsType[*Refusal](err)
 	if !ok {
 		ref = &Refusal{http.StatusInternalServerError, err}
@@ -293,6 +316,16 @@ func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 		text = "malformed webhook payload"
 	}
 	http.Error(w, text, ref.Status)
+	if h.observer.Delivery != nil {
+		info := DeliveryInfo{Status: ref.Status, Verdict: VerdictRefused, Reason: refusalReason(ref.Status)}
+		if ref.Status == http.StatusInternalServerError {
+			info.Verdict, info.Reason = VerdictFailed, ""
+		}
+		if !start.IsZero() {
+			info.Duration = time.Since(start)
+		}
+		h.observer.Delivery(r.Context(), info)
+	}
 }
 
 // read checks the method, the credential when it needs no body, reads the
@@ -332,10 +365,11 @@ const inFlightRetryAfter = "5"
 // errInFlight says another delivery of the event holds its claim.
 var errInFlight = errors.New("webhooks: event is being handled")
 
-// handle runs the callbacks of ev once per event.
-func (h *Handler) handle(ctx context.Context, ev Event) error {
+// handle runs the callbacks of ev once per event; dup reports that they had
+// run already, for an earlier delivery.
+func (h *Handler) handle(ctx context.Context, ev Event) (dup bool, err error) {
 	if h.dedup == nil {
-		return h.Dispatch(ctx, ev)
+		return false, h.Dispatch(ctx, ev)
 	}
 	key := ev.DedupKey()
 	state, err := h.dedup.Claim(ctx, key)
@@ -347,27 +381,27 @@ func (h *Handler) handle(ctx context.Context, ev Event) error {
 	for wait := 5 * time.Millisecond; err == nil && state == Held; wait = min(2*wait, 500*time.Millisecond) {
 		select {
 		case <-ctx.Done():
-			return errInFlight
+			return false, errInFlight
 		case <-time.After(wait):
 		}
 		state, err = h.dedup.Claim(ctx, key)
 	}
 	switch {
 	case err != nil:
-		return fmt.Errorf("de-duplication: %w", err)
+		return false, fmt.Errorf("de-duplication: %w", err)
 	case state == Done:
-		return nil
+		return true, nil
 	}
 	if err := h.Dispatch(ctx, ev); err != nil {
 		if relErr := h.dedup.Release(ctx, key); relErr != nil {
-			return errors.Join(err, fmt.Errorf("releasing the de-duplication claim: %w", relErr))
+			return false, errors.Join(err, fmt.Errorf("releasing the de-duplication claim: %w", relErr))
 		}
-		return err
+		return false, err
 	}
 	if err := h.dedup.Complete(ctx, key); err != nil {
-		return fmt.Errorf("de-duplication: %w", err)
+		return false, fmt.Errorf("de-duplication: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // PanicError is a callback's panic, recovered by [Handler.Dispatch].
@@ -386,9 +420,19 @@ func (e *PanicError) Error() string { return fmt.Sprintf("webhooks: callback pan
 // stopping at the first error. A callback that panics is recovered, and its
 // panic returned as a *[PanicError].
 func (h *Handler) Dispatch(ctx context.Context, ev Event) (err error) {
+	start := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+		if h.observer.Callbacks != nil {
+			info := CallbackInfo{EventType: observedType(ev), Duration: time.Since(start)}
+			if _, panicked := err.(*PanicError); panicked {
+				info.ErrorType = "panic"
+			} else if err != nil {
+				info.ErrorType = "error"
+			}
+			h.observer.Callbacks(ctx, info)
 		}
 	}()
 	if f := h.typed[ev.Type()]; f != nil {

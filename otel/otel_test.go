@@ -1,0 +1,240 @@
+package otel_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
+	dtotel "github.com/doubletick-go/doubletick/otel"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+// rig is the adapter with in-memory exporters.
+type rig struct {
+	spans  *tracetest.SpanRecorder
+	reader *sdkmetric.ManualReader
+	tel    *dtotel.Tracing
+}
+
+func newRig(t *testing.T, opts ...dtotel.Option) *rig {
+	t.Helper()
+	r := &rig{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+	tel, err := dtotel.New(append([]dtotel.Option{dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp)}, opts...)...)
+	require.NoError(t, err)
+	r.tel = tel
+	return r
+}
+
+// metrics returns the data points of each metric, by name.
+func (r *rig) metrics(t *testing.T) map[string][]attribute.Set {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, r.reader.Collect(context.Background(), &rm))
+	out := map[string][]attribute.Set{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					out[m.Name] = append(out[m.Name], p.Attributes)
+				}
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name] = append(out[m.Name], p.Attributes)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func value(s attribute.Set, k attribute.Key) string {
+	v, _ := s.Value(k)
+	return v.Emit()
+}
+
+func TestACallIsASpanWithItsAttemptsAndMetrics(t *testing.T) {
+	r := newRig(t)
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	c, err := srv.NewClient(doubletick.WithoutRateLimit(), doubletick.WithCallObserver(r.tel.CallObserver()),
+		doubletick.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+	require.NoError(t, err)
+	ctx := context.Background()
+	srv.FailNext(1, http.StatusTooManyRequests) // Retry-After: 1
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "VIP", GroupID: "vip-secret-1"})
+	require.NoError(t, err)
+
+	spans := r.spans.Ended()
+	require.Len(t, spans, 1)
+	s := spans[0]
+	assert.Equal(t, "POST /whatsapp/wa-group/create", s.Name())
+	attrs := attribute.NewSet(s.Attributes()...)
+	assert.Equal(t, "POST", value(attrs, "http.request.method"))
+	assert.Equal(t, "/whatsapp/wa-group/create", value(attrs, "url.template"))
+	assert.Equal(t, "200", value(attrs, "http.response.status_code"))
+	var events []string
+	for _, e := range s.Events() {
+		events = append(events, e.Name)
+	}
+	assert.Equal(t, []string{"attempt", "rate_limited", "attempt"}, events, "the 429 and the retry after its Retry-After")
+	assert.Equal(t, codes.Unset, s.Status().Code)
+
+	m := r.metrics(t)
+	require.Len(t, m["http.client.request.duration"], 2, "one series per status")
+	require.Len(t, m["doubletick.client.call.duration"], 1)
+	assert.Equal(t, "2xx", value(m["doubletick.client.call.duration"][0], "http.response.status_class"))
+	require.Len(t, m["doubletick.client.rate_limited"], 1)
+	require.Len(t, m["doubletick.client.retries"], 1)
+	require.NotEmpty(t, m["doubletick.client.limiter.wait"])
+	assertNothingPersonal(t, r, "vip-secret-1", "911111111111", doubleticktest.APIKey)
+}
+
+func TestAFailedCallIsAnErrorSpan(t *testing.T) {
+	r := newRig(t)
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	c, err := srv.NewClient(doubletick.WithoutRateLimit(), doubletick.WithCallObserver(r.tel.CallObserver()))
+	require.NoError(t, err)
+	_, _, err = c.Groups.Get(context.Background(), "no-such-group")
+	require.Error(t, err)
+	s := r.spans.Ended()[0]
+	assert.Equal(t, codes.Error, s.Status().Code)
+	assert.Equal(t, "404", value(attribute.NewSet(s.Attributes()...), "error.type"))
+}
+
+// TestThousandGroupsMakeOneSeries: attributes never carry a group, so a
+// thousand groups make the series one group makes.
+func TestThousandGroupsMakeOneSeries(t *testing.T) {
+	r := newRig(t)
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	defer srv.Close()
+	c, err := srv.NewClient(doubletick.WithoutRateLimit(), doubletick.WithCallObserver(r.tel.CallObserver()))
+	require.NoError(t, err)
+	v, err := webhooks.NewBearerVerifier("otel-token-123")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.WithObserver(r.tel.WebhookObserver()), webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }))
+	require.NoError(t, err)
+	ctx := context.Background()
+	series := func() map[string]int {
+		out := map[string]int{}
+		for name, sets := range r.metrics(t) {
+			out[name] = len(sets)
+		}
+		return out
+	}
+	run := func(i int) {
+		id := fmt.Sprintf("group-%04d", i)
+		_, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "G", GroupID: id})
+		require.NoError(t, err)
+		_, _, err = c.Groups.Get(ctx, id)
+		require.NoError(t, err)
+		body := fmt.Sprintf(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":%q,"groupName":"G",`+
+			`"customerPhone":"+9198765%05d","participantJoinedAt":"2026-01-15T10:00:00.000Z"}`, id, i)
+		req, err := webhookstest.NewRequest("http://127.0.0.1/hooks", []byte(body), webhookstest.Bearer("otel-token-123"))
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code)
+	}
+	run(0)
+	one := series()
+	for i := 1; i < 1000; i++ {
+		run(i)
+	}
+	assert.Equal(t, one, series(), "1,000 groups: the series of one")
+	assert.NotEmpty(t, one["doubletick.webhook.deliveries"])
+}
+
+func TestAWebhookIsASpanWithItsVerdict(t *testing.T) {
+	r := newRig(t)
+	v, err := webhooks.NewBearerVerifier("otel-token-123")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.WithObserver(r.tel.WebhookObserver()))
+	require.NoError(t, err)
+	body := []byte(`{"event":"GROUP_PARTICIPANT_LEFT","orgId":"o","integrationId":"i","groupId":"grp-secret","groupName":"G",` +
+		`"customerPhone":"+919876543210","participantLeftAt":"2026-01-15T10:00:00.000Z"}`)
+	for _, token := range []string{"otel-token-123", "wrong-token-123"} {
+		req, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, webhookstest.Bearer(token))
+		require.NoError(t, err)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	spans := r.spans.Ended()
+	require.Len(t, spans, 2)
+	assert.Equal(t, "GROUP_PARTICIPANT_LEFT", value(attribute.NewSet(spans[0].Attributes()...), "doubletick.webhook.event_type"))
+	assert.Equal(t, "unauthorized", value(attribute.NewSet(spans[1].Attributes()...), "doubletick.webhook.reason"))
+	reasons := map[string]bool{}
+	for _, s := range r.metrics(t)["doubletick.webhook.deliveries"] {
+		reasons[value(s, "doubletick.webhook.verdict")+"/"+value(s, "doubletick.webhook.reason")] = true
+	}
+	assert.Equal(t, map[string]bool{"handled/": true, "refused/unauthorized": true}, reasons)
+	assertNothingPersonal(t, r, "grp-secret", "9876543210", "otel-token-123")
+}
+
+func TestTransportSendsTraceContextOnlyWhenAsked(t *testing.T) {
+	r := newRig(t, dtotel.WithPropagator(propagation.TraceContext{}))
+	var withParent, without atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Traceparent") != "" {
+			withParent.Add(1)
+		} else {
+			without.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"groupId":"g","groupName":"G","totalParticipantCount":0}`)
+	}))
+	defer api.Close()
+	plain, err := doubletick.NewClient("key_otel_test_123", doubletick.WithBaseURL(api.URL), doubletick.WithCallObserver(r.tel.CallObserver()))
+	require.NoError(t, err)
+	_, _, err = plain.Groups.Get(context.Background(), "g")
+	require.NoError(t, err)
+	traced, err := doubletick.NewClient("key_otel_test_123", doubletick.WithBaseURL(api.URL), doubletick.WithCallObserver(r.tel.CallObserver()),
+		doubletick.WithHTTPClient(&http.Client{Transport: r.tel.Transport(nil)}))
+	require.NoError(t, err)
+	_, _, err = traced.Groups.Get(context.Background(), "g")
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), without.Load(), "not sent unless asked")
+	assert.Equal(t, int32(1), withParent.Load(), "sent through Transport")
+}
+
+// assertNothingPersonal checks that none of secrets is in a span name, a
+// span or event attribute, or a metric attribute.
+func assertNothingPersonal(t *testing.T, r *rig, secrets ...string) {
+	t.Helper()
+	var b strings.Builder
+	for _, s := range r.spans.Ended() {
+		fmt.Fprintln(&b, s.Name(), s.Attributes())
+		for _, e := range s.Events() {
+			fmt.Fprintln(&b, e.Name, e.Attributes)
+		}
+	}
+	for name, sets := range r.metrics(t) {
+		for _, set := range sets {
+			fmt.Fprintln(&b, name, set.Encoded(attribute.DefaultEncoder()))
+		}
+	}
+	for _, s := range secrets {
+		assert.NotContains(t, b.String(), s)
+	}
+}

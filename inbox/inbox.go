@@ -505,7 +505,9 @@ func (in *Inbox[TTx]) Idle(ctx context.Context) (bool, error) {
 	return len(res.Jobs) == 0, nil
 }
 
-// Stats is what the inbox holds, for health checks and dashboards.
+// Stats is what the inbox holds, for health checks and dashboards. (The
+// otel module's InboxCounts has the same fields, so that a Stats converts
+// to it: change both together.)
 type Stats struct {
 	// Waiting deliveries are stored and wait for a worker; Running ones are
 	// being run.

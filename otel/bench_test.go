@@ -24,13 +24,15 @@ import (
 //
 //	for i in 1 2 3 4 5 6; do go test -run '^$' -bench 'Overhead' -benchmem -count 1 .; done
 //
-// The adapter records into an SDK with a sampler that samples everything
-// and a manual metric reader: the work a real export setup does at record
-// time.
+// The adapter records into the OpenTelemetry SDK with a manual metric
+// reader, every call traced ("+otel", the SDK's default for a root span) or
+// 1 in 100 ("+otel-1%", a usual production sampler): the work a real export
+// setup does at record time.
 
-// benchTracing is the adapter on real SDK providers.
-func benchTracing(b *testing.B) *dtotel.Tracing {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+// benchTracing is the adapter on real SDK providers; sampler decides
+// which calls are traced (metrics are always recorded).
+func benchTracing(b *testing.B, sampler sdktrace.Sampler) *dtotel.Tracing {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
 	tel, err := dtotel.New(dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp))
@@ -56,7 +58,8 @@ func BenchmarkOverheadCreate(b *testing.B) {
 		opts []doubletick.Option
 	}{
 		{"sdk", nil},
-		{"sdk+otel", []doubletick.Option{doubletick.WithCallObserver(benchTracing(b).CallObserver())}},
+		{"sdk+otel", []doubletick.Option{doubletick.WithCallObserver(benchTracing(b, sdktrace.AlwaysSample()).CallObserver())}},
+		{"sdk+otel-1%", []doubletick.Option{doubletick.WithCallObserver(benchTracing(b, sdktrace.TraceIDRatioBased(0.01)).CallObserver())}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c, err := doubletick.NewClient("key_bench_123456", append([]doubletick.Option{doubletick.WithBaseURL(srv.URL),
@@ -91,7 +94,8 @@ func BenchmarkOverheadWebhook(b *testing.B) {
 		opts []webhooks.HandlerOption
 	}{
 		{"handler", []webhooks.HandlerOption{noop}},
-		{"handler+otel", []webhooks.HandlerOption{noop, webhooks.WithObserver(benchTracing(b).WebhookObserver())}},
+		{"handler+otel", []webhooks.HandlerOption{noop, webhooks.WithObserver(benchTracing(b, sdktrace.AlwaysSample()).WebhookObserver())}},
+		{"handler+otel-1%", []webhooks.HandlerOption{noop, webhooks.WithObserver(benchTracing(b, sdktrace.TraceIDRatioBased(0.01)).WebhookObserver())}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			h, err := webhooks.NewHandler(v, bc.opts...)

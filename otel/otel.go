@@ -31,6 +31,8 @@
 //	doubletick.webhook.deliveries       doubletick.webhook.event_type, doubletick.webhook.verdict, doubletick.webhook.reason
 //	doubletick.webhook.duration      s  receipt to answer: doubletick.webhook.event_type, doubletick.webhook.verdict
 //	doubletick.webhook.callback.duration s  doubletick.webhook.event_type, error.type
+//	doubletick.inbox.deliveries         an inbox's deliveries by doubletick.inbox.state (see ObserveInbox)
+//	doubletick.inbox.oldest_waiting  s  how long its oldest waiting delivery has waited
 //
 // A Tracing is safe for concurrent use.
 package otel
@@ -104,9 +106,11 @@ func WithServerAddress(host string) Option { return func(c *config) { c.server =
 
 // Tracing turns the SDK's observations into spans and metrics.
 type Tracing struct {
-	sets attributeSets
+	sets        attributeSets
+	spanOptions sync.Map // setKey → []trace.SpanStartOption, counted in sets.n
 
 	tracer     trace.Tracer
+	meter      metric.Meter
 	propagator propagation.TextMapPropagator
 	server     string
 
@@ -143,6 +147,7 @@ func New(opts ...Option) (*Tracing, error) {
 		server:     c.server,
 	}
 	m := c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(version))
+	t.meter = m
 	seconds := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 	var err error
 	hist := func(name, desc string) metric.Float64Histogram {
@@ -179,9 +184,7 @@ func New(opts ...Option) (*Tracing, error) {
 func (t *Tracing) CallObserver() doubletick.CallObserver {
 	return doubletick.CallObserver{
 		Start: func(ctx context.Context, route string) context.Context {
-			method, path, _ := strings.Cut(route, " ")
-			ctx, _ = t.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-				methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server)))
+			ctx, _ = t.tracer.Start(ctx, route, t.startOptions(route)...)
 			return ctx
 		},
 		LimiterWait: func(ctx context.Context, route string, waited time.Duration) {
@@ -204,6 +207,9 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 				return attrs
 			}))
 			span := trace.SpanFromContext(ctx)
+			if a.Number == 1 && a.ErrorType == "" {
+				return // the span says it all: one attempt, which succeeded
+			}
 			event := []attribute.KeyValue{attribute.Int("number", a.Number), statusCodeKey.Int(a.StatusCode)}
 			if a.RequestID != "" {
 				event = append(event, attribute.String("request_id", a.RequestID))
@@ -280,6 +286,22 @@ func statusClass(status int) string {
 	return strconv.Itoa(status/100) + "xx"
 }
 
+// startOptions returns the span options of a call on route, built once per
+// route (up to the cache's bound).
+func (t *Tracing) startOptions(route string) []trace.SpanStartOption {
+	k := setKey{"span", route, "", "", ""}
+	if v, ok := t.spanOptions.Load(k); ok {
+		return v.([]trace.SpanStartOption)
+	}
+	method, path, _ := strings.Cut(route, " ")
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server))}
+	if t.sets.n.Add(1) <= maxCachedSets {
+		t.spanOptions.Store(k, opts)
+	}
+	return opts
+}
+
 // routeSet is the measurement option of a metric keyed by route alone.
 func (t *Tracing) routeSet(metricName, route string) metric.MeasurementOption {
 	return t.sets.get(setKey{metricName, route, "", "", ""}, func() []attribute.KeyValue {
@@ -287,11 +309,14 @@ func (t *Tracing) routeSet(metricName, route string) metric.MeasurementOption {
 	})
 }
 
+// serverSpan are the options of a delivery's span.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
 // WebhookObserver returns the observer to give [webhooks.WithObserver].
 func (t *Tracing) WebhookObserver() webhooks.Observer {
 	return webhooks.Observer{
 		Start: func(ctx context.Context) context.Context {
-			ctx, _ = t.tracer.Start(ctx, "doubletick webhook", trace.WithSpanKind(trace.SpanKindServer))
+			ctx, _ = t.tracer.Start(ctx, "doubletick webhook", serverSpan...)
 			return ctx
 		},
 		Delivery: func(ctx context.Context, d webhooks.DeliveryInfo) {

@@ -107,7 +107,7 @@ func WithServerAddress(host string) Option { return func(c *config) { c.server =
 // Tracing turns the SDK's observations into spans and metrics.
 type Tracing struct {
 	sets        attributeSets
-	spanOptions sync.Map // setKey → []trace.SpanStartOption, counted in sets.n
+	spanOptions sync.Map // setKey → a span's options or attributes, counted in sets.n
 
 	tracer     trace.Tracer
 	meter      metric.Meter
@@ -309,6 +309,19 @@ func (t *Tracing) routeSet(metricName, route string) metric.MeasurementOption {
 	})
 }
 
+// spanAttributes returns the span attributes of k, built with attrs once
+// (up to the cache's bound).
+func (t *Tracing) spanAttributes(k setKey, attrs func() []attribute.KeyValue) []attribute.KeyValue {
+	if v, ok := t.spanOptions.Load(k); ok {
+		return v.([]attribute.KeyValue)
+	}
+	kv := attrs()
+	if t.sets.n.Add(1) <= maxCachedSets {
+		t.spanOptions.Store(k, kv)
+	}
+	return kv
+}
+
 // serverSpan are the options of a delivery's span.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
@@ -331,7 +344,8 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 				}
 				return attrs
 			}
-			t.deliveries.Add(ctx, 1, t.sets.get(setKey{"delivery", eventType, d.Verdict, d.Reason, ""}, attrs))
+			k := setKey{"delivery", eventType, d.Verdict, d.Reason, ""}
+			t.deliveries.Add(ctx, 1, t.sets.get(k, attrs))
 			if d.Duration > 0 {
 				t.deliveryDuration.Record(ctx, d.Duration.Seconds(), t.sets.get(setKey{"delivery.duration", eventType, d.Verdict, "", ""}, func() []attribute.KeyValue {
 					return []attribute.KeyValue{WebhookEventTypeKey.String(eventType), WebhookVerdictKey.String(d.Verdict)}
@@ -341,7 +355,8 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 			if !span.IsRecording() {
 				return
 			}
-			span.SetAttributes(append(attrs(), statusCodeKey.Int(d.Status))...)
+			span.SetAttributes(t.spanAttributes(k, attrs)...)
+			span.SetAttributes(statusCodeKey.Int(d.Status))
 			if d.Status >= 500 {
 				span.SetStatus(codes.Error, d.Verdict)
 			}

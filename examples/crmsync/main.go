@@ -53,6 +53,7 @@ import (
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
+	dtotel "github.com/doubletick-go/doubletick/otel"
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
@@ -234,10 +235,28 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path 
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(out, nil))
+	tel, shutdownTelemetry, err := setupTelemetry(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("OpenTelemetry, from the OTEL_* variables: %w", err)
+	}
+	clientOpts := []doubletick.Option{doubletick.WithLogger(log)}
+	handlerOpts := []webhooks.HandlerOption{webhooks.WithLogger(log)}
+	if tel != nil {
+		defer func() {
+			flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := shutdownTelemetry(flush); err != nil {
+				log.Warn("flushing telemetry", "error", err)
+			}
+		}()
+		clientOpts = append(clientOpts, doubletick.WithCallObserver(tel.CallObserver()))
+		handlerOpts = append(handlerOpts, webhooks.WithObserver(tel.WebhookObserver()))
+		log.Info("telemetry on, configured by the OTEL_* variables")
+	}
 	opts := []membership.Option{membership.WithLogger(log)}
 	var client *doubletick.Client
 	if key := getenv("DOUBLETICK_API_KEY"); key != "" {
-		if client, err = doubletick.NewClient(key, doubletick.WithLogger(log)); err != nil {
+		if client, err = doubletick.NewClient(key, clientOpts...); err != nil {
 			return err
 		}
 		opts = append(opts, membership.WithParticipants(client.Participants))
@@ -246,13 +265,21 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path 
 	if err != nil {
 		return err
 	}
-	handler, err := webhooks.NewHandler(verifier, webhooks.OnEvent(tracker.Handle), webhooks.WithLogger(log))
+	handler, err := webhooks.NewHandler(verifier, append(handlerOpts, webhooks.OnEvent(tracker.Handle))...)
 	if err != nil {
 		return err
 	}
 	in, err := d.inbox(ctx, handler, inbox.WithLogger(log))
 	if err != nil {
 		return err
+	}
+	if tel != nil {
+		if err := tel.ObserveInbox(func(ctx context.Context) (dtotel.InboxCounts, error) {
+			st, err := in.Stats(ctx)
+			return dtotel.InboxCounts(st), err
+		}); err != nil {
+			return err
+		}
 	}
 	if err := in.Start(ctx); err != nil {
 		return err

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,4 +122,86 @@ func TestRefusesMissingSecrets(t *testing.T) {
 	assert.ErrorContains(t, err, "DATABASE_URL")
 	err = run(context.Background(), []string{"-store", "mysql"}, &bytes.Buffer{}, env(nil), nil)
 	assert.ErrorContains(t, err, "want sqlite or postgres")
+}
+
+// TestServeExportsTelemetryWhenTheEnvironmentAsks runs the receiver with
+// the standard OTEL_* variables pointing at a collector on loopback: the
+// metrics of deliveries, callbacks and the inbox reach it, over OTLP/HTTP.
+func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
+	var mu sync.Mutex
+	var received bytes.Buffer
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		fmt.Fprintf(&received, "%s %s\n", r.URL.Path, body)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	vars := map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+		"OTEL_TRACES_EXPORTER": "otlp", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_SERVICE_NAME": "crmsync-test",
+	}
+	for k, v := range vars {
+		t.Setenv(k, v) // autoexport reads the process's environment
+	}
+	vars["DOUBLETICK_WEBHOOK_SECRET"] = "hook-token"
+	path := filepath.Join(t.TempDir(), "crm.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out syncWriter
+	go func() { done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(vars), ready) }()
+	addr := <-ready
+	for _, token := range []string{"wrong", "hook-token"} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
+			`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, ok, err := store.Member(context.Background(), "g1", "+919876543210")
+		require.NoError(t, err)
+		return ok
+	}, 20*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done) // the exporters flush on the way out
+	assert.Contains(t, out.String(), "telemetry on")
+
+	mu.Lock()
+	defer mu.Unlock()
+	got := received.String()
+	assert.Contains(t, got, "/v1/metrics ")
+	for _, name := range []string{"doubletick.webhook.deliveries", "doubletick.webhook.callback.duration",
+		"doubletick.inbox.deliveries", "doubletick.inbox.oldest_waiting", "crmsync-test"} {
+		assert.Contains(t, got, name)
+	}
+	assert.NotContains(t, got, "919876543210", "no phone number")
+}
+
+// syncWriter is a bytes.Buffer safe for the receiver's log and the test.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

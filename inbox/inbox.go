@@ -64,6 +64,9 @@ type Delivery struct {
 	// Key is the event's dedup key (webhooks.Event.DedupKey): a redelivery
 	// of an event already in the inbox is absorbed on it.
 	Key string `json:"key" river:"unique"`
+	// Carried is what the Observer's Carry kept at receipt (trace
+	// context), nil without one.
+	Carried map[string]string `json:"carried,omitempty"`
 }
 
 // Kind returns [Kind].
@@ -88,6 +91,7 @@ type Inbox[TTx any] struct {
 	// Start what a process that stopped left running.
 	resumeAtStart bool
 	stores        *groupCommit
+	observer      Observer
 }
 
 // newInbox returns an Inbox storing through client, by group commit.
@@ -133,6 +137,7 @@ type config struct {
 	migrate       bool
 	work          bool
 	retry         river.ClientRetryPolicy
+	observer      Observer
 }
 
 // Option configures an [Inbox].
@@ -327,8 +332,8 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 	}
 	if c.work {
 		workers := river.NewWorkers()
-		if err := AddWorker(workers, h, c.logger); err != nil {
-			return nil, err
+		if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: c.logger, observer: c.observer}); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: c.workers}}
@@ -338,7 +343,9 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	_, sqlite := any(driver).(*riversqlite.Driver)
-	return newInbox(client, h, c.logger, c.work, sqlite), nil
+	in := newInbox(client, h, c.logger, c.work, sqlite)
+	in.observer = c.observer
+	return in, nil
 }
 
 // AddWorker registers the inbox's worker, which runs h's callbacks for each
@@ -479,18 +486,33 @@ func (in *Inbox[TTx]) Stop(ctx context.Context) error {
 // is being stored is stored at once, alone; those arriving during a store
 // are stored together right after it.
 func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	obs := in.observer
+	if obs.Start != nil {
+		if ctx := obs.Start(r.Context()); ctx != nil {
+			r = r.WithContext(ctx)
+		}
+	}
 	d, err := in.handler.Receive(w, r)
 	if err != nil {
 		in.handler.Refuse(w, r, err)
 		return
 	}
-	job := Delivery{Body: d.Body, ContentType: d.ContentType, ReceivedAt: time.Now().UTC(), Key: d.Event.DedupKey()}
-	if err := in.stores.store(r.Context(), job); err != nil {
-		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", "type", d.Event.Type(), "group", d.Event.Group(), "error", err)
-		http.Error(w, "webhook not stored", http.StatusInternalServerError)
-		return
+	job := Delivery{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: d.Event.DedupKey()}
+	if obs.Carry != nil {
+		job.Carried = carried(obs.Carry(r.Context()))
 	}
-	w.WriteHeader(http.StatusOK)
+	status := http.StatusOK
+	if err := in.stores.store(r.Context(), job); err != nil {
+		status = http.StatusInternalServerError
+		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", "type", d.Event.Type(), "group", d.Event.Group(), "error", err)
+		http.Error(w, "webhook not stored", status)
+	} else {
+		w.WriteHeader(status)
+	}
+	if obs.Stored != nil {
+		obs.Stored(r.Context(), StoredInfo{EventType: observedType(d.Event), Status: status, Duration: time.Since(start)})
+	}
 }
 
 // Idle reports whether every stored delivery has been handled or kept as a
@@ -687,8 +709,9 @@ func (in *Inbox[TTx]) PurgeDeadLetters(ctx context.Context, cutoff time.Time) (i
 // worker runs a stored delivery's callbacks.
 type worker struct {
 	river.WorkerDefaults[Delivery]
-	handler *webhooks.Handler
-	logger  *slog.Logger
+	handler  *webhooks.Handler
+	logger   *slog.Logger
+	observer Observer
 }
 
 // Work decodes the stored body again and runs the callbacks.
@@ -699,7 +722,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Delivery]) error {
 		// rules can bring this. Keep it, do not retry.
 		return river.JobCancel(fmt.Errorf("the stored body no longer parses: %w", err))
 	}
+	obs := w.observer
+	info := RunInfo{EventType: observedType(ev), Attempt: job.Attempt, Carried: job.Args.Carried}
+	runStart := time.Now()
+	if obs.RunStart != nil {
+		info.SinceReceipt = runStart.Sub(job.Args.ReceivedAt)
+		if started := obs.RunStart(ctx, info); started != nil {
+			ctx = started
+		}
+	}
 	err = w.handler.Dispatch(ctx, ev)
+	if obs.RunDone != nil {
+		end := time.Now()
+		info.SinceReceipt, info.Duration, info.ErrorType = end.Sub(job.Args.ReceivedAt), end.Sub(runStart), runErrorType(err)
+		obs.RunDone(ctx, info)
+	}
 	if err == nil {
 		return nil
 	}

@@ -180,6 +180,14 @@ func New(opts ...Option) (*Tracing, error) {
 	return t, nil
 }
 
+// Tracer is the tracer the adapter's spans come from, for adapters of
+// other observers (package otelinbox).
+func (t *Tracing) Tracer() trace.Tracer { return t.tracer }
+
+// Meter is the meter of the adapter's metrics, for adapters of other
+// observers (package otelinbox).
+func (t *Tracing) Meter() metric.Meter { return t.meter }
+
 // CallObserver returns the observer to give [doubletick.WithCallObserver].
 func (t *Tracing) CallObserver() doubletick.CallObserver {
 	return doubletick.CallObserver{

@@ -54,6 +54,7 @@ import (
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
 	dtotel "github.com/doubletick-go/doubletick/otel"
+	"github.com/doubletick-go/doubletick/otel/otelinbox"
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
@@ -269,7 +270,15 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path 
 	if err != nil {
 		return err
 	}
-	in, err := d.inbox(ctx, handler, inbox.WithLogger(log))
+	inboxOpts := []inbox.Option{inbox.WithLogger(log)}
+	if tel != nil {
+		obs, err := otelinbox.Observer(tel)
+		if err != nil {
+			return err
+		}
+		inboxOpts = append(inboxOpts, inbox.WithObserver(obs))
+	}
+	in, err := d.inbox(ctx, handler, inboxOpts...)
 	if err != nil {
 		return err
 	}

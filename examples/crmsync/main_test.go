@@ -181,7 +181,9 @@ func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
 	defer mu.Unlock()
 	got := received.String()
 	assert.Contains(t, got, "/v1/metrics ")
-	for _, name := range []string{"doubletick.webhook.deliveries", "doubletick.webhook.callback.duration",
+	assert.Contains(t, got, "/v1/traces ")
+	for _, name := range []string{"doubletick webhook receipt", "doubletick webhook run", "doubletick.inbox.ack.duration",
+		"doubletick.inbox.delivery.duration", "doubletick.webhook.deliveries", "doubletick.webhook.callback.duration",
 		"doubletick.inbox.deliveries", "doubletick.inbox.oldest_waiting", "crmsync-test"} {
 		assert.Contains(t, got, name)
 	}

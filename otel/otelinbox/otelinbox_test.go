@@ -1,0 +1,84 @@
+package otelinbox_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	dtotel "github.com/doubletick-go/doubletick/otel"
+	"github.com/doubletick-go/doubletick/otel/otelinbox"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+func TestARunIsLinkedToItsReceipt(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	reader := sdkmetric.NewManualReader()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	tel, err := dtotel.New(dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp))
+	require.NoError(t, err)
+	obs, err := otelinbox.Observer(tel)
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	v, err := webhooks.NewBearerVerifier("otelinbox-token")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }))
+	require.NoError(t, err)
+	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithObserver(obs))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		assert.NoError(t, in.Stop(stop))
+	}()
+
+	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i",`+
+		`"groupId":"grp-secret","groupName":"G","customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:00:00.000Z"}`),
+		webhookstest.Bearer("otelinbox-token"))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	in.ServeHTTP(rec, r)
+	require.Equal(t, 200, rec.Code)
+	require.Eventually(t, func() bool { return len(spans.Ended()) == 2 }, 20*time.Second, 5*time.Millisecond)
+
+	receipt, run := spans.Ended()[0], spans.Ended()[1]
+	assert.Equal(t, "doubletick webhook receipt", receipt.Name())
+	assert.Equal(t, "doubletick webhook run", run.Name())
+	require.Len(t, run.Links(), 1)
+	assert.Equal(t, receipt.SpanContext().TraceID(), run.Links()[0].SpanContext.TraceID(), "the run links to its receipt")
+	assert.Equal(t, receipt.SpanContext().SpanID(), run.Links()[0].SpanContext.SpanID())
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	names := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			names[m.Name] = true
+		}
+	}
+	assert.True(t, names["doubletick.inbox.ack.duration"])
+	assert.True(t, names["doubletick.inbox.delivery.duration"])
+	for _, s := range spans.Ended() {
+		for _, a := range s.Attributes() {
+			assert.NotContains(t, a.Value.String(), "grp-secret")
+			assert.NotContains(t, a.Value.String(), "919876543210")
+		}
+	}
+}

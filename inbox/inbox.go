@@ -515,6 +515,13 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// RiverClient returns the River client the inbox stores and works through,
+// for River's own tools: River UI (riverqueue.com/riverui) shows the
+// inbox's deliveries in [Queue] with it, and retries dead letters as
+// [Inbox.Replay] does. Jobs of kind [Kind] are the inbox's: change them
+// only through the inbox's methods or such tools.
+func (in *Inbox[TTx]) RiverClient() *river.Client[TTx] { return in.client }
+
 // Idle reports whether every stored delivery has been handled or kept as a
 // dead letter: none is waiting, scheduled for a retry, or running.
 func (in *Inbox[TTx]) Idle(ctx context.Context) (bool, error) {

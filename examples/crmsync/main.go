@@ -75,6 +75,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	storeKind := fs.String("store", "sqlite", "where to keep members: sqlite, or postgres at $DATABASE_URL")
 	dbPath := fs.String("db", "crmsync.db", "the SQLite file, with -store sqlite")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to receive webhooks on")
+	ui := fs.String("ui", "", "serve River UI for the inbox on this `address`, e.g. 127.0.0.1:8081: loopback only, unless "+envUICredential+" holds user:password for HTTP basic auth")
 	path := fs.String("path", "/doubletick/webhooks", "URL path of the webhook")
 	every := fs.Duration("reconcile", 15*time.Minute, "how often to reconcile every group of -waba from the API (0: never); needs DOUBLETICK_API_KEY")
 	waba := fs.String("waba", "", "the WhatsApp Business number whose groups are reconciled, digits with country code")
@@ -115,7 +116,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case *deadLetters || *replay != "":
 		return manageDeadLetters(ctx, d, *replay, out)
 	}
-	return serve(ctx, store, d, *addr, *path, reconcile{*waba, *every}, out, getenv, ready)
+	return serve(ctx, store, d, *addr, *path, *ui, reconcile{*waba, *every}, out, getenv, ready)
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -226,7 +227,7 @@ type reconcile struct {
 
 // serve receives webhooks until ctx ends, and reconciles on a schedule when
 // it has an API key and a WABA number.
-func serve(ctx context.Context, store membership.Store, d *database, addr, path string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
+func serve(ctx context.Context, store membership.Store, d *database, addr, path, uiAddr string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
 	secret := getenv("DOUBLETICK_WEBHOOK_SECRET")
 	if secret == "" {
 		return errors.New("DOUBLETICK_WEBHOOK_SECRET must hold the bearer token registered with the webhook")
@@ -298,6 +299,13 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path 
 		defer cancel()
 		in.Stop(stopCtx)
 	}()
+	if uiAddr != "" {
+		stopUI, err := serveUI(ctx, in, uiAddr, getenv(envUICredential), log, nil)
+		if err != nil {
+			return err
+		}
+		defer stopUI()
+	}
 	mux := http.NewServeMux()
 	mux.Handle(path, in)
 

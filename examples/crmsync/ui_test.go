@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
+)
+
+// deadLetterInbox is a running SQLite inbox whose callback fails until
+// fixed is set, holding one dead letter; ran counts successful runs.
+func deadLetterInbox(t *testing.T) (in *inbox.Inbox[*sql.Tx], id int64, fixed *atomic.Bool, ran *atomic.Int32) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	fixed, ran = new(atomic.Bool), new(atomic.Int32)
+	v, err := webhooks.NewBearerVerifier("ui-test-token")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
+		if !fixed.Load() {
+			return errors.New("the CRM is down")
+		}
+		ran.Add(1)
+		return nil
+	}))
+	require.NoError(t, err)
+	in, err = inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, in.Stop(stop))
+	})
+	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i",`+
+		`"groupId":"g1","groupName":"G","customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:00:00.000Z"}`),
+		webhookstest.Bearer("ui-test-token"))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	in.ServeHTTP(rec, r)
+	require.Equal(t, 200, rec.Code)
+	require.Eventually(t, func() bool {
+		dead, err := in.DeadLetters(ctx, 10)
+		require.NoError(t, err)
+		if len(dead) == 1 {
+			id = dead[0].ID
+		}
+		return len(dead) == 1
+	}, 20*time.Second, 5*time.Millisecond)
+	return in, id, fixed, ran
+}
+
+// TestRiverUIShowsAndReplaysADeadLetter drives River UI, as crmsync serves
+// it, in a real headless Chromium: the dead letter's page loads, and its
+// Retry button replays it through the inbox's workers.
+func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium on PATH: install Debian's chromium package (.ci/services does) to run the River UI browser test")
+	}
+	in, id, fixed, ran := deadLetterInbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ready := make(chan string, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	stop, err := serveUI(ctx, in, "127.0.0.1:0", "operator:ui-pass-123", log, ready)
+	require.NoError(t, err)
+	defer stop()
+	base := "http://" + <-ready
+
+	// Without the credential: refused.
+	resp, err := http.Get(base + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Headless)...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+	fixed.Store(true) // the CRM is back: a replay now succeeds
+	authorize := chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+			Headers: network.Headers{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:ui-pass-123"))}})
+		return err
+	})
+	enable := chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+		return err
+	})
+	require.NoError(t, chromedp.Do(tab, enable, authorize,
+		chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", base, id)),
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "doubletick_webhook")]`)),
+	), "River UI's job page")
+	page, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("body")))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.Search(`//button[contains(., "Retry")]`))), "the Retry button")
+	assert.Contains(t, page, "the CRM is down", "the page shows the dead letter's error")
+	require.Eventually(t, func() bool { return ran.Load() == 1 }, 30*time.Second, 20*time.Millisecond,
+		"the Retry button replayed the dead letter, and the callback ran")
+	dead, err := in.DeadLetters(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
+}
+
+func TestUIRefusesAnOpenAddressWithoutACredential(t *testing.T) {
+	in, _, _, _ := deadLetterInbox(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, err := serveUI(context.Background(), in, "0.0.0.0:0", "", log, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), envUICredential)
+	_, err = serveUI(context.Background(), in, "127.0.0.1:0", "no-colon", log, nil)
+	assert.ErrorContains(t, err, "user:password")
+}
+
+func TestUIFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crm.db")
+	vars := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token"})
+	err := run(context.Background(), []string{"-db", path, "-addr", "127.0.0.1:0", "-ui", "0.0.0.0:0"}, io.Discard, vars, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), envUICredential)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out syncWriter
+	go func() {
+		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-ui", "127.0.0.1:0"}, &out, vars, ready)
+	}()
+	<-ready
+	cancel()
+	require.NoError(t, <-done)
+	assert.Regexp(t, `River UI for the inbox" url=http://127\.0\.0\.1:\d+/`, out.String())
+}

@@ -29,7 +29,6 @@
 //	doubletick.client.rate_limited      429 answers: doubletick.route
 //	doubletick.client.retries           attempts sent again: doubletick.route
 //	doubletick.webhook.deliveries       doubletick.webhook.event_type, doubletick.webhook.verdict, doubletick.webhook.reason
-//	doubletick.webhook.duration      s  receipt to answer: doubletick.webhook.event_type, doubletick.webhook.verdict
 //	doubletick.webhook.callback.duration s  doubletick.webhook.event_type, error.type
 //	doubletick.inbox.deliveries         an inbox's deliveries by doubletick.inbox.state (see ObserveInbox)
 //	doubletick.inbox.oldest_waiting  s  how long its oldest waiting delivery has waited
@@ -121,7 +120,6 @@ type Tracing struct {
 	retries         metric.Int64Counter
 
 	deliveries       metric.Int64Counter
-	deliveryDuration metric.Float64Histogram
 	callbackDuration metric.Float64Histogram
 }
 
@@ -172,7 +170,6 @@ func New(opts ...Option) (*Tracing, error) {
 	t.rateLimited = count("doubletick.client.rate_limited", "API answers 429 Too Many Requests.")
 	t.retries = count("doubletick.client.retries", "API call attempts sent again after a failed one.")
 	t.deliveries = count("doubletick.webhook.deliveries", "Webhook deliveries, by event type, verdict and refusal reason.")
-	t.deliveryDuration = hist("doubletick.webhook.duration", "Time from a webhook delivery's receipt to its answer.")
 	t.callbackDuration = hist("doubletick.webhook.callback.duration", "Time the callbacks of one webhook event took.")
 	if err != nil {
 		return nil, err
@@ -352,19 +349,14 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 				}
 				return attrs
 			}
-			k := setKey{"delivery", eventType, d.Verdict, d.Reason, ""}
-			t.deliveries.Add(ctx, 1, t.sets.get(k, attrs))
-			if d.Duration > 0 {
-				t.deliveryDuration.Record(ctx, d.Duration.Seconds(), t.sets.get(setKey{"delivery.duration", eventType, d.Verdict, "", ""}, func() []attribute.KeyValue {
-					return []attribute.KeyValue{WebhookEventTypeKey.String(eventType), WebhookVerdictKey.String(d.Verdict)}
-				}))
-			}
+			t.deliveries.Add(ctx, 1, t.sets.get(setKey{"delivery", eventType, d.Verdict, d.Reason, ""}, attrs))
 			span := trace.SpanFromContext(ctx)
 			if !span.IsRecording() {
 				return
 			}
-			span.SetAttributes(t.spanAttributes(k, attrs)...)
-			span.SetAttributes(statusCodeKey.Int(d.Status))
+			span.SetAttributes(t.spanAttributes(setKey{"delivery.span", eventType, d.Verdict, d.Reason, strconv.Itoa(d.Status)}, func() []attribute.KeyValue {
+				return append(attrs(), statusCodeKey.Int(d.Status))
+			})...)
 			if d.Status >= 500 {
 				span.SetStatus(codes.Error, d.Verdict)
 			}

@@ -65,17 +65,7 @@ func TestServe(t *testing.T) {
 		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token"}), ready)
 	}()
 	addr := <-ready
-	post := func(token string) int {
-		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
-			`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(token string) int { return postJoined(t, addr, token) }
 	assert.Equal(t, http.StatusUnauthorized, post("wrong"))
 	assert.Equal(t, http.StatusOK, post("hook-token"))
 	assert.Equal(t, http.StatusOK, post("hook-token"), "a redelivery is acknowledged")
@@ -153,16 +143,8 @@ func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
 	var out syncWriter
 	go func() { done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(vars), ready) }()
 	addr := <-ready
-	for _, token := range []string{"wrong", "hook-token"} {
-		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
-			`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-	}
+	assert.Equal(t, http.StatusUnauthorized, postJoined(t, addr, "wrong"))
+	assert.Equal(t, http.StatusOK, postJoined(t, addr, "hook-token"))
 	db, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
 	defer db.Close()
@@ -188,6 +170,21 @@ func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
 		assert.Contains(t, got, name)
 	}
 	assert.NotContains(t, got, "919876543210", "no phone number")
+}
+
+// postJoined posts a GROUP_PARTICIPANT_JOINED delivery with token to the
+// receiver at addr and returns the answer's status.
+func postJoined(t *testing.T, addr, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
+		`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // syncWriter is a bytes.Buffer safe for the receiver's log and the test.

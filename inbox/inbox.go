@@ -332,8 +332,8 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 	}
 	if c.work {
 		workers := river.NewWorkers()
-		if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: c.logger, observer: c.observer}); err != nil {
-			return nil, fmt.Errorf("inbox: %w", err)
+		if err := addWorker(workers, h, c.logger, c.observer); err != nil {
+			return nil, err
 		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: c.workers}}
@@ -361,7 +361,13 @@ func AddWorker(workers *river.Workers, h *webhooks.Handler, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: logger}); err != nil {
+	return addWorker(workers, h, logger, Observer{})
+}
+
+// addWorker registers the worker that runs h's callbacks and reports its
+// runs to obs.
+func addWorker(workers *river.Workers, h *webhooks.Handler, logger *slog.Logger, obs Observer) error {
+	if err := river.AddWorkerSafely(workers, &worker{handler: h, logger: logger, observer: obs}); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	return nil
@@ -511,7 +517,7 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 	}
 	if obs.Stored != nil {
-		obs.Stored(r.Context(), StoredInfo{EventType: observedType(d.Event), Status: status, Duration: time.Since(start)})
+		obs.Stored(r.Context(), StoredInfo{EventType: webhooks.ObservedType(d.Event), Status: status, Duration: time.Since(start)})
 	}
 }
 
@@ -730,7 +736,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Delivery]) error {
 		return river.JobCancel(fmt.Errorf("the stored body no longer parses: %w", err))
 	}
 	obs := w.observer
-	info := RunInfo{EventType: observedType(ev), Attempt: job.Attempt, Carried: job.Args.Carried}
+	info := RunInfo{EventType: webhooks.ObservedType(ev), Attempt: job.Attempt, Carried: job.Args.Carried}
 	runStart := time.Now()
 	if obs.RunStart != nil {
 		info.SinceReceipt = runStart.Sub(job.Args.ReceivedAt)
@@ -741,7 +747,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Delivery]) error {
 	err = w.handler.Dispatch(ctx, ev)
 	if obs.RunDone != nil {
 		end := time.Now()
-		info.SinceReceipt, info.Duration, info.ErrorType = end.Sub(job.Args.ReceivedAt), end.Sub(runStart), runErrorType(err)
+		info.SinceReceipt, info.Duration, info.ErrorType = end.Sub(job.Args.ReceivedAt), end.Sub(runStart), webhooks.CallbackErrorType(err)
 		obs.RunDone(ctx, info)
 	}
 	if err == nil {

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/doubletick-go/doubletick/webhooks"
@@ -94,23 +93,4 @@ func carried(m map[string]string) map[string]string {
 		}
 	}
 	return out
-}
-
-// observedType is the type an Observer is told of ev.
-func observedType(ev webhooks.Event) webhooks.Type {
-	if _, unknown := ev.(*webhooks.Unknown); unknown {
-		return webhooks.TypeUnknownToObserver
-	}
-	return ev.Type()
-}
-
-// runErrorType classifies what the callbacks returned.
-func runErrorType(err error) string {
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, new(*webhooks.PanicError)):
-		return "panic"
-	}
-	return "error"
 }

@@ -242,7 +242,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := d.Event
-	info := DeliveryInfo{EventType: observedType(ev), Status: http.StatusOK, Verdict: VerdictHandled}
+	info := DeliveryInfo{EventType: ObservedType(ev), Status: http.StatusOK, Verdict: VerdictHandled}
 	switch dup, err := h.handle(r.Context(), ev); {
 	case errors.Is(err, errInFlight):
 		info.Status, info.Verdict = http.StatusServiceUnavailable, VerdictInFlight
@@ -426,13 +426,7 @@ func (h *Handler) Dispatch(ctx context.Context, ev Event) (err error) {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 		if h.observer.Callbacks != nil {
-			info := CallbackInfo{EventType: observedType(ev), Duration: time.Since(start)}
-			if _, panicked := err.(*PanicError); panicked {
-				info.ErrorType = "panic"
-			} else if err != nil {
-				info.ErrorType = "error"
-			}
-			h.observer.Callbacks(ctx, info)
+			h.observer.Callbacks(ctx, CallbackInfo{EventType: ObservedType(ev), Duration: time.Since(start), ErrorType: CallbackErrorType(err)})
 		}
 	}()
 	if f := h.typed[ev.Type()]; f != nil {

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -43,8 +44,8 @@ const (
 type DeliveryInfo struct {
 	// EventType is the event's type, "" when it was refused before it was
 	// read, and TypeUnknownToObserver for a type this package does not
-	// know (whatever its payload says, so that a metric keyed by type
-	// keeps a bounded number of series).
+	// know (see [ObservedType]: a metric keyed by type keeps a bounded
+	// number of series).
 	EventType Type
 	// Status is the answer's status code.
 	Status int
@@ -82,12 +83,27 @@ func WithObserver(o Observer) HandlerOption {
 // *[Unknown] event.
 const TypeUnknownToObserver Type = "unknown"
 
-// observedType is the type an Observer is told of ev.
-func observedType(ev Event) Type {
+// ObservedType is the type an observer is told of ev: its Type, or
+// TypeUnknownToObserver for an *[Unknown] event, whatever its payload says.
+// The inbox's Observer uses it too.
+func ObservedType(ev Event) Type {
 	if _, unknown := ev.(*Unknown); unknown {
 		return TypeUnknownToObserver
 	}
 	return ev.Type()
+}
+
+// CallbackErrorType classifies what [Handler.Dispatch] returned, as
+// [CallbackInfo.ErrorType] does: "" for nil, "panic" for a *[PanicError],
+// "error" otherwise.
+func CallbackErrorType(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, new(*PanicError)):
+		return "panic"
+	}
+	return "error"
 }
 
 // refusalReason names the refusal of status.

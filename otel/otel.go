@@ -105,8 +105,7 @@ func WithServerAddress(host string) Option { return func(c *config) { c.server =
 
 // Tracing turns the SDK's observations into spans and metrics.
 type Tracing struct {
-	sets        attributeSets
-	spanOptions sync.Map // setKey → a span's options or attributes, counted in sets.n
+	built builtOnce
 
 	tracer     trace.Tracer
 	meter      metric.Meter
@@ -200,7 +199,7 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 		},
 		Attempt: func(ctx context.Context, a doubletick.AttemptInfo) {
 			status := strconv.Itoa(a.StatusCode)
-			t.attemptDuration.Record(ctx, a.Duration.Seconds(), t.sets.get(setKey{"attempt", a.Route, status, a.ErrorType, ""}, func() []attribute.KeyValue {
+			t.attemptDuration.Record(ctx, a.Duration.Seconds(), t.set(setKey{"attempt", a.Route, status, a.ErrorType, ""}, func() []attribute.KeyValue {
 				method, path, _ := strings.Cut(a.Route, " ")
 				attrs := []attribute.KeyValue{methodKey.String(method), urlTemplate.String(path)}
 				if a.StatusCode != 0 {
@@ -231,7 +230,7 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 		},
 		Done: func(ctx context.Context, d doubletick.CallInfo) {
 			class := statusClass(d.StatusCode)
-			t.callDuration.Record(ctx, d.Duration.Seconds(), t.sets.get(setKey{"call", d.Route, class, d.ErrorType, ""}, func() []attribute.KeyValue {
+			t.callDuration.Record(ctx, d.Duration.Seconds(), t.set(setKey{"call", d.Route, class, d.ErrorType, ""}, func() []attribute.KeyValue {
 				attrs := []attribute.KeyValue{RouteKey.String(d.Route), StatusClassKey.String(class)}
 				if d.ErrorType != "" {
 					attrs = append(attrs, errorTypeKey.String(d.ErrorType))
@@ -251,15 +250,17 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 	}
 }
 
-// attributeSets keeps the attribute sets of the metrics, built once each:
-// their values are few (routes, statuses, event types, verdicts), and a set
-// built anew for every measurement costs more than the rest of it.
-type attributeSets struct {
-	m sync.Map // setKey → metric.MeasurementOption
+// builtOnce keeps what the adapter builds for each combination of
+// attribute values (metric attribute sets, span options and attributes),
+// built once each: the values are few (routes, statuses, event types,
+// verdicts), and building them anew for every measurement costs more than
+// the rest of it.
+type builtOnce struct {
+	m sync.Map // setKey → the value built
 	n atomic.Int32
 }
 
-// setKey names one set: the metric and up to four values.
+// setKey names one value: what it is for and up to four attribute values.
 type setKey struct {
 	metric     string
 	a, b, c, d string
@@ -269,18 +270,24 @@ type setKey struct {
 // that embed IDs could otherwise grow it without end.
 const maxCachedSets = 4096
 
-// get returns the measurement option of k, building it with attrs.
-func (s *attributeSets) get(k setKey, attrs func() []attribute.KeyValue) metric.MeasurementOption {
-	if v, ok := s.m.Load(k); ok {
-		return v.(metric.MeasurementOption)
+// cached returns the value of k, building it with build the first time (and
+// every time once the cache is full).
+func cached[V any](c *builtOnce, k setKey, build func() V) V {
+	if v, ok := c.m.Load(k); ok {
+		return v.(V)
 	}
-	opt := metric.WithAttributeSet(attribute.NewSet(attrs()...))
-	if s.n.Load() < maxCachedSets {
-		if _, loaded := s.m.LoadOrStore(k, opt); !loaded {
-			s.n.Add(1)
+	v := build()
+	if c.n.Load() < maxCachedSets {
+		if _, loaded := c.m.LoadOrStore(k, v); !loaded {
+			c.n.Add(1)
 		}
 	}
-	return opt
+	return v
+}
+
+// set returns the measurement option of the attributes attrs builds for k.
+func (t *Tracing) set(k setKey, attrs func() []attribute.KeyValue) metric.MeasurementOption {
+	return cached(&t.built, k, func() metric.MeasurementOption { return metric.WithAttributeSet(attribute.NewSet(attrs()...)) })
 }
 
 // statusClass is "2xx" for 200 …, "none" when no answer came.
@@ -291,40 +298,20 @@ func statusClass(status int) string {
 	return strconv.Itoa(status/100) + "xx"
 }
 
-// startOptions returns the span options of a call on route, built once per
-// route (up to the cache's bound).
+// startOptions returns the span options of a call on route.
 func (t *Tracing) startOptions(route string) []trace.SpanStartOption {
-	k := setKey{"span", route, "", "", ""}
-	if v, ok := t.spanOptions.Load(k); ok {
-		return v.([]trace.SpanStartOption)
-	}
-	method, path, _ := strings.Cut(route, " ")
-	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server))}
-	if t.sets.n.Add(1) <= maxCachedSets {
-		t.spanOptions.Store(k, opts)
-	}
-	return opts
+	return cached(&t.built, setKey{"span", route, "", "", ""}, func() []trace.SpanStartOption {
+		method, path, _ := strings.Cut(route, " ")
+		return []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server))}
+	})
 }
 
 // routeSet is the measurement option of a metric keyed by route alone.
 func (t *Tracing) routeSet(metricName, route string) metric.MeasurementOption {
-	return t.sets.get(setKey{metricName, route, "", "", ""}, func() []attribute.KeyValue {
+	return t.set(setKey{metricName, route, "", "", ""}, func() []attribute.KeyValue {
 		return []attribute.KeyValue{RouteKey.String(route)}
 	})
-}
-
-// spanAttributes returns the span attributes of k, built with attrs once
-// (up to the cache's bound).
-func (t *Tracing) spanAttributes(k setKey, attrs func() []attribute.KeyValue) []attribute.KeyValue {
-	if v, ok := t.spanOptions.Load(k); ok {
-		return v.([]attribute.KeyValue)
-	}
-	kv := attrs()
-	if t.sets.n.Add(1) <= maxCachedSets {
-		t.spanOptions.Store(k, kv)
-	}
-	return kv
 }
 
 // serverSpan are the options of a delivery's span.
@@ -349,12 +336,12 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 				}
 				return attrs
 			}
-			t.deliveries.Add(ctx, 1, t.sets.get(setKey{"delivery", eventType, d.Verdict, d.Reason, ""}, attrs))
+			t.deliveries.Add(ctx, 1, t.set(setKey{"delivery", eventType, d.Verdict, d.Reason, ""}, attrs))
 			span := trace.SpanFromContext(ctx)
 			if !span.IsRecording() {
 				return
 			}
-			span.SetAttributes(t.spanAttributes(setKey{"delivery.span", eventType, d.Verdict, d.Reason, strconv.Itoa(d.Status)}, func() []attribute.KeyValue {
+			span.SetAttributes(cached(&t.built, setKey{"delivery.span", eventType, d.Verdict, d.Reason, strconv.Itoa(d.Status)}, func() []attribute.KeyValue {
 				return append(attrs(), statusCodeKey.Int(d.Status))
 			})...)
 			if d.Status >= 500 {
@@ -365,7 +352,7 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 			}
 		},
 		Callbacks: func(ctx context.Context, c webhooks.CallbackInfo) {
-			t.callbackDuration.Record(ctx, c.Duration.Seconds(), t.sets.get(setKey{"callback", string(c.EventType), c.ErrorType, "", ""}, func() []attribute.KeyValue {
+			t.callbackDuration.Record(ctx, c.Duration.Seconds(), t.set(setKey{"callback", string(c.EventType), c.ErrorType, "", ""}, func() []attribute.KeyValue {
 				attrs := []attribute.KeyValue{WebhookEventTypeKey.String(string(c.EventType))}
 				if c.ErrorType != "" {
 					attrs = append(attrs, errorTypeKey.String(c.ErrorType))

@@ -169,14 +169,7 @@ func Replay(ctx context.Context, in Inbox, w io.Writer, id int64, asJSON bool) e
 // ReplayAll queues every dead letter again, and says how many.
 func ReplayAll(ctx context.Context, in Inbox, w io.Writer, asJSON bool) error {
 	n, err := in.ReplayAll(ctx)
-	if asJSON {
-		if werr := writeJSON(w, map[string]any{"replayedCount": n}); err == nil {
-			err = werr
-		}
-		return err
-	}
-	fmt.Fprintf(w, "%d dead letter(s) queued again\n", n)
-	return err
+	return writeCount(w, asJSON, n, err, "replayedCount", "%d dead letter(s) queued again\n")
 }
 
 // Purge deletes the dead letters that died more than olderThan ago, and
@@ -186,14 +179,23 @@ func Purge(ctx context.Context, in Inbox, w io.Writer, olderThan time.Duration, 
 		return fmt.Errorf("inboxadmin: purge: older than %s: want 0 or more", olderThan)
 	}
 	n, err := in.PurgeDeadLetters(ctx, time.Now().Add(-olderThan))
+	return writeCount(w, asJSON, n, err, "purgedCount", "%d dead letter(s) older than "+olderThan.String()+" deleted\n")
+}
+
+// writeCount says how many deliveries an action took, even when it
+// stopped with err part-way: {key: n} with asJSON, else text with n in it.
+// It returns err, or else the error of writing.
+func writeCount(w io.Writer, asJSON bool, n int, err error, key, text string) error {
+	var werr error
 	if asJSON {
-		if werr := writeJSON(w, map[string]any{"purgedCount": n}); err == nil {
-			err = werr
-		}
+		werr = writeJSON(w, map[string]any{key: n})
+	} else {
+		_, werr = fmt.Fprintf(w, text, n)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d dead letter(s) older than %s deleted\n", n, olderThan)
-	return err
+	return werr
 }
 
 func writeJSON(w io.Writer, v any) error {

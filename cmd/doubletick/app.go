@@ -123,6 +123,8 @@ powershell" prints a shell completion script.`,
 		SilenceUsage:  true,
 		Args:          subcommandRequired,
 		RunE:          func(*cobra.Command, []string) error { return nil },
+		// Cobra's own default, which it sets only when it suggests itself.
+		SuggestionsMinimumDistance: suggestionDistance,
 	}
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print results as JSON")
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
@@ -136,6 +138,10 @@ powershell" prints a shell completion script.`,
 	return root
 }
 
+// suggestionDistance is how many edits a mistyped command may be from the
+// one suggested.
+const suggestionDistance = 2
+
 // subcommandRequired is the Args of a command that only groups others:
 // run alone or with an unknown subcommand, it is a usage error.
 func subcommandRequired(cmd *cobra.Command, args []string) error {
@@ -146,9 +152,6 @@ func subcommandRequired(cmd *cobra.Command, args []string) error {
 		_ = cmd.Usage()
 		return usagef("%s needs a command; see %q", cmd.CommandPath(), cmd.CommandPath()+" help")
 	}
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, set only when it suggests itself
-	}
 	if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
 		return usagef("unknown command %q for %q; did you mean %q?", args[0], cmd.CommandPath(), strings.Join(near, `" or "`))
 	}
@@ -158,7 +161,7 @@ func subcommandRequired(cmd *cobra.Command, args []string) error {
 // group returns a command that groups subs.
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Args: subcommandRequired,
-		RunE: func(*cobra.Command, []string) error { return nil }}
+		RunE: func(*cobra.Command, []string) error { return nil }, SuggestionsMinimumDistance: suggestionDistance}
 	c.AddCommand(subs...)
 	return c
 }

@@ -153,7 +153,7 @@ func flagError(cmd *cobra.Command, err error) error {
 // nearestFlag returns the flag of cmd closest to name, if one is close: at
 // most two edits, or one that starts with name.
 func nearestFlag(cmd *cobra.Command, name string) string {
-	best, bestDist := "", 3
+	best, bestDist := "", suggestionDistance+1
 	visit := func(f *pflag.Flag) {
 		d := editDistance(name, f.Name)
 		if strings.HasPrefix(f.Name, name) && len(name) >= 3 {

@@ -19,7 +19,10 @@
 // url.template, server.address, the last status and error.type, with an
 // event per limiter wait ("limiter.wait"), per attempt ("attempt") and per
 // 429 ("rate_limited"). Trace context is sent to DoubleTick only when asked:
-// wrap the HTTP client's transport with [Tracing.Transport].
+// wrap the HTTP client's transport with [Tracing.Transport]. A webhook
+// delivery's span is the app's HTTP server span when there is one (otelhttp),
+// given doubletick.webhook.event_type, .verdict, .reason and
+// http.response.status_code; else "doubletick webhook" (kind server).
 //
 // Metrics:
 //
@@ -105,7 +108,8 @@ func WithServerAddress(host string) Option { return func(c *config) { c.server =
 
 // Tracing turns the SDK's observations into spans and metrics.
 type Tracing struct {
-	built builtOnce
+	routes cache[string, *route]        // by route key
+	events cache[string, *webhookEvent] // by observed event type
 
 	tracer     trace.Tracer
 	meter      metric.Meter
@@ -118,7 +122,7 @@ type Tracing struct {
 	rateLimited     metric.Int64Counter
 	retries         metric.Int64Counter
 
-	deliveries       metric.Int64Counter
+	deliveries       metric.Int64ObservableCounter
 	callbackDuration metric.Float64Histogram
 }
 
@@ -168,9 +172,15 @@ func New(opts ...Option) (*Tracing, error) {
 	t.limiterWait = hist("doubletick.client.limiter.wait", "Time a call waited for its route's client-side rate limiter.")
 	t.rateLimited = count("doubletick.client.rate_limited", "API answers 429 Too Many Requests.")
 	t.retries = count("doubletick.client.retries", "API call attempts sent again after a failed one.")
-	t.deliveries = count("doubletick.webhook.deliveries", "Webhook deliveries, by event type, verdict and refusal reason.")
 	t.callbackDuration = hist("doubletick.webhook.callback.duration", "Time the callbacks of one webhook event took.")
 	if err != nil {
+		return nil, err
+	}
+	if t.deliveries, err = m.Int64ObservableCounter("doubletick.webhook.deliveries",
+		metric.WithDescription("Webhook deliveries, by event type, verdict and refusal reason.")); err != nil {
+		return nil, err
+	}
+	if _, err = m.RegisterCallback(t.observeDeliveries, t.deliveries); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -184,60 +194,144 @@ func (t *Tracing) Tracer() trace.Tracer { return t.tracer }
 // observers (package otelinbox).
 func (t *Tracing) Meter() metric.Meter { return t.meter }
 
+// What the adapter records has few distinct attribute values (routes,
+// statuses, event types, verdicts), and building attribute sets and span
+// options costs more than recording them: each is built once, kept in a
+// cache, and the outcome a route or event type had last is kept at hand,
+// since most of its calls or deliveries end alike.
+
+// route is what is built for one route key.
+type route struct {
+	key   string
+	start []trace.SpanStartOption // the span's kind and attributes
+	set   measurement             // doubletick.route
+	// The sets of http.client.request.duration by outcome (status code and
+	// error.type), and of doubletick.client.call.duration (status class
+	// and error.type).
+	attempts, calls outcomes
+}
+
+// outcome is how an attempt, a call or a delivery ended.
+type outcome struct {
+	status           int
+	errType, verdict string
+	reason           string
+}
+
+// outcomes are the attribute sets of one route's or event type's
+// outcomes, the last one used at hand.
+type outcomes struct {
+	last atomic.Pointer[outcomeSet]
+	all  cache[outcome, measurement]
+}
+
+type outcomeSet struct {
+	outcome
+	set measurement
+}
+
+// get returns the set of o, built by build the first time.
+func (s *outcomes) get(o outcome, build func(outcome) []attribute.KeyValue) measurement {
+	if last := s.last.Load(); last != nil && last.outcome == o {
+		return last.set
+	}
+	set := s.all.get(o, func(o outcome) measurement { return newMeasurement(build(o)...) })
+	s.last.Store(&outcomeSet{o, set})
+	return set
+}
+
+// measurement is an attribute set as the options of Record and Add, held
+// in slices so that passing them allocates nothing.
+type measurement struct {
+	record []metric.RecordOption
+	add    []metric.AddOption
+}
+
+func newMeasurement(attrs ...attribute.KeyValue) measurement {
+	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	return measurement{[]metric.RecordOption{set}, []metric.AddOption{set}}
+}
+
+// cache keeps a value built for each key, at most maxCached of them:
+// calls through Client.Do keyed by paths that embed IDs could otherwise
+// grow it without end. Beyond that, values are built anew each time.
+type cache[K comparable, V any] struct {
+	m sync.Map // K → V
+	n atomic.Int32
+}
+
+const maxCached = 4096
+
+func (c *cache[K, V]) get(k K, build func(K) V) V {
+	if v, ok := c.m.Load(k); ok {
+		return v.(V)
+	}
+	v := build(k)
+	if c.n.Load() < maxCached {
+		if actual, loaded := c.m.LoadOrStore(k, v); loaded {
+			return actual.(V)
+		}
+		c.n.Add(1)
+	}
+	return v
+}
+
+// route returns what is built for the route key.
+func (t *Tracing) route(key string) *route {
+	return t.routes.get(key, func(key string) *route {
+		method, path, _ := strings.Cut(key, " ")
+		return &route{
+			key: key,
+			// The attributes are given at the span's start, as the
+			// semantic conventions ask, so that a sampler can use them.
+			start: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+				methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server))},
+			set: newMeasurement(RouteKey.String(key)),
+		}
+	})
+}
+
 // CallObserver returns the observer to give [doubletick.WithCallObserver].
 func (t *Tracing) CallObserver() doubletick.CallObserver {
 	return doubletick.CallObserver{
 		Start: func(ctx context.Context, route string) context.Context {
-			ctx, _ = t.tracer.Start(ctx, route, t.startOptions(route)...)
+			ctx, _ = t.tracer.Start(ctx, route, t.route(route).start...)
 			return ctx
 		},
 		LimiterWait: func(ctx context.Context, route string, waited time.Duration) {
-			t.limiterWait.Record(ctx, waited.Seconds(), t.routeSet("wait", route))
+			t.limiterWait.Record(ctx, waited.Seconds(), t.route(route).set.record...)
 			if waited >= time.Millisecond {
 				trace.SpanFromContext(ctx).AddEvent("limiter.wait", trace.WithAttributes(attribute.Float64("wait_seconds", waited.Seconds())))
 			}
 		},
 		Attempt: func(ctx context.Context, a doubletick.AttemptInfo) {
-			status := strconv.Itoa(a.StatusCode)
-			t.attemptDuration.Record(ctx, a.Duration.Seconds(), t.set(setKey{"attempt", a.Route, status, a.ErrorType, ""}, func() []attribute.KeyValue {
-				method, path, _ := strings.Cut(a.Route, " ")
-				attrs := []attribute.KeyValue{methodKey.String(method), urlTemplate.String(path)}
-				if a.StatusCode != 0 {
-					attrs = append(attrs, statusCodeKey.Int(a.StatusCode))
-				}
-				if a.ErrorType != "" {
-					attrs = append(attrs, errorTypeKey.String(a.ErrorType))
-				}
-				return attrs
-			}))
-			span := trace.SpanFromContext(ctx)
+			r := t.route(a.Route)
+			t.attemptDuration.Record(ctx, a.Duration.Seconds(), r.attempts.get(outcome{status: a.StatusCode, errType: a.ErrorType}, r.attemptAttributes).record...)
 			if a.Number == 1 && a.ErrorType == "" {
 				return // the span says it all: one attempt, which succeeded
 			}
+			span := trace.SpanFromContext(ctx)
 			event := []attribute.KeyValue{attribute.Int("number", a.Number), statusCodeKey.Int(a.StatusCode)}
 			if a.RequestID != "" {
 				event = append(event, attribute.String("request_id", a.RequestID))
 			}
 			if a.Retry {
 				event = append(event, attribute.Float64("retry_in_seconds", a.RetryWait.Seconds()))
-				t.retries.Add(ctx, 1, t.routeSet("route", a.Route))
+				t.retries.Add(ctx, 1, r.set.add...)
 			}
 			span.AddEvent("attempt", trace.WithAttributes(event...))
 			if a.StatusCode == http.StatusTooManyRequests {
-				t.rateLimited.Add(ctx, 1, t.routeSet("route", a.Route))
+				t.rateLimited.Add(ctx, 1, r.set.add...)
 				span.AddEvent("rate_limited")
 			}
 		},
 		Done: func(ctx context.Context, d doubletick.CallInfo) {
-			class := statusClass(d.StatusCode)
-			t.callDuration.Record(ctx, d.Duration.Seconds(), t.set(setKey{"call", d.Route, class, d.ErrorType, ""}, func() []attribute.KeyValue {
-				attrs := []attribute.KeyValue{RouteKey.String(d.Route), StatusClassKey.String(class)}
-				if d.ErrorType != "" {
-					attrs = append(attrs, errorTypeKey.String(d.ErrorType))
-				}
-				return attrs
-			}))
+			r := t.route(d.Route)
+			t.callDuration.Record(ctx, d.Duration.Seconds(), r.calls.get(outcome{status: d.StatusCode, errType: d.ErrorType}, r.callAttributes).record...)
 			span := trace.SpanFromContext(ctx)
+			if !span.IsRecording() {
+				return
+			}
 			if d.StatusCode != 0 {
 				span.SetAttributes(statusCodeKey.Int(d.StatusCode))
 			}
@@ -250,44 +344,26 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 	}
 }
 
-// builtOnce keeps what the adapter builds for each combination of
-// attribute values (metric attribute sets, span options and attributes),
-// built once each: the values are few (routes, statuses, event types,
-// verdicts), and building them anew for every measurement costs more than
-// the rest of it.
-type builtOnce struct {
-	m sync.Map // setKey → the value built
-	n atomic.Int32
-}
-
-// setKey names one value: what it is for and up to four attribute values.
-type setKey struct {
-	metric     string
-	a, b, c, d string
-}
-
-// maxCachedSets bounds the cache: calls through Client.Do keyed by paths
-// that embed IDs could otherwise grow it without end.
-const maxCachedSets = 4096
-
-// cached returns the value of k, building it with build the first time (and
-// every time once the cache is full).
-func cached[V any](c *builtOnce, k setKey, build func() V) V {
-	if v, ok := c.m.Load(k); ok {
-		return v.(V)
+// attemptAttributes are those of http.client.request.duration.
+func (r *route) attemptAttributes(o outcome) []attribute.KeyValue {
+	method, path, _ := strings.Cut(r.key, " ")
+	attrs := []attribute.KeyValue{methodKey.String(method), urlTemplate.String(path)}
+	if o.status != 0 {
+		attrs = append(attrs, statusCodeKey.Int(o.status))
 	}
-	v := build()
-	if c.n.Load() < maxCachedSets {
-		if _, loaded := c.m.LoadOrStore(k, v); !loaded {
-			c.n.Add(1)
-		}
+	if o.errType != "" {
+		attrs = append(attrs, errorTypeKey.String(o.errType))
 	}
-	return v
+	return attrs
 }
 
-// set returns the measurement option of the attributes attrs builds for k.
-func (t *Tracing) set(k setKey, attrs func() []attribute.KeyValue) metric.MeasurementOption {
-	return cached(&t.built, k, func() metric.MeasurementOption { return metric.WithAttributeSet(attribute.NewSet(attrs()...)) })
+// callAttributes are those of doubletick.client.call.duration.
+func (r *route) callAttributes(o outcome) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{RouteKey.String(r.key), StatusClassKey.String(statusClass(o.status))}
+	if o.errType != "" {
+		attrs = append(attrs, errorTypeKey.String(o.errType))
+	}
+	return attrs
 }
 
 // statusClass is "2xx" for 200 …, "none" when no answer came.
@@ -298,67 +374,126 @@ func statusClass(status int) string {
 	return strconv.Itoa(status/100) + "xx"
 }
 
-// startOptions returns the span options of a call on route.
-func (t *Tracing) startOptions(route string) []trace.SpanStartOption {
-	return cached(&t.built, setKey{"span", route, "", "", ""}, func() []trace.SpanStartOption {
-		method, path, _ := strings.Cut(route, " ")
-		return []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-			methodKey.String(method), urlTemplate.String(path), serverAddress.String(t.server))}
+// webhookEvent is what is built for one observed event type.
+type webhookEvent struct {
+	name string // the event type, "none" when the delivery had none
+	// The deliveries by outcome (verdict, reason), counted here and
+	// reported as doubletick.webhook.deliveries when metrics are
+	// collected: a delivery costs an atomic add, not a measurement. The
+	// outcomes are few (verdicts × reasons), so all are kept.
+	counts    sync.Map // outcome → *delivered
+	lastCount atomic.Pointer[delivered]
+	// The sets of doubletick.webhook.callback.duration by error.type.
+	callbacks outcomes
+	// The attributes of delivery spans by outcome (verdict, reason,
+	// status).
+	spans cache[outcome, []attribute.KeyValue]
+}
+
+func (t *Tracing) event(eventType webhooks.Type) *webhookEvent {
+	return t.events.get(string(eventType), func(name string) *webhookEvent {
+		if name == "" {
+			name = "none"
+		}
+		return &webhookEvent{name: name}
 	})
 }
 
-// routeSet is the measurement option of a metric keyed by route alone.
-func (t *Tracing) routeSet(metricName, route string) metric.MeasurementOption {
-	return t.set(setKey{metricName, route, "", "", ""}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{RouteKey.String(route)}
+// delivered counts the deliveries of one event type and outcome.
+type delivered struct {
+	outcome
+	set metric.ObserveOption
+	n   atomic.Int64
+}
+
+// delivered returns the count of o.
+func (e *webhookEvent) delivered(o outcome) *delivered {
+	if d := e.lastCount.Load(); d != nil && d.outcome == o {
+		return d
+	}
+	v, ok := e.counts.Load(o)
+	if !ok {
+		v, _ = e.counts.LoadOrStore(o, &delivered{outcome: o, set: metric.WithAttributeSet(attribute.NewSet(e.deliveryAttributes(o)...))})
+	}
+	d := v.(*delivered)
+	e.lastCount.Store(d)
+	return d
+}
+
+// observeDeliveries reports the counts of deliveries.
+func (t *Tracing) observeDeliveries(_ context.Context, o metric.Observer) error {
+	t.events.m.Range(func(_, e any) bool {
+		e.(*webhookEvent).counts.Range(func(_, v any) bool {
+			d := v.(*delivered)
+			o.ObserveInt64(t.deliveries, d.n.Load(), d.set)
+			return true
+		})
+		return true
 	})
+	return nil
+}
+
+// deliveryAttributes are those of doubletick.webhook.deliveries.
+func (e *webhookEvent) deliveryAttributes(o outcome) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{WebhookEventTypeKey.String(e.name), WebhookVerdictKey.String(o.verdict)}
+	if o.reason != "" {
+		attrs = append(attrs, WebhookReasonKey.String(o.reason))
+	}
+	return attrs
+}
+
+// callbackAttributes are those of doubletick.webhook.callback.duration.
+func (e *webhookEvent) callbackAttributes(o outcome) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{WebhookEventTypeKey.String(e.name)}
+	if o.errType != "" {
+		attrs = append(attrs, errorTypeKey.String(o.errType))
+	}
+	return attrs
 }
 
 // serverSpan are the options of a delivery's span.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
+// annotating marks the context of a delivery whose span is the HTTP
+// server's, which the adapter annotates but does not end.
+type annotating struct{}
+
 // WebhookObserver returns the observer to give [webhooks.WithObserver].
+//
+// A delivery's span is the HTTP server's when the app traces its server
+// (otelhttp, or any middleware that puts a recording span in the
+// request's context): the adapter adds its attributes to that span rather
+// than start a second server span for the same request. Otherwise it
+// starts "doubletick webhook" (kind server) and ends it with the answer.
 func (t *Tracing) WebhookObserver() webhooks.Observer {
 	return webhooks.Observer{
 		Start: func(ctx context.Context) context.Context {
+			if trace.SpanFromContext(ctx).IsRecording() {
+				return context.WithValue(ctx, annotating{}, true)
+			}
 			ctx, _ = t.tracer.Start(ctx, "doubletick webhook", serverSpan...)
 			return ctx
 		},
 		Delivery: func(ctx context.Context, d webhooks.DeliveryInfo) {
-			eventType := string(d.EventType)
-			if eventType == "" {
-				eventType = "none"
-			}
-			attrs := func() []attribute.KeyValue {
-				attrs := []attribute.KeyValue{WebhookEventTypeKey.String(eventType), WebhookVerdictKey.String(d.Verdict)}
-				if d.Reason != "" {
-					attrs = append(attrs, WebhookReasonKey.String(d.Reason))
-				}
-				return attrs
-			}
-			t.deliveries.Add(ctx, 1, t.set(setKey{"delivery", eventType, d.Verdict, d.Reason, ""}, attrs))
+			e := t.event(d.EventType)
+			e.delivered(outcome{verdict: d.Verdict, reason: d.Reason}).n.Add(1)
 			span := trace.SpanFromContext(ctx)
 			if !span.IsRecording() {
 				return
 			}
-			span.SetAttributes(cached(&t.built, setKey{"delivery.span", eventType, d.Verdict, d.Reason, strconv.Itoa(d.Status)}, func() []attribute.KeyValue {
-				return append(attrs(), statusCodeKey.Int(d.Status))
+			span.SetAttributes(e.spans.get(outcome{status: d.Status, verdict: d.Verdict, reason: d.Reason}, func(o outcome) []attribute.KeyValue {
+				return append(e.deliveryAttributes(o), statusCodeKey.Int(o.status))
 			})...)
 			if d.Status >= 500 {
 				span.SetStatus(codes.Error, d.Verdict)
 			}
-			if d.Duration > 0 { // ServeHTTP's own span, begun by Start
+			if d.Duration > 0 && ctx.Value(annotating{}) == nil { // the span Start began
 				span.End()
 			}
 		},
 		Callbacks: func(ctx context.Context, c webhooks.CallbackInfo) {
-			t.callbackDuration.Record(ctx, c.Duration.Seconds(), t.set(setKey{"callback", string(c.EventType), c.ErrorType, "", ""}, func() []attribute.KeyValue {
-				attrs := []attribute.KeyValue{WebhookEventTypeKey.String(string(c.EventType))}
-				if c.ErrorType != "" {
-					attrs = append(attrs, errorTypeKey.String(c.ErrorType))
-				}
-				return attrs
-			}))
+			e := t.event(c.EventType)
+			t.callbackDuration.Record(ctx, c.Duration.Seconds(), e.callbacks.get(outcome{errType: c.ErrorType}, e.callbackAttributes).record...)
 		},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
@@ -190,6 +191,41 @@ func TestAWebhookIsASpanWithItsVerdict(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"handled/": true, "refused/unauthorized": true}, reasons)
 	assertNothingPersonal(t, r, "grp-secret", "9876543210", "otel-token-123")
+}
+
+// TestAWebhookUnderAServerSpanAnnotatesIt: an app that traces its HTTP
+// server (otelhttp) gets one span per delivery, its own, with the
+// delivery's attributes; the adapter neither starts a second nor ends it.
+func TestAWebhookUnderAServerSpanAnnotatesIt(t *testing.T) {
+	r := newRig(t)
+	v, err := webhooks.NewBearerVerifier("otel-token-123")
+	require.NoError(t, err)
+	h, err := webhooks.NewHandler(v, webhooks.WithObserver(r.tel.WebhookObserver()))
+	require.NoError(t, err)
+	var endedBeforeServer atomic.Int32
+	server := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { // what otelhttp.NewHandler does
+		ctx, span := r.tel.Tracer().Start(req.Context(), "POST /hooks", trace.WithSpanKind(trace.SpanKindServer))
+		h.ServeHTTP(w, req.WithContext(ctx))
+		endedBeforeServer.Store(int32(len(r.spans.Ended())))
+		span.End()
+	})
+	body := []byte(`{"event":"GROUP_PARTICIPANT_LEFT","orgId":"o","integrationId":"i","groupId":"grp-secret","groupName":"G",` +
+		`"customerPhone":"+919876543210","participantLeftAt":"2026-01-15T10:00:00.000Z"}`)
+	req, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, webhookstest.Bearer("otel-token-123"))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	server.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+
+	assert.Zero(t, endedBeforeServer.Load(), "the adapter ends no span of its own, nor the server's")
+	spans := r.spans.Ended()
+	require.Len(t, spans, 1)
+	assert.Equal(t, "POST /hooks", spans[0].Name())
+	attrs := attribute.NewSet(spans[0].Attributes()...)
+	assert.Equal(t, "GROUP_PARTICIPANT_LEFT", value(attrs, "doubletick.webhook.event_type"))
+	assert.Equal(t, "handled", value(attrs, "doubletick.webhook.verdict"))
+	assert.Equal(t, "200", value(attrs, "http.response.status_code"))
+	require.Len(t, r.metrics(t)["doubletick.webhook.deliveries"], 1)
 }
 
 func TestTransportSendsTraceContextOnlyWhenAsked(t *testing.T) {

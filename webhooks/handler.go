@@ -231,26 +231,30 @@ func (r *Refusal) Unwrap() error { return r.Err }
 // ServeHTTP handles one webhook delivery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// The observer's context goes to the callbacks, the log and the
+	// observer, not into r: a copy of the request for each delivery would
+	// cost more than the rest of the observing.
+	ctx := r.Context()
 	if h.observer.Start != nil {
-		if ctx := h.observer.Start(r.Context()); ctx != nil {
-			r = r.WithContext(ctx)
+		if started := h.observer.Start(ctx); started != nil {
+			ctx = started
 		}
 	}
 	d, err := h.Receive(w, r)
 	if err != nil {
-		h.refuse(w, r, err, start)
+		h.refuse(ctx, w, err, start)
 		return
 	}
 	ev := d.Event
 	info := DeliveryInfo{EventType: ObservedType(ev), Status: http.StatusOK, Verdict: VerdictHandled}
-	switch dup, err := h.handle(r.Context(), ev); {
+	switch dup, err := h.handle(ctx, ev); {
 	case errors.Is(err, errInFlight):
 		info.Status, info.Verdict = http.StatusServiceUnavailable, VerdictInFlight
 		w.Header().Set("Retry-After", inFlightRetryAfter)
 		http.Error(w, "this event is being handled; retry later", info.Status)
 	case err != nil:
 		info.Status, info.Verdict = http.StatusInternalServerError, VerdictFailed
-		h.logFailure(r.Context(), ev, err)
+		h.logFailure(ctx, ev, err)
 		http.Error(w, "webhook not handled", info.Status)
 	default:
 		if dup {
@@ -260,7 +264,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.observer.Delivery != nil {
 		info.Duration = time.Since(start)
-		h.observer.Delivery(r.Context(), info)
+		h.observer.Delivery(ctx, info)
 	}
 }
 
@@ -290,17 +294,17 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, err
 // Refuse logs a refusal from [Handler.Receive] at Warn and answers it with
 // its status and a short text that names no secret.
 func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	h.refuse(w, r, err, time.Time{})
+	h.refuse(r.Context(), w, err, time.Time{})
 }
 
 // refuse answers a refusal and reports it, with its duration when start is
 // known.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error, start time.Time) {
+func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, err error, start time.Time) {
 	ref, ok := errors.AsType[*Refusal](err)
 	if !ok {
 		ref = &Refusal{http.StatusInternalServerError, err}
 	}
-	h.logger.WarnContext(r.Context(), "webhook refused", "status", ref.Status, "error", ref.Err)
+	h.logger.WarnContext(ctx, "webhook refused", "status", ref.Status, "error", ref.Err)
 	switch ref.Status {
 	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
 		// The body may be unread, and an unverified sender may trickle
@@ -324,7 +328,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error, star
 		if !start.IsZero() {
 			info.Duration = time.Since(start)
 		}
-		h.observer.Delivery(r.Context(), info)
+		h.observer.Delivery(ctx, info)
 	}
 }
 

@@ -76,10 +76,13 @@ func (a *app) inboxDeadLettersCommand(f *inboxFlags) *cobra.Command {
 		Use:   "dead-letters [--limit N]",
 		Short: "List the dead letters, oldest first: event, group, attempts and the last error",
 		Args:  args(0, "none"),
+		PreRunE: func(*cobra.Command, []string) error { // before the database is opened
+			if limit < 1 || limit > 10_000 {
+				return usagef("--limit %d: want 1 to 10000", limit)
+			}
+			return nil
+		},
 	}, func(cmd *cobra.Command, in inboxadmin.Inbox, _ []string) error {
-		if limit < 1 || limit > 10_000 {
-			return usagef("--limit %d: want 1 to 10000", limit)
-		}
 		return inboxadmin.DeadLetters(cmd.Context(), in, a.stdout, limit, a.json)
 	})
 	c.Flags().IntVar(&limit, "limit", 100, "list at most this many")
@@ -111,16 +114,17 @@ func (a *app) inboxReplayCommand(f *inboxFlags) *cobra.Command {
 
 func (a *app) inboxPurgeCommand(f *inboxFlags) *cobra.Command {
 	var olderThan string
+	var age time.Duration
 	c := a.inboxCmd(f, &cobra.Command{
 		Use:   "purge --older-than DURATION",
 		Short: "Delete the dead letters that died more than DURATION ago (7d, 36h)",
 		Args:  args(0, "none"),
-	}, func(cmd *cobra.Command, in inboxadmin.Inbox, _ []string) error {
-		d, err := parseAge(olderThan)
-		if err != nil {
+		PreRunE: func(*cobra.Command, []string) (err error) { // before the database is opened
+			age, err = parseAge(olderThan)
 			return err
-		}
-		return inboxadmin.Purge(cmd.Context(), in, a.stdout, d, a.json)
+		},
+	}, func(cmd *cobra.Command, in inboxadmin.Inbox, _ []string) error {
+		return inboxadmin.Purge(cmd.Context(), in, a.stdout, age, a.json)
 	})
 	c.Flags().StringVar(&olderThan, "older-than", "", "how long ago they died: a Go duration (36h) or days (7d); required")
 	return c

@@ -88,6 +88,7 @@ func TestInboxCommands(t *testing.T) {
 	assert.Equal(t, 3.0, st["waiting"], "the three replayed wait for the app's workers")
 	assert.Zero(t, st["dead"])
 
+	missing := filepath.Join(t.TempDir(), "missing.db")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -99,6 +100,11 @@ func TestInboxCommands(t *testing.T) {
 		{[]string{"inbox", "replay", "--sqlite", path}, "--all"},
 		{[]string{"inbox", "replay", "x", "--sqlite", path}, "not a dead letter's ID"},
 		{[]string{"inbox", "dead-letters", "--sqlite", path, "--limit", "0"}, "--limit"},
+		// A bad flag is named before any database is opened, even one that
+		// would not open.
+		{[]string{"inbox", "dead-letters", "--sqlite", missing, "--limit", "0"}, "--limit 0"},
+		{[]string{"inbox", "purge", "--sqlite", missing, "--older-than", "soon"}, "--older-than \"soon\""},
+		{[]string{"inbox", "purge"}, "--older-than is required"},
 	} {
 		r := c.run(t, tc.args...)
 		assert.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)

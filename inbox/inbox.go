@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -138,6 +139,18 @@ type config struct {
 	work          bool
 	retry         river.ClientRetryPolicy
 	observer      Observer
+	// ownClient names the options given that configure a River client of
+	// the inbox's own, which AddWorker and Attach refuse.
+	ownClient []string
+}
+
+// ownClientOption is an option of New only: it configures the inbox's own
+// River client.
+func ownClientOption(name string, set func(*config) error) Option {
+	return func(c *config) error {
+		c.ownClient = append(c.ownClient, name)
+		return set(c)
+	}
 }
 
 // Option configures an [Inbox].
@@ -147,26 +160,26 @@ type Option func(*config) error
 // it is kept as a dead letter (default 25, River's, over about three weeks of
 // exponential back-off).
 func WithMaxAttempts(n int) Option {
-	return func(c *config) error {
+	return ownClientOption("WithMaxAttempts", func(c *config) error {
 		if n < 1 {
 			return fmt.Errorf("inbox: WithMaxAttempts: need at least 1, got %d", n)
 		}
 		c.maxAttempts = n
 		return nil
-	}
+	})
 }
 
 // WithBackoff sets the wait before attempt n+1 to first·2^(n-1), at most
 // max, with up to a tenth of jitter. By default River's policy waits n⁴
 // seconds.
 func WithBackoff(first, max time.Duration) Option {
-	return func(c *config) error {
+	return ownClientOption("WithBackoff", func(c *config) error {
 		if first <= 0 || max < first {
 			return fmt.Errorf("inbox: WithBackoff: need 0 < first <= max, got %s and %s", first, max)
 		}
 		c.retry = backoff{first, max}
 		return nil
-	}
+	})
 }
 
 // backoff is the River retry policy of WithBackoff.
@@ -185,13 +198,13 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 // WithWorkers sets how many deliveries this process handles at once
 // (default 10).
 func WithWorkers(n int) Option {
-	return func(c *config) error {
+	return ownClientOption("WithWorkers", func(c *config) error {
 		if n < 1 {
 			return fmt.Errorf("inbox: WithWorkers: need at least 1, got %d", n)
 		}
 		c.workers = n
 		return nil
-	}
+	})
 }
 
 // DefaultJobTimeout and DefaultRescueAfter are tuned together: a run of a
@@ -253,13 +266,13 @@ func WithDeadLetterRetention(d time.Duration) Option {
 // positive is an option that sets the duration field returns to d, which
 // must be more than 0.
 func positive(name string, d time.Duration, field func(*config) *time.Duration) Option {
-	return func(c *config) error {
+	return ownClientOption(name, func(c *config) error {
 		if d <= 0 {
 			return fmt.Errorf("inbox: %s: need a positive duration, got %s", name, d)
 		}
 		*field(c) = d
 		return nil
-	}
+	})
 }
 
 // WithLogger sets where the inbox logs failed stores, failed and panicking
@@ -277,13 +290,13 @@ func WithLogger(l *slog.Logger) Option {
 // WithoutMigrations skips River's migrations at New, for databases whose
 // schema is managed elsewhere.
 func WithoutMigrations() Option {
-	return func(c *config) error { c.migrate = false; return nil }
+	return ownClientOption("WithoutMigrations", func(c *config) error { c.migrate = false; return nil })
 }
 
 // WithoutWorkers makes an inbox that only receives: it stores deliveries
 // and leaves them to the workers of other processes.
 func WithoutWorkers() Option {
-	return func(c *config) error { c.work = false; return nil }
+	return ownClientOption("WithoutWorkers", func(c *config) error { c.work = false; return nil })
 }
 
 // New returns an Inbox storing deliveries through driver (riversqlite.New or
@@ -349,19 +362,38 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 }
 
 // AddWorker registers the inbox's worker, which runs h's callbacks for each
-// stored delivery, in the workers of an app's own River client; logger
-// (nil for none) gets failed and panicking callbacks and dead letters. Give
-// that client's config the inbox's queue too, e.g.
+// stored delivery, in the workers of an app's own River client. Give that
+// client's config the inbox's queue too, e.g.
 // Queues[inbox.Queue] = river.QueueConfig{MaxWorkers: 10}, and receive
-// through [Attach].
-func AddWorker(workers *river.Workers, h *webhooks.Handler, logger *slog.Logger) error {
+// through [Attach]. Of the options it takes [WithLogger] (failed and
+// panicking callbacks, dead letters) and [WithObserver] (each run); the
+// others configure a client of the inbox's own, and the app's client's
+// config says those.
+func AddWorker(workers *river.Workers, h *webhooks.Handler, opts ...Option) error {
 	if h == nil {
 		return errors.New("inbox: AddWorker: nil Handler")
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	c, err := appClientConfig("AddWorker", opts)
+	if err != nil {
+		return err
 	}
-	return addWorker(workers, h, logger, Observer{})
+	return addWorker(workers, h, c.logger, c.observer)
+}
+
+// appClientConfig applies the options of AddWorker or Attach (fn), which
+// work with an app's River client: WithLogger and WithObserver.
+func appClientConfig(fn string, opts []Option) (config, error) {
+	c := config{logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		if err := opt(&c); err != nil {
+			return c, err
+		}
+	}
+	if len(c.ownClient) > 0 {
+		return c, fmt.Errorf("inbox: %s: %s: only for the River client of the inbox's own (inbox.New); an app's client has these in its config",
+			fn, strings.Join(c.ownClient, ", "))
+	}
+	return c, nil
 }
 
 // addWorker registers the worker that runs h's callbacks and reports its
@@ -379,24 +411,28 @@ func addWorker(workers *river.Workers, h *webhooks.Handler, logger *slog.Logger,
 // every worker registered in it; two clients on one database share River's
 // maintenance, and the one elected leader discards a stuck job of a kind it
 // has no worker for. The app migrates, starts and stops its client; the
-// Inbox's Start and Stop do nothing. logger (nil for none) gets failed
-// stores.
+// Inbox's Start and Stop do nothing. Of the options it takes [WithLogger]
+// (failed stores) and [WithObserver] (each receipt and store), as
+// [AddWorker] does.
 //
 //	workers := river.NewWorkers()
 //	river.AddWorker(workers, &MyWorker{})
-//	inbox.AddWorker(workers, handler, logger)
+//	inbox.AddWorker(workers, handler, inbox.WithLogger(logger))
 //	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers,
 //		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}, inbox.Queue: {MaxWorkers: 10}}})
-//	in, _ := inbox.Attach(client, handler, logger)
+//	in, _ := inbox.Attach(client, handler, inbox.WithLogger(logger))
 //	http.Handle("/doubletick/webhooks", in)
-func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slog.Logger) (*Inbox[TTx], error) {
+func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, opts ...Option) (*Inbox[TTx], error) {
 	if client == nil || h == nil {
 		return nil, errors.New("inbox: Attach: nil client or Handler")
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	c, err := appClientConfig("Attach", opts)
+	if err != nil {
+		return nil, err
 	}
-	return newInbox(client, h, logger, false, false), nil
+	in := newInbox(client, h, c.logger, false, false)
+	in.observer = c.observer
+	return in, nil
 }
 
 // Migrate runs River's migrations up. Replicas that start together race to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -34,13 +35,13 @@ func (w *appWorker) Work(context.Context, *river.Job[appJob]) error { w.done.Add
 
 // appClient is an app's River client on db, with its worker and, when
 // given, the inbox's.
-func appClient(t *testing.T, db *sql.DB, done *atomic.Int32, h *webhooks.Handler) *river.Client[*sql.Tx] {
+func appClient(t *testing.T, db *sql.DB, done *atomic.Int32, h *webhooks.Handler, opts ...inbox.Option) *river.Client[*sql.Tx] {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &appWorker{done: done})
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
 	if h != nil {
-		require.NoError(t, inbox.AddWorker(workers, h, nil))
+		require.NoError(t, inbox.AddWorker(workers, h, opts...))
 		queues[inbox.Queue] = river.QueueConfig{MaxWorkers: 4}
 	}
 	c, err := river.NewClient(riversqlite.New(db), &river.Config{Workers: workers, Queues: queues,
@@ -102,8 +103,17 @@ func TestAttachStoresThroughTheAppsClient(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, inbox.Migrate(ctx, riversqlite.New(db)))
-	app := appClient(t, db, &appDone, h)
-	in, err := inbox.Attach(app, h, nil)
+	var stored, ran atomic.Int32
+	obs := inbox.Observer{
+		Stored: func(context.Context, inbox.StoredInfo) { stored.Add(1) },
+		RunDone: func(_ context.Context, r inbox.RunInfo) {
+			if r.ErrorType == "" {
+				ran.Add(1)
+			}
+		},
+	}
+	app := appClient(t, db, &appDone, h, inbox.WithObserver(obs), inbox.WithLogger(slog.New(slog.DiscardHandler)))
+	in, err := inbox.Attach(app, h, inbox.WithObserver(obs))
 	require.NoError(t, err)
 	require.NoError(t, in.Start(ctx), "the app starts its client")
 	_, err = app.Insert(ctx, appJob{}, nil)
@@ -112,7 +122,28 @@ func TestAttachStoresThroughTheAppsClient(t *testing.T) {
 	require.Equal(t, 200, serve(in, post(t, joined("2026-01-15T10:00:00.000Z"), webhookstest.Bearer(token))).Code, "a redelivery")
 	eventually(t, "the delivery and the app's job handled", func() bool { return handled.Load() == 1 && appDone.Load() == 1 })
 	everyJobCompletedCleanly(t, app, 2)
+	assert.Equal(t, int32(2), stored.Load(), "Attach's observer sees both receipts")
+	assert.Equal(t, int32(1), ran.Load(), "AddWorker's observer sees the run")
 	idle, err := in.Idle(ctx)
 	require.NoError(t, err)
 	assert.True(t, idle)
+}
+
+// TestAddWorkerAndAttachRefuseOptionsOfTheInboxsOwnClient: with an app's
+// River client, its config sets workers, retries and timeouts; an option
+// that would set them here is an error, not silently ignored.
+func TestAddWorkerAndAttachRefuseOptionsOfTheInboxsOwnClient(t *testing.T) {
+	h := handler(t)
+	err := inbox.AddWorker(river.NewWorkers(), h, inbox.WithWorkers(50), inbox.WithJobTimeout(time.Hour))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "AddWorker: WithWorkers, WithJobTimeout: only for the River client of the inbox's own")
+	db, err := inbox.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "app.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	c, err := river.NewClient(riversqlite.New(db), &river.Config{})
+	require.NoError(t, err)
+	_, err = inbox.Attach(c, h, inbox.WithoutMigrations())
+	require.ErrorContains(t, err, "Attach: WithoutMigrations: only for")
+	_, err = inbox.Attach(c, h, inbox.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
 }

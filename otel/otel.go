@@ -17,18 +17,19 @@
 //
 // Spans ("POST /whatsapp/wa-group/create", kind client) carry the method,
 // url.template, server.address, the last status and error.type, with an
-// event per limiter wait ("limiter.wait"), per attempt ("attempt") and per
-// 429 ("rate_limited"). Trace context is sent to DoubleTick only when asked:
+// event per limiter wait of 1 ms or more ("limiter.wait"), per attempt
+// unless the first succeeded ("attempt") and per 429 ("rate_limited").
+// Trace context is sent to DoubleTick only when asked:
 // wrap the HTTP client's transport with [Tracing.Transport]. A webhook
 // delivery's span is the app's HTTP server span when there is one (otelhttp),
-// given doubletick.webhook.event_type, .verdict, .reason and
-// http.response.status_code; else "doubletick webhook" (kind server).
+// given doubletick.webhook.event_type, .verdict and .reason; else
+// "doubletick webhook" (kind server), with http.response.status_code too.
 //
 // Metrics:
 //
 //	http.client.request.duration     s  per attempt: http.request.method, url.template, http.response.status_code, error.type
 //	doubletick.client.call.duration  s  per call, retries included: doubletick.route, http.response.status_class, error.type
-//	doubletick.client.limiter.wait   s  per wait: doubletick.route
+//	doubletick.client.limiter.wait   s  per call the limiter held (1 ms or more): doubletick.route
 //	doubletick.client.rate_limited      429 answers: doubletick.route
 //	doubletick.client.retries           attempts sent again: doubletick.route
 //	doubletick.webhook.deliveries       doubletick.webhook.event_type, doubletick.webhook.verdict, doubletick.webhook.reason
@@ -291,6 +292,10 @@ func (t *Tracing) route(key string) *route {
 	})
 }
 
+// heldFor is the shortest limiter wait that counts as the limiter holding
+// a call: a shorter one is its bookkeeping, with a token at hand.
+const heldFor = time.Millisecond
+
 // CallObserver returns the observer to give [doubletick.WithCallObserver].
 func (t *Tracing) CallObserver() doubletick.CallObserver {
 	return doubletick.CallObserver{
@@ -299,10 +304,11 @@ func (t *Tracing) CallObserver() doubletick.CallObserver {
 			return ctx
 		},
 		LimiterWait: func(ctx context.Context, route string, waited time.Duration) {
-			t.limiterWait.Record(ctx, waited.Seconds(), t.route(route).set.record...)
-			if waited >= time.Millisecond {
-				trace.SpanFromContext(ctx).AddEvent("limiter.wait", trace.WithAttributes(attribute.Float64("wait_seconds", waited.Seconds())))
+			if waited < heldFor {
+				return // the limiter had a token at hand
 			}
+			t.limiterWait.Record(ctx, waited.Seconds(), t.route(route).set.record...)
+			trace.SpanFromContext(ctx).AddEvent("limiter.wait", trace.WithAttributes(attribute.Float64("wait_seconds", waited.Seconds())))
 		},
 		Attempt: func(ctx context.Context, a doubletick.AttemptInfo) {
 			r := t.route(a.Route)
@@ -442,6 +448,15 @@ func (e *webhookEvent) deliveryAttributes(o outcome) []attribute.KeyValue {
 	return attrs
 }
 
+// spanAttributes are those of a delivery's span.
+func (e *webhookEvent) spanAttributes(o outcome) []attribute.KeyValue {
+	attrs := e.deliveryAttributes(o)
+	if o.status != 0 {
+		attrs = append(attrs, statusCodeKey.Int(o.status))
+	}
+	return attrs
+}
+
 // callbackAttributes are those of doubletick.webhook.callback.duration.
 func (e *webhookEvent) callbackAttributes(o outcome) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{WebhookEventTypeKey.String(e.name)}
@@ -481,13 +496,19 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 			if !span.IsRecording() {
 				return
 			}
-			span.SetAttributes(e.spans.get(outcome{status: d.Status, verdict: d.Verdict, reason: d.Reason}, func(o outcome) []attribute.KeyValue {
-				return append(e.deliveryAttributes(o), statusCodeKey.Int(o.status))
-			})...)
+			// The span is the adapter's when Start began it; else it is the
+			// HTTP server's (or the inbox's receipt), whose instrumentation
+			// gives it the status.
+			own := d.Duration > 0 && ctx.Value(annotating{}) == nil
+			o := outcome{verdict: d.Verdict, reason: d.Reason}
+			if own {
+				o.status = d.Status
+			}
+			span.SetAttributes(e.spans.get(o, e.spanAttributes)...)
 			if d.Status >= 500 {
 				span.SetStatus(codes.Error, d.Verdict)
 			}
-			if d.Duration > 0 && ctx.Value(annotating{}) == nil { // the span Start began
+			if own {
 				span.End()
 			}
 		},

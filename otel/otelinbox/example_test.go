@@ -117,7 +117,7 @@ func printTrace(spans []sdktrace.ReadOnlySpan) {
 			}
 			var attrs []string
 			for _, a := range s.Attributes() {
-				attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+				attrs = append(attrs, string(a.Key)+"="+a.Value.String())
 			}
 			slices.Sort(attrs)
 			line := fmt.Sprintf("%s%s (%s) %s", strings.Repeat("  ", depth), s.Name(), s.SpanKind(), strings.Join(attrs, " "))

@@ -47,9 +47,9 @@ import (
 // otelhttp would make), so otel/span and server+otel/server are what the
 // adapter adds beyond the span itself.
 
-// benchTracing is the adapter on real SDK providers; sampler decides
+// benchTelemetry is the adapter on real SDK providers; sampler decides
 // which calls are traced (metrics are always recorded).
-func benchTracing(b *testing.B, sampler sdktrace.Sampler) *dtotel.Tracing {
+func benchTelemetry(b *testing.B, sampler sdktrace.Sampler) *dtotel.Telemetry {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
@@ -153,12 +153,12 @@ func BenchmarkOverheadCreate(b *testing.B) {
 			return err
 		}
 	}
-	traced := benchTracing(b, sdktrace.AlwaysSample())
+	traced := benchTelemetry(b, sdktrace.AlwaysSample())
 	sdk := client()
 	interleave(b, 16, []variant{
 		{"sdk", create(sdk)},
 		{"otel", create(client(doubletick.WithCallObserver(traced.CallObserver())))},
-		{"otel1%", create(client(doubletick.WithCallObserver(benchTracing(b, sdktrace.TraceIDRatioBased(0.01)).CallObserver())))},
+		{"otel1%", create(client(doubletick.WithCallObserver(benchTelemetry(b, sdktrace.TraceIDRatioBased(0.01)).CallObserver())))},
 		// The floor of any traced call: a client span made by hand as
 		// otelhttp's transport makes one, with the attributes the
 		// conventions ask for at its start and the status at its end.
@@ -253,7 +253,7 @@ func BenchmarkOverheadWebhook(b *testing.B) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	traced := benchTracing(b, sdktrace.AlwaysSample())
+	traced := benchTelemetry(b, sdktrace.AlwaysSample())
 	// An app that traces its HTTP server: the server span otelhttp would
 	// make around the handler, its attributes at its start and the status
 	// at its end.
@@ -274,7 +274,7 @@ func BenchmarkOverheadWebhook(b *testing.B) {
 	interleave(b, 64, []variant{
 		{"handler", untraced(handler())},
 		{"otel", untraced(handler(webhooks.WithObserver(traced.WebhookObserver())))},
-		{"otel1%", untraced(handler(webhooks.WithObserver(benchTracing(b, sdktrace.TraceIDRatioBased(0.01)).WebhookObserver())))},
+		{"otel1%", untraced(handler(webhooks.WithObserver(benchTelemetry(b, sdktrace.TraceIDRatioBased(0.01)).WebhookObserver())))},
 		{"server", underServerSpan(handler())},
 		{"server+otel", underServerSpan(handler(webhooks.WithObserver(traced.WebhookObserver())))},
 		{"nethttp", func() error {

@@ -32,7 +32,7 @@ const InboxStateKey = attribute.Key("doubletick.inbox.state")
 // and doubletick.inbox.oldest_waiting (seconds). Each collection runs one
 // read, which queries the inbox's database: collect every few seconds, not
 // more often.
-func (t *Tracing) ObserveInbox(read func(context.Context) (InboxCounts, error)) error {
+func (t *Telemetry) ObserveInbox(read func(context.Context) (InboxCounts, error)) error {
 	deliveries, err := t.meter.Int64ObservableGauge("doubletick.inbox.deliveries",
 		metric.WithDescription("Webhook deliveries the inbox holds, by state."))
 	if err != nil {

@@ -20,7 +20,7 @@
 // event per limiter wait of 1 ms or more ("limiter.wait"), per attempt
 // unless the first succeeded ("attempt") and per 429 ("rate_limited").
 // Trace context is sent to DoubleTick only when asked:
-// wrap the HTTP client's transport with [Tracing.Transport]. A webhook
+// wrap the HTTP client's transport with [Telemetry.Transport]. A webhook
 // delivery's span is the app's HTTP server span when there is one (otelhttp),
 // given doubletick.webhook.event_type, .verdict and .reason; else
 // "doubletick webhook" (kind server), with http.response.status_code too.
@@ -37,7 +37,7 @@
 //	doubletick.inbox.deliveries         an inbox's deliveries by doubletick.inbox.state (see ObserveInbox)
 //	doubletick.inbox.oldest_waiting  s  how long its oldest waiting delivery has waited
 //
-// A Tracing is safe for concurrent use.
+// A Telemetry is safe for concurrent use.
 package otel
 
 import (
@@ -97,7 +97,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // WithMeterProvider sets where metrics go (default: the global provider).
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.mp = mp } }
 
-// WithPropagator sets how [Tracing.Transport] writes trace context into
+// WithPropagator sets how [Telemetry.Transport] writes trace context into
 // requests (default: the global propagator).
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.propagator = p }
@@ -107,8 +107,8 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // (default "public.doubletick.io").
 func WithServerAddress(host string) Option { return func(c *config) { c.server = host } }
 
-// Tracing turns the SDK's observations into spans and metrics.
-type Tracing struct {
+// Telemetry turns the SDK's observations into spans and metrics.
+type Telemetry struct {
 	routes cache[string, *route]        // by route key
 	events cache[string, *webhookEvent] // by observed event type
 
@@ -128,7 +128,7 @@ type Tracing struct {
 }
 
 // New returns the adapter, its instruments made.
-func New(opts ...Option) (*Tracing, error) {
+func New(opts ...Option) (*Telemetry, error) {
 	c := config{server: "public.doubletick.io"}
 	for _, o := range opts {
 		o(&c)
@@ -143,7 +143,7 @@ func New(opts ...Option) (*Tracing, error) {
 		c.propagator = otel.GetTextMapPropagator()
 	}
 	version := strings.Trim(doubletick.Version(), "()")
-	t := &Tracing{
+	t := &Telemetry{
 		tracer:     c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version)),
 		propagator: c.propagator,
 		server:     c.server,
@@ -189,11 +189,11 @@ func New(opts ...Option) (*Tracing, error) {
 
 // Tracer is the tracer the adapter's spans come from, for adapters of
 // other observers (package otelinbox).
-func (t *Tracing) Tracer() trace.Tracer { return t.tracer }
+func (t *Telemetry) Tracer() trace.Tracer { return t.tracer }
 
 // Meter is the meter of the adapter's metrics, for adapters of other
 // observers (package otelinbox).
-func (t *Tracing) Meter() metric.Meter { return t.meter }
+func (t *Telemetry) Meter() metric.Meter { return t.meter }
 
 // What the adapter records has few distinct attribute values (routes,
 // statuses, event types, verdicts), and building attribute sets and span
@@ -278,7 +278,7 @@ func (c *cache[K, V]) get(k K, build func(K) V) V {
 }
 
 // route returns what is built for the route key.
-func (t *Tracing) route(key string) *route {
+func (t *Telemetry) route(key string) *route {
 	return t.routes.get(key, func(key string) *route {
 		method, path, _ := strings.Cut(key, " ")
 		return &route{
@@ -297,7 +297,7 @@ func (t *Tracing) route(key string) *route {
 const heldFor = time.Millisecond
 
 // CallObserver returns the observer to give [doubletick.WithCallObserver].
-func (t *Tracing) CallObserver() doubletick.CallObserver {
+func (t *Telemetry) CallObserver() doubletick.CallObserver {
 	return doubletick.CallObserver{
 		Start: func(ctx context.Context, route string) context.Context {
 			ctx, _ = t.tracer.Start(ctx, route, t.route(route).start...)
@@ -396,7 +396,7 @@ type webhookEvent struct {
 	spans cache[outcome, []attribute.KeyValue]
 }
 
-func (t *Tracing) event(eventType webhooks.Type) *webhookEvent {
+func (t *Telemetry) event(eventType webhooks.Type) *webhookEvent {
 	return t.events.get(string(eventType), func(name string) *webhookEvent {
 		if name == "" {
 			name = "none"
@@ -427,7 +427,7 @@ func (e *webhookEvent) delivered(o outcome) *delivered {
 }
 
 // observeDeliveries reports the counts of deliveries.
-func (t *Tracing) observeDeliveries(_ context.Context, o metric.Observer) error {
+func (t *Telemetry) observeDeliveries(_ context.Context, o metric.Observer) error {
 	t.events.m.Range(func(_, e any) bool {
 		e.(*webhookEvent).counts.Range(func(_, v any) bool {
 			d := v.(*delivered)
@@ -480,7 +480,7 @@ type annotating struct{}
 // request's context): the adapter adds its attributes to that span rather
 // than start a second server span for the same request. Otherwise it
 // starts "doubletick webhook" (kind server) and ends it with the answer.
-func (t *Tracing) WebhookObserver() webhooks.Observer {
+func (t *Telemetry) WebhookObserver() webhooks.Observer {
 	return webhooks.Observer{
 		Start: func(ctx context.Context) context.Context {
 			if trace.SpanFromContext(ctx).IsRecording() {
@@ -526,7 +526,7 @@ func (t *Tracing) WebhookObserver() webhooks.Observer {
 //
 //	hc := &http.Client{Transport: tel.Transport(nil)}
 //	c, err := doubletick.NewClient(key, doubletick.WithHTTPClient(hc), doubletick.WithCallObserver(tel.CallObserver()))
-func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
+func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}

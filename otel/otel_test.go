@@ -32,7 +32,7 @@ import (
 type rig struct {
 	spans  *tracetest.SpanRecorder
 	reader *sdkmetric.ManualReader
-	tel    *dtotel.Tracing
+	tel    *dtotel.Telemetry
 }
 
 func newRig(t *testing.T, opts ...dtotel.Option) *rig {

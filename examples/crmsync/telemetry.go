@@ -23,7 +23,7 @@ var otelVariables = []string{
 // as OpenTelemetry's autoexport reads them), or returns nil when none of
 // otelVariables is set, or OTEL_SDK_DISABLED is true. shutdown flushes and
 // stops the exporters.
-func setupTelemetry(ctx context.Context, getenv func(string) string) (tel *dtotel.Tracing, shutdown func(context.Context) error, err error) {
+func setupTelemetry(ctx context.Context, getenv func(string) string) (tel *dtotel.Telemetry, shutdown func(context.Context) error, err error) {
 	if getenv("OTEL_SDK_DISABLED") == "true" {
 		return nil, nil, nil
 	}

@@ -29,7 +29,7 @@ import (
 )
 
 // Observer returns the inbox observer of tel.
-func Observer(tel *dtotel.Tracing) (inbox.Observer, error) {
+func Observer(tel *dtotel.Telemetry) (inbox.Observer, error) {
 	tracer, meter, prop := tel.Tracer(), tel.Meter(), propagation.TraceContext{}
 	seconds := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60)
 	ack, err := meter.Float64Histogram("doubletick.inbox.ack.duration", metric.WithUnit("s"), seconds,

@@ -396,6 +396,9 @@ type webhookEvent struct {
 	spans cache[outcome, []attribute.KeyValue]
 }
 
+// event returns what is built for the event type. The types are few (the
+// observer is told a documented type or [webhooks.TypeUnknownToObserver]),
+// so all are kept and their counts with them.
 func (t *Telemetry) event(eventType webhooks.Type) *webhookEvent {
 	return t.events.get(string(eventType), func(name string) *webhookEvent {
 		if name == "" {

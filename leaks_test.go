@@ -2,7 +2,9 @@ package doubletick_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // TestAbsentOptionalFieldsStayOffTheWire sends every request that has a
@@ -137,4 +140,35 @@ func TestARedirectElsewhereCarriesNoRefererOrKey(t *testing.T) {
 	assert.Empty(t, seen.Get("Referer"))
 	assert.Empty(t, seen.Get("Authorization"))
 	assert.Empty(t, seen.Get("X-Public-Api-Key"))
+}
+
+// TestARegistrationPrintsWithoutItsCredentials: header, query and body
+// values, the URL's query and password, and the authorization payload may
+// be credentials; no fmt verb and no slog handler shows them, and what
+// else a registration holds stays readable.
+func TestARegistrationPrintsWithoutItsCredentials(t *testing.T) {
+	reg := doubletick.WebhookRegistration{URL: "https://crm:url-password-1@crm.example.com/hooks?key=url-query-secret#frag-secret",
+		Name: "crm", Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "auth-payload-secret"},
+		Headers:       map[string]string{"X-Token": "header-secret-value"},
+		Query:         map[string]string{"token": "query-secret-value"},
+		Body:          map[string]any{"tenant": "body-secret-value"},
+	}
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	logger.Info("registering", "registration", reg, "pointer", &reg)
+	shown := []string{logs.String()}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		shown = append(shown, fmt.Sprintf(verb, reg), fmt.Sprintf(verb, &reg), fmt.Sprintf(verb, []doubletick.WebhookRegistration{reg}))
+	}
+	for _, s := range shown {
+		for _, secret := range []string{"url-password-1", "url-query-secret", "frag-secret", "auth-payload-secret",
+			"header-secret-value", "query-secret-value", "body-secret-value"} {
+			assert.NotContains(t, s, secret)
+		}
+	}
+	assert.Equal(t, `doubletick.WebhookRegistration{URL: https://crm:xxxxx@crm.example.com/hooks?[REDACTED], Method: , `+
+		`Events: [MESSAGE_RECEIVED], Name: "crm", WABANumbers: [911111111111], Headers: {"X-Token": [REDACTED]}, `+
+		`Query: {"token": [REDACTED]}, Body: {"tenant": [REDACTED]}, BodyFormat: , `+
+		`Authorization: webhooks.Authorization{Type: BEARER, Payload: [REDACTED]}, RetryOnTimeout: false}`, fmt.Sprint(reg))
 }

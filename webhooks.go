@@ -3,6 +3,10 @@ package doubletick
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -116,6 +120,46 @@ type WebhookRegistration struct {
 // Validate checks r against the documented rules and returns a
 // *[ValidationError] naming every violation, or nil.
 func (r *WebhookRegistration) Validate() error { return validate("WebhookRegistration", r.check) }
+
+// String describes r without what may be a credential: the values of its
+// headers, query and body, the URL's query, fragment and password, and
+// Authorization's payload.
+func (r WebhookRegistration) String() string {
+	return fmt.Sprintf("doubletick.WebhookRegistration{URL: %s, Method: %s, Events: %v, Name: %q, WABANumbers: %v, "+
+		"Headers: %s, Query: %s, Body: %s, BodyFormat: %s, Authorization: %v, RetryOnTimeout: %t}",
+		redactedURL(r.URL), r.Method, r.Events, r.Name, r.WABANumbers,
+		redactedValues(r.Headers), redactedValues(r.Query), redactedValues(r.Body), r.BodyFormat, r.Authorization, r.RetryOnTimeout)
+}
+
+// GoString is String, so that %#v hides the same.
+func (r WebhookRegistration) GoString() string { return r.String() }
+
+// Format writes String for every verb.
+func (r WebhookRegistration) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, r.String()) }
+
+// LogValue makes slog record r as String describes it.
+func (r WebhookRegistration) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// redactedURL is raw without its password, query and fragment.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable URL]"
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "[REDACTED]", false, "", ""
+	}
+	return u.Redacted()
+}
+
+// redactedValues lists the keys of m, sorted, each with its value redacted.
+func redactedValues[V any](m map[string]V) string {
+	keys := slices.Sorted(maps.Keys(m))
+	for i, k := range keys {
+		keys[i] = strconv.Quote(k) + ": [REDACTED]"
+	}
+	return "{" + strings.Join(keys, ", ") + "}"
+}
 
 func (r *WebhookRegistration) check(v *validator) {
 	if !v.present(r == nil) {

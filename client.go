@@ -429,7 +429,8 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 			ctx = started
 		}
 	}
-	callStart := time.Now()
+	// The clock is read only for the observer functions that are set.
+	callStart := observedNow(obs.Done != nil)
 	attempts := 0
 	var lastResp *Response
 	var lastErr error
@@ -445,7 +446,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 		return resp, err
 	}
 	for attempt := 1; ; attempt++ {
-		waitStart := time.Now()
+		waitStart := observedNow(obs.LimiterWait != nil)
 		err := c.limiter.Wait(ctx, ep.key)
 		if obs.LimiterWait != nil {
 			obs.LimiterWait(ctx, ep.key, time.Since(waitStart))
@@ -457,7 +458,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 			return done(nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err))
 		}
 		attempts = attempt
-		sendStart := time.Now()
+		sendStart := observedNow(obs.Attempt != nil)
 		resp, sent, err := c.send(ctx, ep, target, body, out, attempt)
 		if resp != nil {
 			resp.Attempts = attempt
@@ -487,6 +488,14 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 		}
 		lastResp, lastErr = resp, err
 	}
+}
+
+// observedNow is the time if observed, else the zero time.
+func observedNow(observed bool) time.Time {
+	if observed {
+		return time.Now()
+	}
+	return time.Time{}
 }
 
 // planRetry decides whether a failed attempt is retried and after how long.

@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -105,6 +106,7 @@ type Server struct {
 	http           *httptest.Server
 	listener       net.Listener // WithListener's, or nil
 	control        bool         // WithControlAPI
+	requestLog     *slog.Logger // WithRequestLog's, or nil
 
 	// Webhook delivery.
 	numSenders    int
@@ -352,6 +354,9 @@ func NewServer(opts ...Option) *Server {
 		top.Handle(ControlPath, s.authenticate(s.controlRoutes()))
 		top.Handle("/", h)
 		h = top
+	}
+	if s.requestLog != nil {
+		h = logRequests(s.requestLog, h)
 	}
 	s.http = httptest.NewUnstartedServer(h)
 	if s.listener != nil {

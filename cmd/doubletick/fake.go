@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type fakeFlags struct {
 	legacyPayloads  bool
 	webhookRetries  int
 	groupEvents     bool
+	log             bool
 }
 
 func (a *app) fakeCommand() *cobra.Command {
@@ -100,6 +102,7 @@ API refuses group events; flags opt in to conveniences.`,
 	fl.BoolVar(&f.legacyPayloads, "legacy-format", false, "the older payload format (no event field, customerPhone without +)")
 	fl.IntVar(&f.webhookRetries, "webhook-retries", 1, "convenience: attempts per webhook, redelivering after an error answer (DoubleTick documents 1)")
 	fl.BoolVar(&f.groupEvents, "group-event-subscriptions", false, "convenience: the subscription API accepts group events (DoubleTick's enum lists none)")
+	fl.BoolVar(&f.log, "log", false, "log each request to stderr: method, path, status, time taken (never a header, query or body)")
 	return readsEnv(cmd, webhookEnv...)
 }
 
@@ -117,6 +120,9 @@ func (a *app) fakeOptions(f *fakeFlags) ([]doubleticktest.Option, []doubletickte
 		return nil, nil, usagef("--webhook-retries %d: want 1 or more attempts", f.webhookRetries)
 	}
 	opts := []doubleticktest.Option{doubleticktest.WithPageSize(f.pageSize), doubleticktest.WithCreationDelay(f.creationDelay)}
+	if f.log {
+		opts = append(opts, doubleticktest.WithRequestLog(slog.New(slog.NewTextHandler(a.stderr, nil))))
+	}
 	if len(f.failedCreations) > 0 {
 		opts = append(opts, doubleticktest.WithFailedCreations(f.failedCreations...))
 	}

@@ -26,7 +26,7 @@ func TestFakeServesTheCLIAndAnyHTTPClient(t *testing.T) {
 		t.Skip("builds the command")
 	}
 	bin := buildCLI(t, t.TempDir())
-	fake := exec.Command(bin, "fake", "--addr", "127.0.0.1:0", "--json", "--page-size", "1", "--creation-delay", "0")
+	fake := exec.Command(bin, "fake", "--addr", "127.0.0.1:0", "--json", "--page-size", "1", "--creation-delay", "0", "--log")
 	stdout, err := fake.StdoutPipe()
 	require.NoError(t, err)
 	var stderr syncBuffer
@@ -72,6 +72,13 @@ func TestFakeServesTheCLIAndAnyHTTPClient(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), envAPIKey, "the 401 hint names the key's variable")
+
+	// --log: a line per request, none of the key or the body.
+	logged := stderr.String()
+	assert.Contains(t, logged, "msg=request method=POST path=/whatsapp/wa-group/create status=200")
+	assert.Contains(t, logged, "msg=request method=GET path=/whatsapp/wa-group/info status=401")
+	assert.NotContains(t, logged, where.APIKey)
+	assert.NotContains(t, logged, "Asha")
 
 	require.NoError(t, fake.Process.Signal(syscall.SIGINT))
 	done := make(chan error, 1)

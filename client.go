@@ -40,6 +40,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/google/go-querystring/query"
 
@@ -778,9 +779,10 @@ func (c *Client) secretPattern(ep endpoint) *regexp.Regexp {
 // secretPattern returns a pattern that matches each of secrets as it is,
 // and as it stands inside a JSON string, however many times encoded: each
 // ASCII character but letters and digits may be escaped with any number of
-// backslashes ('"' as \", '/' as \/ by PHP), and any character of the Basic
-// Multilingual Plane but those may be written as \uXXXX, in either case
-// (Go's and Node's escapes of '<', '>', '&', or an encoder that escapes
+// backslashes ('"' as \", '/' as \/ by PHP), and any other character may be
+// written as \uXXXX (beyond the Basic Multilingual Plane as a surrogate
+// pair, \uXXXX\uXXXX), in either case (Go's and Node's escapes of '<', '>',
+// '&', Python's of everything beyond ASCII, or an encoder that escapes
 // everything). Longer secrets are tried first.
 func secretPattern(secrets ...string) *regexp.Regexp {
 	secrets = slices.Clone(secrets)
@@ -796,8 +798,9 @@ func secretPattern(secrets ...string) *regexp.Regexp {
 				fmt.Fprintf(&b, `(?:\\*%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
 			case r <= 0xffff:
 				fmt.Fprintf(&b, `(?:%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
-			default:
-				b.WriteString(regexp.QuoteMeta(string(r)))
+			default: // beyond it, \uXXXX\uXXXX: a UTF-16 surrogate pair
+				hi, lo := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, `(?:%s|\\+u(?i:%04x)\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), hi, lo)
 			}
 		}
 		alts[i] = b.String()

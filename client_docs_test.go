@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,6 +145,43 @@ func TestRegistrationSecretsEchoIsScrubbed(t *testing.T) {
 			assert.NotContains(t, apiErr.ErrorText, s)
 			assert.NotContains(t, logs.String(), s)
 		}
+	}
+}
+
+// TestSecretsEchoedAsASCIIOnlyAreScrubbed: a server whose JSON encoder
+// escapes everything beyond ASCII (Python's ensure_ascii) writes a secret's
+// "ö" as \u00f6 and its emoji as a surrogate pair; neither reaches the
+// error.
+func TestSecretsEchoedAsASCIIOnlyAreScrubbed(t *testing.T) {
+	asciiOnly := func(s string) string {
+		var sb strings.Builder
+		for _, r := range s {
+			if r < 0x80 {
+				sb.WriteRune(r)
+				continue
+			}
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&sb, `\u%04x`, u)
+			}
+		}
+		return sb.String()
+	}
+	const payload = "pässwörd-😀-secret"
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		respond(400, `{"statusCode":400,"message":["cannot register `+asciiOnly(strings.ReplaceAll(string(b), `"`, `'`))+`"],"error":"Bad Request"}`)(w, r)
+	})
+	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm",
+		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: payload}}
+	_, _, err := c.Webhooks.Register(context.Background(), reg)
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Contains(t, err.Error(), "[REDACTED]")
+	for _, shown := range []string{err.Error(), string(apiErr.Body)} {
+		assert.NotContains(t, shown, `\ud83d\ude00-secret`)
+		assert.NotContains(t, shown, `\u00f6rd`)
+		assert.NotContains(t, shown, "secret")
 	}
 }
 

@@ -220,6 +220,13 @@ func checkAPIKey(key string) error {
 	return nil
 }
 
+// printableURL is u as an error or a description may show it: without
+// its password, query or fragment, which may hold credentials.
+func printableURL(u url.URL) string {
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	return u.Redacted()
+}
+
 // parseBaseURL checks rawURL and returns it as scheme://host[/prefix]. Its
 // errors never echo the user info, query or fragment that the URL may carry.
 func parseBaseURL(rawURL string, allowInsecure bool) (string, error) {
@@ -227,9 +234,7 @@ func parseBaseURL(rawURL string, allowInsecure bool) (string, error) {
 	if err != nil {
 		return "", errors.New("doubletick: WithBaseURL: not a valid URL")
 	}
-	bare := *u
-	bare.RawQuery, bare.ForceQuery, bare.Fragment, bare.RawFragment = "", false, "", ""
-	shown := bare.Redacted()
+	shown := printableURL(*u)
 	switch {
 	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return "", fmt.Errorf("doubletick: WithBaseURL: %q is not an absolute http(s) URL", shown)

@@ -140,16 +140,18 @@ func (r WebhookRegistration) Format(f fmt.State, _ rune) { _, _ = io.WriteString
 // LogValue makes slog record r as String describes it.
 func (r WebhookRegistration) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
-// redactedURL is raw without its password, query and fragment.
+// redactedURL is raw without its password, and with a mark where its query
+// and fragment were.
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "[unparsable URL]"
 	}
+	shown := printableURL(*u)
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "[REDACTED]", false, "", ""
+		shown += "?[REDACTED]"
 	}
-	return u.Redacted()
+	return shown
 }
 
 // redactedValues lists the keys of m, sorted, each with its value redacted.

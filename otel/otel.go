@@ -34,8 +34,10 @@
 //	doubletick.client.retries           attempts sent again: doubletick.route
 //	doubletick.webhook.deliveries       doubletick.webhook.event_type, doubletick.webhook.verdict, doubletick.webhook.reason
 //	doubletick.webhook.callback.duration s  doubletick.webhook.event_type, error.type
-//	doubletick.inbox.deliveries         an inbox's deliveries by doubletick.inbox.state (see ObserveInbox)
-//	doubletick.inbox.oldest_waiting  s  how long its oldest waiting delivery has waited
+//
+// The inbox's spans and metrics come from the module
+// github.com/doubletick-go/doubletick/otel/otelinbox, so that this one does
+// not bring River and a database driver to an app without an inbox.
 //
 // A Telemetry is safe for concurrent use.
 package otel
@@ -188,11 +190,11 @@ func New(opts ...Option) (*Telemetry, error) {
 }
 
 // Tracer is the tracer the adapter's spans come from, for adapters of
-// other observers (package otelinbox).
+// other observers (module otel/otelinbox).
 func (t *Telemetry) Tracer() trace.Tracer { return t.tracer }
 
 // Meter is the meter of the adapter's metrics, for adapters of other
-// observers (package otelinbox).
+// observers (module otel/otelinbox).
 func (t *Telemetry) Meter() metric.Meter { return t.meter }
 
 // What the adapter records has few distinct attribute values (routes,

@@ -310,35 +310,3 @@ func assertNothingPersonal(t *testing.T, r *rig, secrets ...string) {
 		assert.NotContains(t, b.String(), s)
 	}
 }
-
-func TestObserveInboxReportsCountsOnCollection(t *testing.T) {
-	r := newRig(t)
-	reads := 0
-	require.NoError(t, r.tel.ObserveInbox(func(context.Context) (dtotel.InboxCounts, error) {
-		reads++
-		return dtotel.InboxCounts{Waiting: 3, Running: 1, Dead: 2, OldestWaiting: 1500 * time.Millisecond}, nil
-	}))
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, r.reader.Collect(context.Background(), &rm))
-	got := map[string]float64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch d := m.Data.(type) {
-			case metricdata.Gauge[int64]:
-				for _, p := range d.DataPoints {
-					got[m.Name+"/"+value(p.Attributes, dtotel.InboxStateKey)] = float64(p.Value)
-				}
-			case metricdata.Gauge[float64]:
-				for _, p := range d.DataPoints {
-					got[m.Name] = p.Value
-				}
-			}
-		}
-	}
-	assert.Equal(t, map[string]float64{
-		"doubletick.inbox.deliveries/waiting": 3, "doubletick.inbox.deliveries/running": 1,
-		"doubletick.inbox.deliveries/retrying": 0, "doubletick.inbox.deliveries/dead": 2,
-		"doubletick.inbox.oldest_waiting": 1.5,
-	}, got)
-	assert.Equal(t, 1, reads, "one read per collection")
-}

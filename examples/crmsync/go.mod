@@ -10,6 +10,7 @@ require (
 	github.com/doubletick-go/doubletick/internal/pgtest v0.1.0
 	github.com/doubletick-go/doubletick/membership/sqlstore v0.1.0
 	github.com/doubletick-go/doubletick/otel v0.1.0
+	github.com/doubletick-go/doubletick/otel/otelinbox v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2

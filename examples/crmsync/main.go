@@ -53,7 +53,6 @@ import (
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"
-	dtotel "github.com/doubletick-go/doubletick/otel"
 	"github.com/doubletick-go/doubletick/otel/otelinbox"
 	"github.com/doubletick-go/doubletick/webhooks"
 )
@@ -284,10 +283,7 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path,
 		return err
 	}
 	if tel != nil {
-		if err := tel.ObserveInbox(func(ctx context.Context) (dtotel.InboxCounts, error) {
-			st, err := in.Stats(ctx)
-			return dtotel.InboxCounts(st), err
-		}); err != nil {
+		if err := otelinbox.ObserveStats(tel, in); err != nil {
 			return err
 		}
 	}

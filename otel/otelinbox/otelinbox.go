@@ -10,8 +10,11 @@
 //	obs, err := otelinbox.Observer(tel)
 //	in, err := inbox.New(ctx, driver, handler, inbox.WithObserver(obs))
 //
-// It is a package of its own so that the otel package does not bring River
-// to an app without an inbox.
+// [ObserveStats] reports the inbox's counts as gauges.
+//
+// It is a module of its own, github.com/doubletick-go/doubletick/otel/otelinbox,
+// so that the otel module does not bring River and a database driver to an
+// app without an inbox.
 package otelinbox
 
 import (

@@ -82,3 +82,45 @@ func TestARunIsLinkedToItsReceipt(t *testing.T) {
 		}
 	}
 }
+
+// stats is an inbox's counts, fixed.
+type stats struct {
+	st    inbox.Stats
+	reads int
+}
+
+func (s *stats) Stats(context.Context) (inbox.Stats, error) { s.reads++; return s.st, nil }
+
+func TestObserveStatsReportsCountsOnCollection(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	tel, err := dtotel.New(dtotel.WithMeterProvider(mp))
+	require.NoError(t, err)
+	in := &stats{st: inbox.Stats{Waiting: 3, Running: 1, Dead: 2, OldestWaiting: 1500 * time.Millisecond}}
+	require.NoError(t, otelinbox.ObserveStats(tel, in))
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	got := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					state, _ := p.Attributes.Value(otelinbox.StateKey)
+					got[m.Name+"/"+state.AsString()] = float64(p.Value)
+				}
+			case metricdata.Gauge[float64]:
+				for _, p := range d.DataPoints {
+					got[m.Name] = p.Value
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]float64{
+		"doubletick.inbox.deliveries/waiting": 3, "doubletick.inbox.deliveries/running": 1,
+		"doubletick.inbox.deliveries/retrying": 0, "doubletick.inbox.deliveries/dead": 2,
+		"doubletick.inbox.oldest_waiting": 1.5,
+	}, got)
+	assert.Equal(t, 1, in.reads, "one read per collection")
+}

@@ -49,7 +49,7 @@ type benchDB struct {
 	sqlDB    *sql.DB
 	pool     *pgxpool.Pool
 	newInbox func(b *testing.B, h *webhooks.Handler) http.Handler
-	insert   func(ctx context.Context, d inbox.Delivery) error
+	insert   func(ctx context.Context, d inbox.JobArgs) error
 	bare     func(ctx context.Context, body []byte) error
 	close    func()
 }
@@ -113,7 +113,7 @@ func newBenchInbox[TTx any](b *testing.B, driver riverdriver.Driver[TTx], h *web
 	return in
 }
 
-func riverInsert[TTx any](b *testing.B, driver riverdriver.Driver[TTx]) func(context.Context, inbox.Delivery) error {
+func riverInsert[TTx any](b *testing.B, driver riverdriver.Driver[TTx]) func(context.Context, inbox.JobArgs) error {
 	if err := inbox.Migrate(context.Background(), driver); err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func riverInsert[TTx any](b *testing.B, driver riverdriver.Driver[TTx]) func(con
 	if err != nil {
 		b.Fatal(err)
 	}
-	return func(ctx context.Context, d inbox.Delivery) error {
+	return func(ctx context.Context, d inbox.JobArgs) error {
 		_, err := client.Insert(ctx, d, nil)
 		return err
 	}
@@ -207,7 +207,7 @@ func BenchmarkAck(b *testing.B) {
 		b.Run(db.name+"/RiverInsert", func(b *testing.B) {
 			runSenders(b, func(i int64) error {
 				body := event(int(i))
-				return db.insert(context.Background(), inbox.Delivery{Body: body, ContentType: "application/json", ReceivedAt: time.Now(), Key: string(body)})
+				return db.insert(context.Background(), inbox.JobArgs{Body: body, ContentType: "application/json", ReceivedAt: time.Now(), Key: string(body)})
 			})
 		})
 		b.Run(db.name+"/BareInsert", func(b *testing.B) {

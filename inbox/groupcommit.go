@@ -16,7 +16,7 @@ import (
 // every delivery in it.
 type groupCommit struct {
 	// commit stores one batch in one transaction.
-	commit func(ctx context.Context, batch []Delivery) error
+	commit func(ctx context.Context, batch []JobArgs) error
 	// max bounds a batch.
 	max int
 	// timeout bounds one commit, which runs whatever its leader's request
@@ -31,14 +31,14 @@ type groupCommit struct {
 
 // batch is one transaction's deliveries.
 type batch struct {
-	items []Delivery
+	items []JobArgs
 	turn  chan struct{} // closed when this batch may commit
 	done  chan struct{} // closed when it has, err set
 	err   error
 }
 
 // store stores d and returns once its batch has committed, or failed.
-func (g *groupCommit) store(ctx context.Context, d Delivery) error {
+func (g *groupCommit) store(ctx context.Context, d JobArgs) error {
 	g.mu.Lock()
 	b := g.open
 	if b == nil || len(b.items) >= g.max {

@@ -22,7 +22,7 @@ type recordingCommit struct {
 	release chan struct{} // when set, each commit waits for it
 }
 
-func (r *recordingCommit) commit(_ context.Context, batch []Delivery) error {
+func (r *recordingCommit) commit(_ context.Context, batch []JobArgs) error {
 	if r.release != nil {
 		<-r.release
 	}
@@ -47,7 +47,7 @@ func TestGroupCommitStoresABurstInFewTransactions(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = g.store(context.Background(), Delivery{Key: strconv.Itoa(i)}) })
+		wg.Go(func() { errs[i] = g.store(context.Background(), JobArgs{Key: strconv.Itoa(i)}) })
 	}
 	// Let the first commit hold everyone else back until all have arrived,
 	// then let every commit through.
@@ -74,7 +74,7 @@ func TestGroupCommitStoresABurstInFewTransactions(t *testing.T) {
 	}
 
 	// Quiet again: a lone delivery commits at once, alone.
-	require.NoError(t, g.store(context.Background(), Delivery{Key: "lone"}))
+	require.NoError(t, g.store(context.Background(), JobArgs{Key: "lone"}))
 	assert.Equal(t, []string{"lone"}, rec.batches[len(rec.batches)-1])
 	assert.False(t, g.busy)
 }
@@ -87,7 +87,7 @@ func TestGroupCommitFailsEveryDeliveryOfAFailedBatch(t *testing.T) {
 	var failed atomic.Int32
 	for i := range 20 {
 		wg.Go(func() {
-			if err := g.store(context.Background(), Delivery{Key: strconv.Itoa(i)}); err != nil {
+			if err := g.store(context.Background(), JobArgs{Key: strconv.Itoa(i)}); err != nil {
 				failed.Add(1)
 			}
 		})
@@ -104,7 +104,7 @@ func TestGroupCommitFailsEveryDeliveryOfAFailedBatch(t *testing.T) {
 
 	// The store recovers: the next delivery is stored.
 	rec.fail.Store(false)
-	require.NoError(t, g.store(context.Background(), Delivery{Key: "after"}))
+	require.NoError(t, g.store(context.Background(), JobArgs{Key: "after"}))
 	assert.True(t, rec.stored["after"])
 }
 
@@ -115,7 +115,7 @@ func TestGroupCommitOutlivesItsLeadersRequest(t *testing.T) {
 	g := &groupCommit{commit: rec.commit, max: 8, timeout: time.Minute}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	require.NoError(t, g.store(ctx, Delivery{Key: "k"}))
+	require.NoError(t, g.store(ctx, JobArgs{Key: "k"}))
 	assert.True(t, rec.stored["k"])
 }
 

@@ -73,8 +73,8 @@ type RunInfo struct {
 
 // WithObserver makes the inbox report each delivery to o: its receipt and
 // store, and each run of its callbacks by this inbox's workers.
-func WithObserver(o Observer) Option {
-	return func(c *config) error { c.observer = o; return nil }
+func WithObserver(o Observer) AttachOption {
+	return attachOption(func(c *config) error { c.observer = o; return nil })
 }
 
 // carried bounds what Carry returned.

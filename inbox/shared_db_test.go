@@ -35,7 +35,7 @@ func (w *appWorker) Work(context.Context, *river.Job[appJob]) error { w.done.Add
 
 // appClient is an app's River client on db, with its worker and, when
 // given, the inbox's.
-func appClient(t *testing.T, db *sql.DB, done *atomic.Int32, h *webhooks.Handler, opts ...inbox.Option) *river.Client[*sql.Tx] {
+func appClient(t *testing.T, db *sql.DB, done *atomic.Int32, h *webhooks.Handler, opts ...inbox.AttachOption) *river.Client[*sql.Tx] {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &appWorker{done: done})
@@ -129,21 +129,40 @@ func TestAttachStoresThroughTheAppsClient(t *testing.T) {
 	assert.True(t, idle)
 }
 
-// TestAddWorkerAndAttachRefuseOptionsOfTheInboxsOwnClient: with an app's
-// River client, its config sets workers, retries and timeouts; an option
-// that would set them here is an error, not silently ignored.
-func TestAddWorkerAndAttachRefuseOptionsOfTheInboxsOwnClient(t *testing.T) {
+// TestOnlyAttachOptionsReachAnAppsClient: with an app's River client, its
+// config sets workers, retries and timeouts; AddWorker and Attach take only
+// the options that apply there (AttachOption), so that an option of the
+// inbox's own client given there does not compile, rather than being
+// ignored.
+func TestOnlyAttachOptionsReachAnAppsClient(t *testing.T) {
+	attach := map[string]inbox.Option{
+		"WithLogger":   inbox.WithLogger(slog.New(slog.DiscardHandler)),
+		"WithObserver": inbox.WithObserver(inbox.Observer{}),
+	}
+	own := map[string]inbox.Option{
+		"WithMaxAttempts": inbox.WithMaxAttempts(3), "WithBackoff": inbox.WithBackoff(time.Second, time.Minute),
+		"WithWorkers": inbox.WithWorkers(50), "WithJobTimeout": inbox.WithJobTimeout(time.Hour),
+		"WithRescueAfter": inbox.WithRescueAfter(time.Hour), "WithRetention": inbox.WithRetention(time.Hour),
+		"WithDeadLetterRetention": inbox.WithDeadLetterRetention(time.Hour),
+		"WithoutMigrations":       inbox.WithoutMigrations(), "WithoutWorkers": inbox.WithoutWorkers(),
+	}
+	for name, o := range attach {
+		_, ok := o.(inbox.AttachOption)
+		assert.True(t, ok, "%s is an AttachOption", name)
+	}
+	for name, o := range own {
+		_, ok := o.(inbox.AttachOption)
+		assert.False(t, ok, "%s configures the inbox's own client: not an AttachOption", name)
+	}
 	h := handler(t)
-	err := inbox.AddWorker(river.NewWorkers(), h, inbox.WithWorkers(50), inbox.WithJobTimeout(time.Hour))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "AddWorker: WithWorkers, WithJobTimeout: only for the River client of the inbox's own")
+	require.NoError(t, inbox.AddWorker(river.NewWorkers(), h, inbox.WithLogger(slog.New(slog.DiscardHandler))))
 	db, err := inbox.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "app.db"))
 	require.NoError(t, err)
 	defer db.Close()
 	c, err := river.NewClient(riversqlite.New(db), &river.Config{})
 	require.NoError(t, err)
-	_, err = inbox.Attach(c, h, inbox.WithoutMigrations())
-	require.ErrorContains(t, err, "Attach: WithoutMigrations: only for")
 	_, err = inbox.Attach(c, h, inbox.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
+	_, err = inbox.Attach(c, h, inbox.WithLogger(nil))
+	require.ErrorContains(t, err, "WithLogger: nil logger")
 }

@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
@@ -24,7 +27,8 @@ import (
 	"github.com/doubletick-go/doubletick/webhooks"
 )
 
-// Inbox is what the commands need of an [inbox.Inbox], of either driver.
+// Inbox is what the commands need of an inbox: an [inbox.Admin] (or an
+// [inbox.Inbox]), of either driver.
 type Inbox interface {
 	Stats(context.Context) (inbox.Stats, error)
 	DeadLetters(context.Context, int) ([]inbox.DeadLetter, error)
@@ -38,29 +42,18 @@ type Inbox interface {
 // runs in this process, and no migration is run. Close it with the
 // function returned.
 func Open(ctx context.Context, sqlitePath, postgresURL string) (Inbox, func(), error) {
-	// Workers never run here, so the handler's verifier and callbacks are
-	// never used; the inbox needs one to be built.
-	v, err := webhooks.NewBearerVerifier("not-used-by-inboxadmin")
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := webhooks.NewHandler(v)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := []inbox.Option{inbox.WithoutWorkers(), inbox.WithoutMigrations()}
 	switch {
 	case sqlitePath != "":
 		db, err := openExistingSQLite(ctx, sqlitePath)
 		if err != nil {
 			return nil, nil, err
 		}
-		in, err := inbox.New(ctx, riversqlite.New(db), h, opts...)
+		admin, err := newAdmin(riversqlite.New(db))
 		if err != nil {
 			db.Close()
 			return nil, nil, err
 		}
-		return in, func() { db.Close() }, nil
+		return admin, func() { db.Close() }, nil
 	case postgresURL != "":
 		pool, err := pgxpool.New(ctx, postgresURL)
 		if err != nil {
@@ -70,14 +63,24 @@ func Open(ctx context.Context, sqlitePath, postgresURL string) (Inbox, func(), e
 			pool.Close()
 			return nil, nil, fmt.Errorf("inboxadmin: reaching PostgreSQL: %w", err)
 		}
-		in, err := inbox.New(ctx, riverpgxv5.New(pool), h, opts...)
+		admin, err := newAdmin(riverpgxv5.New(pool))
 		if err != nil {
 			pool.Close()
 			return nil, nil, err
 		}
-		return in, pool.Close, nil
+		return admin, pool.Close, nil
 	}
 	return nil, nil, errors.New("inboxadmin: no database: give a SQLite file or a PostgreSQL URL")
+}
+
+// newAdmin returns the Admin of the inbox in driver's database, through a
+// River client that runs no worker.
+func newAdmin[TTx any](driver riverdriver.Driver[TTx]) (*inbox.Admin[TTx], error) {
+	client, err := river.NewClient(driver, &river.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("inboxadmin: %w", err)
+	}
+	return inbox.NewAdmin(client)
 }
 
 // openExistingSQLite opens an inbox's SQLite file, which must exist: an

@@ -23,7 +23,6 @@
 package doubletick
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,14 +32,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf16"
 
 	"github.com/google/go-querystring/query"
 
@@ -220,13 +216,6 @@ func checkAPIKey(key string) error {
 	return nil
 }
 
-// printableURL is u as an error or a description may show it: without
-// its password, query or fragment, which may hold credentials.
-func printableURL(u url.URL) string {
-	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
-	return u.Redacted()
-}
-
 // parseBaseURL checks rawURL and returns it as scheme://host[/prefix]. Its
 // errors never echo the user info, query or fragment that the URL may carry.
 func parseBaseURL(rawURL string, allowInsecure bool) (string, error) {
@@ -271,70 +260,6 @@ func validHeaderName(name string) bool {
 		}
 	}
 	return true
-}
-
-// copyHTTPClient returns a copy of hc whose redirect policy strips the API key
-// from any redirect that leaves the origin of the first request, before the
-// caller's own policy (or the standard one) decides.
-func (c *Client) copyHTTPClient(hc *http.Client, timeout time.Duration) *http.Client {
-	cp := *hc
-	cp.Timeout = timeout
-	c.userHTTP, c.copiedTransport = hc, hc.Transport
-	userPolicy := hc.CheckRedirect
-	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
-			for _, h := range c.authHeaders {
-				req.Header.Del(h)
-			}
-			// The Referer would name the API's URL, query included (group
-			// IDs, phone numbers), to another origin.
-			req.Header.Del("Referer")
-		}
-		if userPolicy != nil {
-			return userPolicy(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &cp
-}
-
-// httpClientFor returns the client a request goes through: the copy made
-// by NewClient, unless the caller's client has had its Transport replaced
-// since (as httpmock.ActivateNonDefault does), in which case a copy with
-// that transport, so that a mock is used rather than silently bypassed.
-// The copy keeps the caller's transport as it is, not wrapped: net/http
-// cancels requests on its own *Transport more cheaply than on others.
-func (c *Client) httpClientFor() *http.Client {
-	if t := c.userHTTP.Transport; !sameRoundTripper(t, c.copiedTransport) {
-		cp := *c.httpClient
-		cp.Transport = t
-		return &cp
-	}
-	return c.httpClient
-}
-
-// sameRoundTripper compares two transports without panicking on a type
-// that == cannot compare (a func, or a struct holding a map).
-func sameRoundTripper(a, b http.RoundTripper) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	ta := reflect.TypeOf(a)
-	if ta != reflect.TypeOf(b) {
-		return false
-	}
-	if ta.Comparable() {
-		return a == b
-	}
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	switch va.Kind() {
-	case reflect.Func, reflect.Map, reflect.Slice:
-		return va.Pointer() == vb.Pointer()
-	}
-	return true // an uncomparable struct value: taken as unchanged
 }
 
 // String describes the Client without its API key.
@@ -413,58 +338,25 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	var body *bodySource
-	switch b := in.(type) {
-	case nil:
-	case *bodySource:
-		body = b
-	default:
-		payload, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", ep.method, ep.route, err)
-		}
-		body = jsonBody(payload)
+	body, err := requestBody(ep, in)
+	if err != nil {
+		return nil, err
 	}
 	target := c.baseURL + ep.route
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	obs := c.observer
-	if obs.Start != nil {
-		if started := obs.Start(ctx, ep.key); started != nil {
-			ctx = started
-		}
-	}
-	// The clock is read only for the observer functions that are set.
-	callStart := observedNow(obs.Done != nil)
-	attempts := 0
+	ctx, call := c.observer.begin(ctx, ep.key)
 	var lastResp *Response
 	var lastErr error
-	done := func(resp *Response, err error) (*Response, error) {
-		if obs.Done != nil {
-			status := 0
-			if resp != nil {
-				status = resp.StatusCode
-			}
-			obs.Done(ctx, CallInfo{Route: ep.key, Attempts: attempts, StatusCode: status,
-				Duration: time.Since(callStart), ErrorType: errorType(err, status)})
-		}
-		return resp, err
-	}
 	for attempt := 1; ; attempt++ {
-		waitStart := observedNow(obs.LimiterWait != nil)
-		err := c.limiter.Wait(ctx, ep.key)
-		if obs.LimiterWait != nil {
-			obs.LimiterWait(ctx, ep.key, time.Since(waitStart))
-		}
-		if err != nil {
+		if err := call.limiterWait(ctx, c.limiter); err != nil {
 			if lastErr != nil {
-				return done(lastResp, fmt.Errorf("doubletick: %s %s: %w before retrying after: %w", ep.method, ep.route, err, lastErr))
+				return call.done(ctx, lastResp, fmt.Errorf("doubletick: %s %s: %w before retrying after: %w", ep.method, ep.route, err, lastErr))
 			}
-			return done(nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err))
+			return call.done(ctx, nil, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err))
 		}
-		attempts = attempt
-		sendStart := observedNow(obs.Attempt != nil)
+		sending := call.sending(attempt)
 		resp, sent, err := c.send(ctx, ep, target, body, out, attempt)
 		if resp != nil {
 			resp.Attempts = attempt
@@ -475,33 +367,31 @@ func (c *Client) do(ctx context.Context, ep endpoint, query url.Values, in, out 
 			wait, retry = c.planRetry(ctx, ep, attempt, resp, sent, err, body == nil || body.replayable)
 			retry = retry && pause.Fits(ctx, wait)
 		}
-		if obs.Attempt != nil {
-			a := AttemptInfo{Route: ep.key, Number: attempt, Duration: time.Since(sendStart), Retry: retry}
-			if resp != nil {
-				a.StatusCode, a.RequestID = resp.StatusCode, resp.RequestID
-			}
-			a.ErrorType = errorType(err, a.StatusCode)
-			if retry {
-				a.RetryWait = wait
-			}
-			obs.Attempt(ctx, a)
-		}
+		call.attempted(ctx, sending, resp, err, retry, wait)
 		if !retry {
-			return done(resp, err)
+			return call.done(ctx, resp, err)
 		}
 		if ctxErr := pause.Sleep(ctx, wait); ctxErr != nil {
-			return done(resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err))
+			return call.done(ctx, resp, fmt.Errorf("doubletick: %s %s: %w while waiting to retry after: %w", ep.method, ep.route, ctxErr, err))
 		}
 		lastResp, lastErr = resp, err
 	}
 }
 
-// observedNow is the time if observed, else the zero time.
-func observedNow(observed bool) time.Time {
-	if observed {
-		return time.Now()
+// requestBody is what do sends for in: nothing, a body source as given, or
+// in encoded as JSON.
+func requestBody(ep endpoint, in any) (*bodySource, error) {
+	switch b := in.(type) {
+	case nil:
+		return nil, nil
+	case *bodySource:
+		return b, nil
 	}
-	return time.Time{}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("doubletick: %s %s: encoding request: %w", ep.method, ep.route, err)
+	}
+	return jsonBody(payload), nil
 }
 
 // planRetry decides whether a failed attempt is retried and after how long.
@@ -526,117 +416,6 @@ func (c *Client) planRetry(ctx context.Context, ep endpoint, attempt int, resp *
 		Sent: sent, Repeatable: c.retryAnyMethod || repeatableMethod(ep.method),
 	}
 	return wait, c.retryPolicy(a)
-}
-
-// bodySource gives a request its body, afresh for each attempt.
-type bodySource struct {
-	contentType string
-	// length is the body's length when known, else -1 or 0.
-	length int64
-	// payload is a body held in memory (JSON); open, when set, streams one
-	// instead, afresh for each attempt.
-	payload []byte
-	open    func() (io.Reader, error)
-	// replayable says a second attempt can send the same body again.
-	replayable bool
-}
-
-// jsonBody is the body of every call but uploads.
-func jsonBody(payload []byte) *bodySource {
-	return &bodySource{contentType: "application/json", payload: payload, replayable: true}
-}
-
-// reader returns the body of one attempt.
-func (b *bodySource) reader() (io.Reader, error) {
-	if b.open == nil {
-		return bytes.NewReader(b.payload), nil
-	}
-	return b.open()
-}
-
-// withoutQuery returns err, a transport error (http.Client.Do returns a
-// *url.Error), with the query left out of the URL its text shows: a query
-// carries group IDs, phone numbers and message IDs, which do not belong in
-// errors and logs. The route key says which call failed.
-func withoutQuery(err error) error {
-	ue, ok := err.(*url.Error)
-	if !ok || !strings.Contains(ue.URL, "?") {
-		return err
-	}
-	cp := *ue
-	cp.URL, _, _ = strings.Cut(ue.URL, "?")
-	return &cp
-}
-
-// newAuthSetter returns what writes the API key into a request's headers:
-// each header of names gets the key, Authorization with scheme before it
-// when scheme is set. The values are built once; the key stays in the
-// closure.
-func newAuthSetter(key, scheme string, names []string) func(http.Header) {
-	values := make([][]string, len(names))
-	for i, h := range names {
-		v := key
-		if h == HeaderAuthorization && scheme != "" {
-			v = scheme + " " + key
-		}
-		values[i] = []string{v}
-	}
-	return func(h http.Header) {
-		for i, name := range names {
-			h[name] = values[i]
-		}
-	}
-}
-
-// send makes one attempt. sent is false when the request certainly did not
-// reach the server.
-func (c *Client) send(ctx context.Context, ep endpoint, target string, src *bodySource, out any, attempt int) (*Response, bool, error) {
-	var body io.Reader
-	if src != nil {
-		var err error
-		if body, err = src.reader(); err != nil {
-			return nil, false, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, ep.method, target, body)
-	if err != nil {
-		return nil, false, fmt.Errorf("doubletick: %s %s: building request: %w", ep.method, ep.route, err)
-	}
-	if src != nil && src.length > 0 {
-		req.ContentLength = src.length
-	}
-	c.setAuth(req.Header)
-	req.Header["User-Agent"] = c.userAgent
-	req.Header["Accept"] = c.jsonMediaType
-	switch {
-	case src == nil:
-	case src.contentType == c.jsonMediaType[0]:
-		req.Header["Content-Type"] = c.jsonMediaType
-	default:
-		req.Header["Content-Type"] = []string{src.contentType}
-	}
-
-	start := time.Now()
-	httpResp, err := c.httpClientFor().Do(req)
-	if err != nil {
-		err = withoutQuery(err)
-		c.log(ctx, ep, attempt, 0, start, "", err)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, true, fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, ctxErr)
-		}
-		return nil, !certainlyNotSent(err), fmt.Errorf("doubletick: %s %s: %w", ep.method, ep.route, err)
-	}
-	defer func() { closeBody(httpResp) }()
-
-	resp := &Response{
-		StatusCode: httpResp.StatusCode,
-		Header:     httpResp.Header,
-		RequestID:  httpResp.Header.Get(c.requestIDHeader),
-		Rate:       parseRate(httpResp.Header, time.Now()),
-	}
-	err = c.decode(httpResp, resp, ep, out)
-	c.log(ctx, ep, attempt, resp.StatusCode, start, resp.RequestID, err)
-	return resp, true, err
 }
 
 // call sends one call, with query (a struct with url tags, or nil) and body
@@ -664,219 +443,4 @@ func encodeQuery(v any) (url.Values, error) {
 		return nil, fmt.Errorf("doubletick: encoding query: %w", err)
 	}
 	return q, nil
-}
-
-// decode reads the body of httpResp into out, or into a typed error.
-func (c *Client) decode(httpResp *http.Response, resp *Response, ep endpoint, out any) error {
-	status, method, route := httpResp.StatusCode, ep.method, ep.route
-	if status < 200 || status > 299 {
-		raw, readErr := readBody(httpResp, maxErrorBody)
-		apiErr := c.newAPIError(ep, status, resp.RequestID, raw)
-		if readErr != nil && len(raw) == 0 {
-			apiErr.Messages = append(apiErr.Messages, "reading the error body failed: "+readErr.Error())
-		}
-		if status == http.StatusTooManyRequests {
-			return &RateLimitError{APIError: apiErr, RetryAfter: resp.Rate.RetryAfter, Rate: resp.Rate}
-		}
-		return apiErr
-	}
-	if out == nil {
-		return nil
-	}
-	raw, err := readBody(httpResp, maxSuccessBody)
-	if err != nil {
-		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
-	}
-	if _, ok := out.(emptyBodyAllowed); ok && len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
-	}
-	if r, ok := out.(successReporter); ok && !r.succeeded() {
-		var env errorEnvelope
-		if json.Unmarshal(raw, &env) == nil && env.Success != nil && !*env.Success {
-			return c.newAPIError(ep, status, resp.RequestID, raw)
-		}
-	}
-	return nil
-}
-
-// emptyBodyAllowed is implemented by results whose 2xx answer is documented
-// with no body, so that an empty one decodes to the zero value.
-type emptyBodyAllowed interface{ allowsEmptyBody() }
-
-// successReporter is implemented by results whose body carries "success".
-type successReporter interface{ succeeded() bool }
-
-// errorEnvelope is the NestJS error shape, plus the "success" flag.
-type errorEnvelope struct {
-	Success    *bool    `json:"success"`
-	StatusCode int      `json:"statusCode"`
-	Message    messages `json:"message"`
-	Error      string   `json:"error"`
-}
-
-// messages decodes a "message" that is a string or an array of strings.
-type messages []string
-
-// UnmarshalJSON accepts a string, an array of strings, or null; anything else
-// is kept as its JSON text.
-func (m *messages) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		if one != "" {
-			*m = messages{one}
-		}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err == nil {
-		*m = many
-		return nil
-	}
-	if s := string(bytes.TrimSpace(b)); s != "null" {
-		*m = messages{s}
-	}
-	return nil
-}
-
-// newAPIError builds the error for a failed answer. It scrubs the API key
-// and the call's other secrets from the body, in case a server echoes the
-// request back, in every form a JSON encoder may have written them in; and
-// again from the decoded messages.
-func (c *Client) newAPIError(ep endpoint, status int, requestID string, raw []byte) *APIError {
-	secrets := c.secretPattern(ep)
-	raw = secrets.ReplaceAllLiteral(raw, []byte(redacted))
-	e := &APIError{Method: ep.method, Route: ep.route, StatusCode: status, RequestID: requestID, Body: raw}
-	var env errorEnvelope
-	if json.Unmarshal(raw, &env) == nil {
-		e.ErrorText = secrets.ReplaceAllLiteralString(env.Error, redacted)
-		e.Messages = env.Message
-		for i, m := range e.Messages {
-			e.Messages[i] = secrets.ReplaceAllLiteralString(m, redacted)
-		}
-	}
-	return e
-}
-
-// minSecretLength is the length below which a call's secret is not
-// scrubbed: no credential is that short, and replacing a word of a few
-// letters would garble the error it appears in.
-const minSecretLength = 6
-
-// secretPattern matches the API key and ep's secrets as they may appear in
-// what a server echoes back. The key's pattern, the usual case, is compiled
-// once.
-func (c *Client) secretPattern(ep endpoint) *regexp.Regexp {
-	if len(ep.secrets) == 0 {
-		return c.keyPattern()
-	}
-	secrets := []string{c.apiKey()}
-	for _, s := range ep.secrets {
-		if len(s) >= minSecretLength {
-			secrets = append(secrets, s)
-		}
-	}
-	return secretPattern(secrets...)
-}
-
-// secretPattern returns a pattern that matches each of secrets as it is,
-// and as it stands inside a JSON string, however many times encoded: each
-// ASCII character but letters and digits may be escaped with any number of
-// backslashes ('"' as \", '/' as \/ by PHP), and any other character may be
-// written as \uXXXX (beyond the Basic Multilingual Plane as a surrogate
-// pair, \uXXXX\uXXXX), in either case (Go's and Node's escapes of '<', '>',
-// '&', Python's of everything beyond ASCII, or an encoder that escapes
-// everything). Longer secrets are tried first.
-func secretPattern(secrets ...string) *regexp.Regexp {
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	alts := make([]string, len(secrets))
-	for i, s := range secrets {
-		var b strings.Builder
-		for _, r := range s {
-			switch {
-			case r < 0x80 && isAlnum(byte(r)):
-				b.WriteRune(r)
-			case r < 0x80:
-				fmt.Fprintf(&b, `(?:\\*%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
-			case r <= 0xffff:
-				fmt.Fprintf(&b, `(?:%s|\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), r)
-			default: // beyond it, \uXXXX\uXXXX: a UTF-16 surrogate pair
-				hi, lo := utf16.EncodeRune(r)
-				fmt.Fprintf(&b, `(?:%s|\\+u(?i:%04x)\\+u(?i:%04x))`, regexp.QuoteMeta(string(r)), hi, lo)
-			}
-		}
-		alts[i] = b.String()
-	}
-	return regexp.MustCompile(strings.Join(alts, "|"))
-}
-
-func isAlnum(b byte) bool {
-	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
-}
-
-// readBounded reads r to its end, or fails once it has read more than limit
-// bytes.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return b, err
-	}
-	if int64(len(b)) > limit {
-		return b[:limit], fmt.Errorf("body is larger than %d bytes", limit)
-	}
-	return b, nil
-}
-
-// readBody reads the body of resp, at most limit bytes (the error says when
-// there was more). A body of known length within the limit is read into a
-// buffer of that length at once (a length of 0 is not trusted: a
-// RoundTripper of the caller's may leave it unset). A body read to its end is closed, and
-// replaced by http.NoBody, so that closeBody has nothing left to do.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	var b []byte
-	var err error
-	if n := resp.ContentLength; n > 0 && n <= limit {
-		b = make([]byte, n)
-		_, err = io.ReadFull(resp.Body, b)
-	} else {
-		b, err = readBounded(resp.Body, limit) // an error when it stopped short of the end
-	}
-	if err == nil {
-		_ = resp.Body.Close()
-		resp.Body = http.NoBody
-	}
-	return b, err
-}
-
-// closeBody discards a little of what is left of resp's body, so that a
-// short remainder does not cost the connection, and closes it.
-func closeBody(resp *http.Response) {
-	if resp.Body == http.NoBody {
-		return
-	}
-	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
-	_ = resp.Body.Close()
-}
-
-func (c *Client) log(ctx context.Context, ep endpoint, attempt, status int, start time.Time, requestID string, err error) {
-	if !c.logger.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", ep.method),
-		slog.String("route", ep.route),
-		slog.Int("attempt", attempt),
-		slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
-	}
-	if requestID != "" {
-		attrs = append(attrs, slog.String("request_id", requestID))
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", c.secretPattern(ep).ReplaceAllLiteralString(err.Error(), redacted)))
-	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "doubletick request", attrs...)
 }

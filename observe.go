@@ -86,6 +86,88 @@ func WithCallObserver(o CallObserver) Option {
 	}
 }
 
+// observedCall is one call as its CallObserver sees it: its methods call
+// the observer's functions that are set, and read the clock only for
+// those, so that a Client without an observer pays nothing for it.
+type observedCall struct {
+	obs      *CallObserver
+	route    string
+	start    time.Time
+	attempts int
+}
+
+// begin starts observing a call of route, and returns the context the call
+// runs in from then on.
+func (o *CallObserver) begin(ctx context.Context, route string) (context.Context, observedCall) {
+	if o.Start != nil {
+		if started := o.Start(ctx, route); started != nil {
+			ctx = started
+		}
+	}
+	return ctx, observedCall{obs: o, route: route, start: o.now(o.Done != nil)}
+}
+
+// now is the time when observed, else the zero time.
+func (*CallObserver) now(observed bool) time.Time {
+	if observed {
+		return time.Now()
+	}
+	return time.Time{}
+}
+
+// limiterWait waits for the route's turn in l, and reports how long it
+// held the call.
+func (c *observedCall) limiterWait(ctx context.Context, l Limiter) error {
+	start := c.obs.now(c.obs.LimiterWait != nil)
+	err := l.Wait(ctx, c.route)
+	if c.obs.LimiterWait != nil {
+		c.obs.LimiterWait(ctx, c.route, time.Since(start))
+	}
+	return err
+}
+
+// sending counts attempt as sent, and returns what attempted needs of it.
+func (c *observedCall) sending(attempt int) sendingAttempt {
+	c.attempts = attempt
+	return sendingAttempt{number: attempt, start: c.obs.now(c.obs.Attempt != nil)}
+}
+
+// sendingAttempt is an attempt being sent.
+type sendingAttempt struct {
+	number int
+	start  time.Time
+}
+
+// attempted reports an attempt's outcome: its answer or error, and whether
+// the call retries it after wait.
+func (c *observedCall) attempted(ctx context.Context, a sendingAttempt, resp *Response, err error, retry bool, wait time.Duration) {
+	if c.obs.Attempt == nil {
+		return
+	}
+	info := AttemptInfo{Route: c.route, Number: a.number, Duration: time.Since(a.start), Retry: retry}
+	if resp != nil {
+		info.StatusCode, info.RequestID = resp.StatusCode, resp.RequestID
+	}
+	info.ErrorType = errorType(err, info.StatusCode)
+	if retry {
+		info.RetryWait = wait
+	}
+	c.obs.Attempt(ctx, info)
+}
+
+// done reports the call's end, and returns resp and err.
+func (c *observedCall) done(ctx context.Context, resp *Response, err error) (*Response, error) {
+	if c.obs.Done != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.obs.Done(ctx, CallInfo{Route: c.route, Attempts: c.attempts, StatusCode: status,
+			Duration: time.Since(c.start), ErrorType: errorType(err, status)})
+	}
+	return resp, err
+}
+
 // errorType classifies a failed attempt or call; status is its answer's,
 // 0 when none came.
 func errorType(err error, status int) string {

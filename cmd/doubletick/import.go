@@ -38,12 +38,17 @@ type importSummary struct {
 	Checked      bool    `json:"checkedOnly,omitempty"`
 }
 
+// importFlags are groups import's flags.
+type importFlags struct {
+	journal, failures string
+	perSecond         float64
+	burst, workers    int
+	inDoubtWait       time.Duration
+	checkOnly         bool
+}
+
 func (a *app) groupsImportCommand() *cobra.Command {
-	var journalPath, failuresPath string
-	var perSecond float64
-	var burst, workers int
-	var inDoubtWait time.Duration
-	var checkOnly bool
+	var o importFlags
 	cmd := &cobra.Command{
 		Use:   "import FILE.csv [flags]",
 		Short: "Create a group for each row of a CSV file; resumable, never creating a row twice",
@@ -79,127 +84,140 @@ are still in doubt (run again), 2 on bad input.`,
   doubletick groups import customers.csv --rate 1    # create; run again after a stop to go on
   doubletick groups import customers.failures.csv    # the fixed failures`,
 		Args: args(1, "the CSV file"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			file := args[0]
-			if journalPath == "" {
-				journalPath = file + ".journal"
-			}
-			if failuresPath == "" {
-				failuresPath = strings.TrimSuffix(file, ".csv") + ".failures.csv"
-			}
-			if perSecond < 0 || burst < 1 || workers < 1 {
-				return usagef("--rate must be positive, --burst and --workers at least 1")
-			}
-			if _, err := os.Stat(file); err != nil {
-				return usageError{err}
-			}
-			ctx := cmd.Context()
-			started := time.Now()
-			_, statErr := os.Stat(journalPath)
-			fresh := errors.Is(statErr, fs.ErrNotExist)
-			j, err := bulk.OpenJournal(ctx, journalPath)
-			if err != nil {
-				return err
-			}
-			defer j.Close()
-			loaded, err := j.Load(ctx, file, func(problem error) { fmt.Fprintln(a.stderr, problem) })
-			if err == nil && loaded.Problems > 0 {
-				err = usagef("%s: %d problem(s) in %d rows; nothing was sent", file, loaded.Problems, loaded.Rows)
-			}
-			if err != nil && fresh {
-				// Nothing was sent: a journal begun by this run is of no use,
-				// and would only sit beside the file.
-				_ = j.Close()
-				for _, suffix := range []string{"", "-wal", "-shm"} {
-					_ = os.Remove(journalPath + suffix)
-				}
-			}
-			var herr *bulk.HeaderError
-			var changed *bulk.ChangedFileError
-			var parse *csv.ParseError
-			switch {
-			case errors.As(err, &herr), errors.As(err, &changed), errors.As(err, &parse), errors.Is(err, bulk.ErrEmptyFile):
-				return usageError{err}
-			case err != nil:
-				return err
-			}
-			summary := importSummary{Rows: loaded.Rows, Journal: journalPath}
-			if checkOnly {
-				summary.Checked = true
-				return a.print(summary, func(w io.Writer) {
-					fmt.Fprintf(w, "%s: %d rows, all good; nothing sent (journal %s)\n", file, loaded.Rows, journalPath)
-				})
-			}
-
-			limit := doubletick.DefaultRateLimit()
-			if perSecond > 0 {
-				limit = doubletick.RateLimit{Rate: rate.Limit(perSecond), Burst: burst}
-			}
-			pacer, err := bulk.NewPacer(limit)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(doubletick.WithLimiter(pacer))
-			if err != nil {
-				return err
-			}
-			before, err := j.Counts(ctx)
-			if err != nil {
-				return err
-			}
-			p := newProgress(a.stderr, a.stderrIsTerminal, before)
-			counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: workers, InDoubtWait: inDoubtWait,
-				Progress: p.update, InDoubt: p.inDoubt})
-			p.finish()
-
-			elapsed := time.Since(started)
-			summary.Created, summary.CreatedBefore = counts.Created, before.Created
-			summary.Failed, summary.InDoubt, summary.Pending = counts.Failed, counts.Sending, counts.Pending
-			summary.Seconds = elapsed.Seconds()
-			pace, lowered := pacer.Pace()
-			summary.Pace, summary.PaceLowered = float64(pace), lowered
-			summary.GroupsPerSec = float64(counts.Created+counts.Failed-before.Created-before.Failed) / elapsed.Seconds()
-			if counts.Failed > 0 {
-				// Written even after Ctrl-C: the rows refused so far are known.
-				if err := writeFailures(context.WithoutCancel(ctx), j, failuresPath); err != nil {
-					return err
-				}
-				summary.FailuresFile = failuresPath
-			}
-			if err := a.print(summary, func(w io.Writer) {
-				fmt.Fprintf(w, "%s: %d rows: %d created (%d before this run), %d failed, %d in doubt, %d not sent; %.1fs, %.1f groups/s\n",
-					file, summary.Rows, summary.Created, summary.CreatedBefore, summary.Failed, summary.InDoubt, summary.Pending,
-					summary.Seconds, summary.GroupsPerSec)
-				if summary.PaceLowered > 0 {
-					fmt.Fprintf(w, "the server answered 429 %d time(s) at the pace asked for: the pace went down to %.2f/s; start there next time\n",
-						summary.PaceLowered, summary.Pace)
-				}
-				if summary.FailuresFile != "" {
-					fmt.Fprintf(w, "failed rows, with why, are in %s: fix them there and import it\n", summary.FailuresFile)
-				}
-			}); err != nil {
-				return err
-			}
-			switch {
-			case runErr != nil && ctx.Err() != nil:
-				return fmt.Errorf("stopped: %w; run the same command again to go on", errInterrupted)
-			case runErr != nil:
-				return fmt.Errorf("stopped: %w; run the same command again to go on", runErr)
-			case counts.Failed > 0:
-				return fmt.Errorf("%d row(s) failed", counts.Failed)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.importGroups(cmd.Context(), args[0], o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&journalPath, "journal", "", "the journal file (default FILE.csv.journal)")
-	f.StringVar(&failuresPath, "failures", "", "where failed rows go (default FILE.failures.csv)")
-	f.Float64Var(&perSecond, "rate", 0, "create requests per second (default: the SDK's default limit, 1 per second with bursts of 60)")
-	f.IntVar(&burst, "burst", 1, "with --rate: how many requests may go at once after a pause")
-	f.IntVar(&workers, "workers", bulk.DefaultWorkers, "requests in flight at once")
-	f.DurationVar(&inDoubtWait, "in-doubt-wait", bulk.DefaultInDoubtWait, "how long a row that may have been created waits to be found before it is sent again")
-	f.BoolVar(&checkOnly, "check", false, "check the file and fill the journal, but send nothing")
+	f.StringVar(&o.journal, "journal", "", "the journal file (default FILE.csv.journal)")
+	f.StringVar(&o.failures, "failures", "", "where failed rows go (default FILE.failures.csv)")
+	f.Float64Var(&o.perSecond, "rate", 0, "create requests per second (default: the SDK's default limit, 1 per second with bursts of 60)")
+	f.IntVar(&o.burst, "burst", 1, "with --rate: how many requests may go at once after a pause")
+	f.IntVar(&o.workers, "workers", bulk.DefaultWorkers, "requests in flight at once")
+	f.DurationVar(&o.inDoubtWait, "in-doubt-wait", bulk.DefaultInDoubtWait, "how long a row that may have been created waits to be found before it is sent again")
+	f.BoolVar(&o.checkOnly, "check", false, "check the file and fill the journal, but send nothing")
 	return readsEnv(cmd, apiEnv...)
+}
+
+// importGroups runs groups import of file: it loads the file into the
+// journal, then creates the rows not yet created, and prints the summary.
+func (a *app) importGroups(ctx context.Context, file string, o importFlags) error {
+	if o.journal == "" {
+		o.journal = file + ".journal"
+	}
+	if o.failures == "" {
+		o.failures = strings.TrimSuffix(file, ".csv") + ".failures.csv"
+	}
+	if o.perSecond < 0 || o.burst < 1 || o.workers < 1 {
+		return usagef("--rate must be positive, --burst and --workers at least 1")
+	}
+	if _, err := os.Stat(file); err != nil {
+		return usageError{err}
+	}
+	started := time.Now()
+	j, loaded, err := a.loadImport(ctx, file, o.journal)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	summary := importSummary{Rows: loaded.Rows, Journal: o.journal}
+	if o.checkOnly {
+		summary.Checked = true
+		return a.print(summary, func(w io.Writer) {
+			fmt.Fprintf(w, "%s: %d rows, all good; nothing sent (journal %s)\n", file, loaded.Rows, o.journal)
+		})
+	}
+
+	limit := doubletick.DefaultRateLimit()
+	if o.perSecond > 0 {
+		limit = doubletick.RateLimit{Rate: rate.Limit(o.perSecond), Burst: o.burst}
+	}
+	pacer, err := bulk.NewPacer(limit)
+	if err != nil {
+		return err
+	}
+	c, err := a.client(doubletick.WithLimiter(pacer))
+	if err != nil {
+		return err
+	}
+	before, err := j.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	p := newProgress(a.stderr, a.stderrIsTerminal, before)
+	counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: o.workers, InDoubtWait: o.inDoubtWait,
+		Progress: p.update, InDoubt: p.inDoubt})
+	p.finish()
+
+	elapsed := time.Since(started)
+	summary.Created, summary.CreatedBefore = counts.Created, before.Created
+	summary.Failed, summary.InDoubt, summary.Pending = counts.Failed, counts.Sending, counts.Pending
+	summary.Seconds = elapsed.Seconds()
+	pace, lowered := pacer.Pace()
+	summary.Pace, summary.PaceLowered = float64(pace), lowered
+	summary.GroupsPerSec = float64(counts.Created+counts.Failed-before.Created-before.Failed) / elapsed.Seconds()
+	if counts.Failed > 0 {
+		// Written even after Ctrl-C: the rows refused so far are known.
+		if err := writeFailures(context.WithoutCancel(ctx), j, o.failures); err != nil {
+			return err
+		}
+		summary.FailuresFile = o.failures
+	}
+	if err := a.print(summary, func(w io.Writer) { summary.write(w, file) }); err != nil {
+		return err
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return fmt.Errorf("stopped: %w; run the same command again to go on", errInterrupted)
+	case runErr != nil:
+		return fmt.Errorf("stopped: %w; run the same command again to go on", runErr)
+	case counts.Failed > 0:
+		return fmt.Errorf("%d row(s) failed", counts.Failed)
+	}
+	return nil
+}
+
+// loadImport opens the journal at path and loads file into it, reporting
+// each bad row. When nothing could be loaded, a journal this run began is
+// removed: nothing was sent, and it would only sit beside the file.
+func (a *app) loadImport(ctx context.Context, file, path string) (*bulk.Journal, bulk.LoadResult, error) {
+	_, statErr := os.Stat(path)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
+	j, err := bulk.OpenJournal(ctx, path)
+	if err != nil {
+		return nil, bulk.LoadResult{}, err
+	}
+	loaded, err := j.Load(ctx, file, func(problem error) { fmt.Fprintln(a.stderr, problem) })
+	if err == nil && loaded.Problems > 0 {
+		err = usagef("%s: %d problem(s) in %d rows; nothing was sent", file, loaded.Problems, loaded.Rows)
+	}
+	if err == nil {
+		return j, loaded, nil
+	}
+	_ = j.Close()
+	if fresh {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			_ = os.Remove(path + suffix)
+		}
+	}
+	var herr *bulk.HeaderError
+	var changed *bulk.ChangedFileError
+	var parse *csv.ParseError
+	if errors.As(err, &herr) || errors.As(err, &changed) || errors.As(err, &parse) || errors.Is(err, bulk.ErrEmptyFile) {
+		return nil, loaded, usageError{err}
+	}
+	return nil, loaded, err
+}
+
+// write writes the summary for people.
+func (s importSummary) write(w io.Writer, file string) {
+	fmt.Fprintf(w, "%s: %d rows: %d created (%d before this run), %d failed, %d in doubt, %d not sent; %.1fs, %.1f groups/s\n",
+		file, s.Rows, s.Created, s.CreatedBefore, s.Failed, s.InDoubt, s.Pending, s.Seconds, s.GroupsPerSec)
+	if s.PaceLowered > 0 {
+		fmt.Fprintf(w, "the server answered 429 %d time(s) at the pace asked for: the pace went down to %.2f/s; start there next time\n",
+			s.PaceLowered, s.Pace)
+	}
+	if s.FailuresFile != "" {
+		fmt.Fprintf(w, "failed rows, with why, are in %s: fix them there and import it\n", s.FailuresFile)
+	}
 }
 
 func writeFailures(ctx context.Context, j *bulk.Journal, path string) error {

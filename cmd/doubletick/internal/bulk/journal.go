@@ -138,26 +138,9 @@ func (j *Journal) Load(ctx context.Context, path string, report func(error)) (Lo
 	if err != nil {
 		return LoadResult{}, err
 	}
-	var loaded string
-	err = j.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'sha256'`).Scan(&loaded)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return LoadResult{}, err
+	if res, reused, err := j.reuse(ctx, sum); reused || err != nil {
+		return res, err
 	}
-	if loaded == sum {
-		var n int
-		err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM rows`).Scan(&n)
-		return LoadResult{Rows: n, Reused: true}, err
-	}
-	if loaded != "" {
-		var sent int
-		if err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM rows WHERE state != ?`, StatePending).Scan(&sent); err != nil {
-			return LoadResult{}, err
-		}
-		if sent > 0 {
-			return LoadResult{}, &ChangedFileError{Journal: j.path, Sent: sent}
-		}
-	}
-
 	f, err := os.Open(path)
 	if err != nil {
 		return LoadResult{}, err
@@ -172,6 +155,45 @@ func (j *Journal) Load(ctx context.Context, path string, report func(error)) (Lo
 		return LoadResult{}, err
 	}
 	defer tx.Rollback()
+	res, err := loadRows(ctx, tx, rd, report)
+	if err != nil || res.Problems > 0 {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('sha256', ?)`, sum); err != nil {
+		return LoadResult{}, err
+	}
+	return res, tx.Commit()
+}
+
+// reuse reports whether the journal already holds the file whose SHA-256
+// is sum, with its row count. It refuses another file once a row of the
+// one it holds was sent; a journal holding nothing sent may take another.
+func (j *Journal) reuse(ctx context.Context, sum string) (LoadResult, bool, error) {
+	var loaded string
+	err := j.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'sha256'`).Scan(&loaded)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return LoadResult{}, false, err
+	}
+	if loaded == sum {
+		var n int
+		err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM rows`).Scan(&n)
+		return LoadResult{Rows: n, Reused: true}, true, err
+	}
+	if loaded != "" {
+		var sent int
+		if err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM rows WHERE state != ?`, StatePending).Scan(&sent); err != nil {
+			return LoadResult{}, false, err
+		}
+		if sent > 0 {
+			return LoadResult{}, false, &ChangedFileError{Journal: j.path, Sent: sent}
+		}
+	}
+	return LoadResult{}, false, nil
+}
+
+// loadRows replaces the journal's rows in tx with rd's, checking each and
+// passing its problems to report; a groupId used twice is one.
+func loadRows(ctx context.Context, tx *sql.Tx, rd *Reader, report func(error)) (LoadResult, error) {
 	for _, q := range []string{`DELETE FROM rows`, `DELETE FROM meta`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return LoadResult{}, err
@@ -193,7 +215,7 @@ func (j *Journal) Load(ctx context.Context, path string, report func(error)) (Lo
 	for {
 		row, problems, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return res, nil
 		}
 		if err != nil {
 			return LoadResult{}, err
@@ -226,13 +248,6 @@ func (j *Journal) Load(ctx context.Context, path string, report func(error)) (Lo
 			}
 		}
 	}
-	if res.Problems > 0 {
-		return res, nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('sha256', ?)`, sum); err != nil {
-		return LoadResult{}, err
-	}
-	return res, tx.Commit()
 }
 
 func fileSHA256(path string) (string, error) {

@@ -6,8 +6,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/doubletick-go/doubletick"
-	"github.com/doubletick-go/doubletick/internal/readmetest"
 	"github.com/doubletick-go/doubletick/redislimit"
+	"github.com/doubletick-go/doubletick/redislimit/internal/readmetest"
 )
 
 // readmeClient is the README's snippet, compiled: running it needs Redis,

@@ -36,6 +36,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/redislimit/internal/pause"
 )
 
 // ErrUnavailable matches the error Wait returns when Redis cannot be reached
@@ -215,10 +216,10 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 			return err
 		}
 		if d := l.localPause(route); d > 0 {
-			if !fits(ctx, d) { // as the SDK's own limiter does
+			if !pause.Fits(ctx, d) { // as the SDK's own limiter does
 				return &doubletick.RateLimitError{RetryAfter: d}
 			}
-			if err := sleep(ctx, d); err != nil {
+			if err := pause.Sleep(ctx, d); err != nil {
 				return err
 			}
 			continue
@@ -239,7 +240,7 @@ func (l *Limiter) Wait(ctx context.Context, route string) error {
 		case err != nil:
 			return l.unavailable(ctx, route, err)
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := pause.Sleep(ctx, d); err != nil {
 			l.giveBack(route, lim) // the caller left: its slot is another's
 			return err
 		}
@@ -401,7 +402,7 @@ return 1`)
 // now and then forgets the pauses that have ended.
 func (l *Limiter) pauseLocally(route string, until time.Time) {
 	v, _ := l.pauses.LoadOrStore(route, new(atomic.Int64))
-	extendUntil(v.(*atomic.Int64), until.UnixNano())
+	pause.Extend(v.(*atomic.Int64), until.UnixNano())
 	if l.pauseCalls.Add(1)%pruneEvery == 0 {
 		l.prunePauses()
 	}
@@ -418,7 +419,7 @@ func (l *Limiter) prunePauses() {
 		}
 		if until := p.Load(); until > now {
 			back, _ := l.pauses.LoadOrStore(key, new(atomic.Int64))
-			extendUntil(back.(*atomic.Int64), until)
+			pause.Extend(back.(*atomic.Int64), until)
 		}
 		return true
 	})

@@ -18,7 +18,7 @@ import (
 	// This example is not released, so no user's build can pair it with
 	// another version of the core: it may use the core's internal packages,
 	// which released modules may not (CONTRIBUTING.md).
-	"github.com/doubletick-go/doubletick/internal/readmetest"
+	"github.com/doubletick-go/doubletick/examples/crmsync/internal/readmetest"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
 	"github.com/doubletick-go/doubletick/membership/sqlstore/sqlite"

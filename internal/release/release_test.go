@@ -203,3 +203,25 @@ func TestPrepareReportsIncompatibleAPIChanges(t *testing.T) {
 	assert.ErrorContains(t, err, "incompatible API changes in example.com/r need a new major version, not v1.1.0")
 	assert.Empty(t, git(t, dir, "status", "--porcelain"))
 }
+
+func TestCheckKeepsModulesOffTheCoresInternalPackages(t *testing.T) {
+	dir := newRepo(t)
+	write(t, filepath.Join(dir, "internal", "wait", "wait.go"), "// Package wait waits.\npackage wait\n\n// N is how long.\nconst N = 1\n")
+	write(t, filepath.Join(dir, "sub", "sub_test.go"), "package sub\n\nimport (\n\t\"testing\"\n\n\t\"example.com/r/internal/wait\"\n)\n\nfunc TestW(t *testing.T) { _ = wait.N }\n")
+	_, err := release(t, "check")
+	assert.ErrorContains(t, err, "sub/sub_test.go imports example.com/r/internal/wait, an internal package of the core module: keep a copy in sub/internal/")
+
+	// A copy, identical, is what the rule asks for.
+	write(t, filepath.Join(dir, "sub", "internal", "wait", "wait.go"), read(t, "internal/wait/wait.go"))
+	write(t, filepath.Join(dir, "sub", "sub_test.go"), "package sub\n\nimport (\n\t\"testing\"\n\n\t\"example.com/r/sub/internal/wait\"\n)\n\nfunc TestW(t *testing.T) { _ = wait.N }\n")
+	out, err := release(t, "check")
+	require.NoError(t, err, out)
+
+	// A copy that drifted, or holds a file the original lacks.
+	write(t, filepath.Join(dir, "sub", "internal", "wait", "wait.go"), strings.Replace(read(t, "internal/wait/wait.go"), "= 1", "= 2", 1))
+	write(t, filepath.Join(dir, "sub", "internal", "wait", "more.go"), "package wait\n")
+	_, err = release(t, "check")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sub/internal/wait/wait.go differs from internal/wait/wait.go")
+	assert.Contains(t, err.Error(), "sub/internal/wait/more.go is in a copy of internal/wait, which has no such file")
+}

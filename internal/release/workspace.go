@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -216,7 +220,109 @@ func (ws *workspace) checkLayout() error {
 	for _, path := range slices.Sorted(maps.Keys(want)) {
 		problems = append(problems, fmt.Errorf("go.work lacks: replace %s %s => %s", path, version, workPath(want[path])))
 	}
+	problems = append(problems, ws.checkSharing()...)
 	return errors.Join(problems...)
+}
+
+// checkSharing reports what breaks the rule that modules share no code
+// through the core's internal packages (CONTRIBUTING.md): a file of another
+// module, tests included, that imports one, and a module's copy of one
+// (in its own internal/NAME, where the core has internal/NAME) whose files
+// are not the core's, byte for byte.
+func (ws *workspace) checkSharing() []error {
+	core := ws.modules[0]
+	var problems []error
+	for _, m := range ws.modules[1:] {
+		err := filepath.WalkDir(filepath.Join(ws.root, m.dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != filepath.Join(ws.root, m.dir) && ws.isModuleDir(path) {
+					return filepath.SkipDir // a nested module checks its own
+				}
+				return nil
+			}
+			if !strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(ws.root, path)
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if strings.HasPrefix(p, core.path+"/internal/") && ws.owner(p) == core {
+					problems = append(problems, fmt.Errorf("%s imports %s, an internal package of the core module: keep a copy in %s/internal/", filepath.ToSlash(rel), p, m.dir))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			problems = append(problems, err)
+		}
+		copies, _ := filepath.Glob(filepath.Join(ws.root, m.dir, "internal", "*"))
+		for _, dir := range copies {
+			original := filepath.Join(ws.root, "internal", filepath.Base(dir))
+			if info, err := os.Stat(original); err != nil || !info.IsDir() || ws.isModuleDir(original) {
+				continue
+			}
+			problems = append(problems, compareCopy(ws.root, original, dir)...)
+		}
+	}
+	return problems
+}
+
+// isModuleDir reports whether dir holds a go.mod.
+func (ws *workspace) isModuleDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "go.mod"))
+	return err == nil
+}
+
+// owner returns the workspace module whose path is the longest prefix of
+// the package path p.
+func (ws *workspace) owner(p string) *mod {
+	var best *mod
+	for _, m := range ws.modules {
+		if (p == m.path || strings.HasPrefix(p, m.path+"/")) && (best == nil || len(m.path) > len(best.path)) {
+			best = m
+		}
+	}
+	return best
+}
+
+// compareCopy reports each Go file of the core's package in original that
+// the copy in dir lacks or has otherwise, and each Go file of the copy that
+// the original does not have.
+func compareCopy(root, original, dir string) []error {
+	var problems []error
+	rel := func(p string) string { r, _ := filepath.Rel(root, p); return filepath.ToSlash(r) }
+	files, _ := filepath.Glob(filepath.Join(original, "*.go"))
+	copied, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, c := range copied {
+		if !slices.Contains(files, filepath.Join(original, filepath.Base(c))) {
+			problems = append(problems, fmt.Errorf("%s is in a copy of %s, which has no such file", rel(c), rel(original)))
+		}
+	}
+	for _, o := range files {
+		c := filepath.Join(dir, filepath.Base(o))
+		want, err := os.ReadFile(o)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		got, err := os.ReadFile(c)
+		switch {
+		case os.IsNotExist(err) && strings.HasSuffix(o, "_test.go"):
+			// A copy may leave the original's tests behind.
+		case err != nil:
+			problems = append(problems, fmt.Errorf("%s is a copy of %s without %s", rel(dir), rel(original), filepath.Base(o)))
+		case !bytes.Equal(got, want):
+			problems = append(problems, fmt.Errorf("%s differs from %s: copies of the core's internal packages are kept identical (cp the original)", rel(c), rel(o)))
+		}
+	}
+	return problems
 }
 
 // setSiblingVersion makes every module require its siblings at version and

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/cmd/doubletick/internal/pause"
 )
 
 // Groups is the part of the DoubleTick client an import uses;
@@ -81,7 +82,7 @@ func (j *Journal) Run(ctx context.Context, groups Groups, opts Options) (Counts,
 		r.opts.Now = time.Now
 	}
 	if r.opts.Sleep == nil {
-		r.opts.Sleep = sleep
+		r.opts.Sleep = pause.Sleep
 	}
 	var err error
 	if r.counts, err = j.Counts(ctx); err != nil {
@@ -312,14 +313,4 @@ func (r *runner) report() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opts.Progress(r.counts)
-}
-
-// sleep waits d unless ctx ends first, and then returns ctx's error.
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
 }

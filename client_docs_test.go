@@ -116,7 +116,7 @@ func TestEscapedKeyEchoIsScrubbed(t *testing.T) {
 // left alone: scrubbing a word of a few letters would garble the message.
 func TestRegistrationSecretsEchoIsScrubbed(t *testing.T) {
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm",
-		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"911111111111"},
 		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "tok/en<1>&\"2"},
 		Headers:       map[string]string{"X-Signature": "hdr-secret-value"},
 		Query:         map[string]string{"token": "query-secret-value", "v": "two"},
@@ -172,7 +172,7 @@ func TestSecretsEchoedAsASCIIOnlyAreScrubbed(t *testing.T) {
 		respond(400, `{"statusCode":400,"message":["cannot register `+asciiOnly(strings.ReplaceAll(string(b), `"`, `'`))+`"],"error":"Bad Request"}`)(w, r)
 	})
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm",
-		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"911111111111"},
 		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: payload}}
 	_, _, err := c.Webhooks.Register(context.Background(), reg)
 	var apiErr *doubletick.APIError

@@ -109,7 +109,7 @@ func ExampleWebhooksService_Register() {
 	res, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 		URL:           "https://crm.example.com/doubletick/webhooks",
 		Name:          "crm",
-		Events:        []doubletick.WebhookEvent{doubletick.EventMessageStatusUpdate},
+		Events:        []webhooks.Type{webhooks.TypeMessageStatusUpdate},
 		WABANumbers:   []string{"+911111111111"},
 		Authorization: auth,
 	})
@@ -241,7 +241,7 @@ func ExampleWebhooksService_Update() {
 
 	reg := &doubletick.WebhookRegistration{
 		URL: "https://crm.example.com/doubletick/webhooks", Name: "crm",
-		Events:      []doubletick.WebhookEvent{doubletick.EventMessageStatusUpdate},
+		Events:      []webhooks.Type{webhooks.TypeMessageStatusUpdate},
 		WABANumbers: []string{"+911111111111"},
 	}
 	if _, _, err := c.Webhooks.Register(ctx, reg); err != nil {
@@ -253,7 +253,7 @@ func ExampleWebhooksService_Update() {
 	}
 	// An update sends the whole registration: DoubleTick does not document
 	// whether it merges.
-	reg.Events = append(reg.Events, doubletick.EventMessageReceived)
+	reg.Events = append(reg.Events, webhooks.TypeMessageReceived)
 	if _, _, err := c.Webhooks.Update(ctx, list[0].WebhookID, reg); err != nil {
 		log.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func ExampleWebhooksService_List() {
 	for _, name := range []string{"crm", "analytics"} {
 		_, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 			URL: "https://" + name + ".example.com/hooks", Name: name,
-			Events:      []doubletick.WebhookEvent{doubletick.EventMessageReceived},
+			Events:      []webhooks.Type{webhooks.TypeMessageReceived},
 			WABANumbers: []string{"+911111111111"},
 		})
 		if err != nil {
@@ -299,7 +299,7 @@ func ExampleWebhooksService_Deregister() {
 
 	_, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 		URL: "https://crm.example.com/hooks", Name: "crm",
-		Events:      []doubletick.WebhookEvent{doubletick.EventMessageReceived},
+		Events:      []webhooks.Type{webhooks.TypeMessageReceived},
 		WABANumbers: []string{"+911111111111"},
 	})
 	if err != nil {

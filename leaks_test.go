@@ -82,12 +82,12 @@ func TestAbsentOptionalFieldsStayOffTheWire(t *testing.T) {
 		},
 		"Webhooks.Register": func() error {
 			_, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: "https://crm.example.com/h", Name: "n",
-				Events: []string{doubletick.EventMessageReceived}, WABANumbers: []string{"+911111111111"}})
+				Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"+911111111111"}})
 			return err
 		},
 		"Webhooks.Update": func() error {
 			_, _, err := c.Webhooks.Update(ctx, "wh_1", &doubletick.WebhookRegistration{URL: "https://crm.example.com/h", Name: "n",
-				Events: []string{doubletick.EventMessageReceived}, WABANumbers: []string{"+911111111111"}})
+				Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"+911111111111"}})
 			return err
 		},
 		"Webhooks.Deregister": func() error {
@@ -148,7 +148,7 @@ func TestARedirectElsewhereCarriesNoRefererOrKey(t *testing.T) {
 // else a registration holds stays readable.
 func TestARegistrationPrintsWithoutItsCredentials(t *testing.T) {
 	reg := doubletick.WebhookRegistration{URL: "https://crm:url-password-1@crm.example.com/hooks?key=url-query-secret#frag-secret",
-		Name: "crm", Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"911111111111"},
+		Name: "crm", Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"911111111111"},
 		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "auth-payload-secret"},
 		Headers:       map[string]string{"X-Token": "header-secret-value"},
 		Query:         map[string]string{"token": "query-secret-value"},

@@ -56,8 +56,12 @@ const (
 	MaxMediaUploadBytes = 16_777_216 // /media/upload, from its 402 example
 )
 
-// TemplateLanguages are the template languages DoubleTick's schemas accept.
-var TemplateLanguages = []string{"en", "en_US", "en_GB", "pt_BR", "es", "id"}
+// templateLanguages are the template languages DoubleTick's schemas accept.
+var templateLanguages = []string{"en", "en_US", "en_GB", "pt_BR", "es", "id"}
+
+// TemplateLanguages returns the template languages DoubleTick's schemas
+// accept, in a slice of the caller's.
+func TemplateLanguages() []string { return slices.Clone(templateLanguages) }
 
 // MessagesService sends messages to WhatsApp groups and phones, uploads
 // media, and reads a message's delivery status. Use it through
@@ -373,7 +377,7 @@ type TemplateMessage struct {
 type TemplateContent struct {
 	// TemplateName is required.
 	TemplateName string `json:"templateName"`
-	// Language is one of TemplateLanguages. Required.
+	// Language is one of [TemplateLanguages]. Required.
 	Language string `json:"language"`
 	// TemplateData fills the template.
 	TemplateData *TemplateData `json:"templateData,omitempty"`
@@ -415,8 +419,8 @@ type TemplateButton struct {
 // checkTemplate checks the template name and language of either version.
 func checkTemplate(v *validator, prefix, name, language string) {
 	v.text(prefix+"templateName", name, true, 0)
-	if !slices.Contains(TemplateLanguages, language) {
-		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", TemplateLanguages, language)
+	if !slices.Contains(templateLanguages, language) {
+		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", templateLanguages, language)
 	}
 }
 

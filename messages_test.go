@@ -285,7 +285,7 @@ func TestRegisterThenDeliver(t *testing.T) {
 
 	res, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 		URL: recv + "/hooks", Method: "PUT", Name: "crm", WABANumbers: []string{"+911111111111"},
-		Events:        []string{string(webhooks.TypeGroupCreated), string(webhooks.TypeParticipantJoined), "NOT_AN_EVENT"},
+		Events:        []webhooks.Type{webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined, "NOT_AN_EVENT"},
 		BodyFormat:    webhooks.BodyFormData,
 		Authorization: auth,
 	})
@@ -333,7 +333,7 @@ func TestWebhookRegistrationValidation(t *testing.T) {
 		names = append(names, f.Field)
 	}
 	assert.Equal(t, []string{"url", "method", "webhookEvents", "name", "wabaNumbers[0]", "bodyFormat", "authorization.type", "authorization.payload"}, names)
-	_, _, err = c.Webhooks.Register(context.Background(), &doubletick.WebhookRegistration{URL: "", Name: "n", Events: []string{"ADD_TAG"}, WABANumbers: []string{"+919999999999"}})
+	_, _, err = c.Webhooks.Register(context.Background(), &doubletick.WebhookRegistration{URL: "", Name: "n", Events: []webhooks.Type{webhooks.TypeAddTag}, WABANumbers: []string{"+919999999999"}})
 	assert.Error(t, err)
 	_, _, err = c.Webhooks.Update(context.Background(), "", nil)
 	assert.Error(t, err)
@@ -347,7 +347,7 @@ func TestWebhookCallsHaveTheDocumentedShape(t *testing.T) {
 	var got []captured
 	c := newTestClient(t, capture(&got, 201, `{"validWebhooks":[],"invalidWebhooks":[],"invalidWabaNumbers":[]}`))
 	ctx := context.Background()
-	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", Events: []string{doubletick.EventMessageReceived},
+	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", Events: []webhooks.Type{webhooks.TypeMessageReceived},
 		WABANumbers: []string{"+919999999999"}, Authorization: &webhooks.Authorization{Type: "BEARER", Payload: "payload-secret"}, RetryOnTimeout: true}
 	_, _, err := c.Webhooks.Register(ctx, reg)
 	require.NoError(t, err)

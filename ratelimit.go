@@ -328,8 +328,8 @@ func (l *PathLimiter) Pause(_ context.Context, key string, until time.Time) {
 	pause.Extend(&l.bucket(key).pausedUntil, until.UnixNano())
 }
 
-// Paths returns how many routes the limiter holds state for.
-func (l *PathLimiter) Paths() int {
+// paths returns how many routes the limiter holds state for.
+func (l *PathLimiter) paths() int {
 	n := 0
 	for i := range l.shards {
 		s := &l.shards[i]

@@ -150,7 +150,7 @@ func TestLongRouteKeysAreBounded(t *testing.T) {
 	for i := range 2000 {
 		require.NoError(t, l.Wait(context.Background(), long(i)))
 	}
-	assert.Equal(t, 2000, l.Paths(), "each long path has its own bucket")
+	assert.Equal(t, 2000, l.paths(), "each long path has its own bucket")
 	for i := range l.shards {
 		for key := range l.shards[i].buckets {
 			assert.LessOrEqual(t, len(key), MaxRouteKeyLength)

@@ -200,14 +200,14 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 	require.NoError(t, err)
 
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", Method: "PUT",
-		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"+" + waba, "+919999999999"},
+		Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"+" + waba, "+919999999999"},
 		Headers: map[string]string{"X-Tenant": "t1"}, Query: map[string]string{"src": "dt"}, Body: map[string]any{"n": 1},
 		BodyFormat: webhooks.BodyFormData, RetryOnTimeout: true,
 		Authorization: &webhooks.Authorization{Type: webhooks.AuthorizationBearer, Payload: "bearer-token"}}
 	_, _, err = c.Webhooks.Register(ctx, reg)
 	require.NoError(t, err)
 	_, _, err = c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: "https://b.example.com/hooks", Name: "b",
-		Events: []doubletick.WebhookEvent{doubletick.EventMessageStatusUpdate}, WABANumbers: []string{"+" + waba}})
+		Events: []webhooks.Type{webhooks.TypeMessageStatusUpdate}, WABANumbers: []string{"+" + waba}})
 	require.NoError(t, err)
 	list, _, err := c.Webhooks.List(ctx, &doubletick.ListWebhooksOptions{SortBy: "url", SortDirection: "DESC"})
 	require.NoError(t, err)

@@ -138,7 +138,7 @@ type controlBody struct {
 	Latency string `json:"latency"`
 }
 
-// controlDelivery is a Delivery as the control API shows it.
+// controlDelivery is a SentWebhook as the control API shows it.
 type controlDelivery struct {
 	Receiver string `json:"receiver"`
 	Event    string `json:"event"`

@@ -75,8 +75,8 @@ type Receiver struct {
 	events []webhooks.Type
 }
 
-// Delivery is one webhook the fake sent, or tried to send, to one receiver.
-type Delivery struct {
+// SentWebhook is one webhook the fake sent, or tried to send, to one receiver.
+type SentWebhook struct {
 	Receiver string        // the receiver's URL
 	Event    webhooks.Type // the event type
 	Body     []byte        // the body as sent
@@ -118,7 +118,7 @@ func (s *Server) AddReceiver(r Receiver) error {
 
 // Deliveries returns the deliveries that have finished, in the order they
 // finished.
-func (s *Server) Deliveries() []Delivery {
+func (s *Server) Deliveries() []SentWebhook {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.done)
@@ -346,7 +346,7 @@ func (s *Server) sender() {
 // deliver sends d, retrying non-2xx answers and transport errors with
 // doubling back-off, up to the configured attempts.
 func (s *Server) deliver(d *delivery) {
-	out := Delivery{Receiver: d.receiver.URL, Event: d.event, Body: d.body}
+	out := SentWebhook{Receiver: d.receiver.URL, Event: d.event, Body: d.body}
 	wait := s.retryBase
 	for out.Attempts < s.maxAttempts {
 		out.Attempts++

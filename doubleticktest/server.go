@@ -132,7 +132,7 @@ type Server struct {
 	held        []*delivery
 	holding     bool
 	duplicate   bool
-	done        []Delivery
+	done        []SentWebhook
 	doneChanged chan struct{} // closed and replaced whenever done grows
 
 	// Messaging and webhook subscriptions.

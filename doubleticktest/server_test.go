@@ -13,6 +13,7 @@ import (
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 func TestCreateGeneratesAndEchoesGroupIDs(t *testing.T) {
@@ -147,7 +148,7 @@ func TestFakeListsWebhooksInTheDocumentedOrder(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"b-crm", "a-analytics", "c-billing"} {
 		_, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: "https://" + name + ".example.com/hooks", Name: name,
-			Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived}, WABANumbers: []string{"+911111111111"}})
+			Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"+911111111111"}})
 		require.NoError(t, err)
 	}
 	names := func(opts *doubletick.ListWebhooksOptions) []string {
@@ -205,11 +206,11 @@ func TestFakeRefusesOptionValuesItCannotUse(t *testing.T) {
 // convenience that takes them too.
 func TestFakeSubscriptionAPIGroupEventsAreOptIn(t *testing.T) {
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", WABANumbers: []string{"+911111111111"},
-		Events: []doubletick.WebhookEvent{doubletick.EventMessageReceived, "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}}
+		Events: []webhooks.Type{webhooks.TypeMessageReceived, "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}}
 	events := func(list []doubletick.PublicWebhook) []string {
 		var out []string
 		for _, w := range list {
-			out = append(out, w.WebhookEventType)
+			out = append(out, string(w.WebhookEventType))
 		}
 		return out
 	}

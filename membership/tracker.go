@@ -105,9 +105,6 @@ func NewTracker(store Store, opts ...Option) (*Tracker, error) {
 	return t, nil
 }
 
-// Store returns the tracker's store, to read members and the audit log.
-func (t *Tracker) Store() Store { return t.store }
-
 // Outcome says what [Tracker.Apply] did with an event.
 type Outcome int
 

@@ -48,6 +48,45 @@ const (
 	TypeGroupMessageReceived Type = "WA_GROUP_MESSAGE_RECEIVED"
 )
 
+// The event types DoubleTick's webhook registration API documents
+// (https://docs.doubletick.io/reference/register-webhook), for
+// [github.com/doubletick-go/doubletick.WebhookRegistration]'s Events. It documents no group event:
+// group webhooks are subscribed in DoubleTick's dashboard (Settings →
+// Webhooks → WhatsApp Group Webhooks). Parse decodes none of these into a
+// type of its own yet: they come as [*Unknown].
+const (
+	TypeMessageReceived               Type = "MESSAGE_RECEIVED"
+	TypeMessageStatusUpdate           Type = "MESSAGE_STATUS_UPDATE"
+	TypeChatAssignedToAgent           Type = "CHAT_ASSIGNED_TO_AGENT"
+	TypeAssignedAgentStatusChanged    Type = "ASSIGNED_AGENT_STATUS_CHANGED"
+	TypeChatUnassigned                Type = "CHAT_UNASSIGNED"
+	TypeUpdateCustomerCustomField     Type = "UPDATE_CUSTOMER_CUSTOM_FIELD"
+	TypeWidgetLeadReceived            Type = "WIDGET_LEAD_RECEIVED"
+	TypeVerifiedWidgetLeadReceived    Type = "VERIFIED_WIDGET_LEAD_RECEIVED"
+	TypeNewLead                       Type = "NEW_LEAD"
+	TypeRawCloudAPIWebhook            Type = "RAW_CLOUD_API_WEBHOOK"
+	TypeCloseConversation             Type = "CLOSE_CONVERSATION"
+	TypeTemplateUpdate                Type = "TEMPLATE_UPDATE"
+	TypeAddTag                        Type = "ADD_TAG"
+	TypeRemoveTag                     Type = "REMOVE_TAG"
+	TypeCallToWhatsAppMessageReceived Type = "CALL_TO_WHATSAPP_MESSAGE_RECEIVED"
+	TypeConversationOpened            Type = "CONVERSATION_OPENED"
+	TypeCustomerBusinessChatOpen      Type = "CUSTOMER_BUSINESS_CHAT_OPEN"
+	TypeCustomerNoteCreated           Type = "CUSTOMER_NOTE_CREATED"
+	TypeCustomerNoteUpdated           Type = "CUSTOMER_NOTE_UPDATED"
+	TypeCustomerNoteDeleted           Type = "CUSTOMER_NOTE_DELETED"
+	TypePostCallDisposition           Type = "POST_CALL_DISPOSITION"
+	TypeCallIncomingInitiated         Type = "CALL_INCOMING_INITIATED"
+	TypeCallOutgoingInitiated         Type = "CALL_OUTGOING_INITIATED"
+	TypeCallAccepted                  Type = "CALL_ACCEPTED"
+	TypeCallEnded                     Type = "CALL_ENDED"
+	TypeCallRejected                  Type = "CALL_REJECTED"
+	TypeCallMissed                    Type = "CALL_MISSED"
+	TypeCallNotPicked                 Type = "CALL_NOT_PICKED"
+	TypeStandbyMessageReceived        Type = "STANDBY_MESSAGE_RECEIVED"
+	TypeMessagingHandover             Type = "MESSAGING_HANDOVER"
+)
+
 // ErrMalformedPayload matches every error [Parse] returns: the body is empty,
 // not JSON or form data, repeats a key, lacks a required field, or a
 // documented field has the wrong type.

@@ -586,8 +586,8 @@ func (d *MemoryDeduplicator) Release(_ context.Context, key string) error {
 	return nil
 }
 
-// Len returns how many keys are remembered.
-func (d *MemoryDeduplicator) Len() int {
+// size returns how many keys are remembered.
+func (d *MemoryDeduplicator) size() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.seen)

@@ -32,7 +32,7 @@ type registrationFlags struct {
 func (a *app) registration(f *registrationFlags) (*doubletick.WebhookRegistration, error) {
 	reg := f.reg
 	for _, e := range f.events {
-		reg.Events = append(reg.Events, doubletick.WebhookEvent(e))
+		reg.Events = append(reg.Events, webhooks.Type(e))
 	}
 	format, err := bodyFormat(f.format)
 	if err != nil {
@@ -139,7 +139,7 @@ edit guide requires the authorization: give --auth-type.`
 	fl := cmd.Flags()
 	fl.StringVar(&f.reg.Name, "name", "", "the webhook's name (required)")
 	fl.StringVar(&f.reg.URL, "url", "", "where deliveries go: https, or http to a loopback host (required)")
-	fl.StringVar(&f.reg.Method, "method", "", "the delivery method: "+strings.Join(doubletick.WebhookMethods, ", ")+" (default POST)")
+	fl.StringVar(&f.reg.Method, "method", "", "the delivery method: "+strings.Join(doubletick.WebhookMethods(), ", ")+" (default POST)")
 	fl.StringArrayVar(&f.events, "event", nil, "an event to deliver, e.g. MESSAGE_RECEIVED (repeat for more)")
 	fl.StringArrayVar(&f.reg.WABANumbers, "waba", nil, "a WhatsApp Business number whose events are delivered (repeat for more)")
 	fl.StringVar(&f.format, "format", "json", "the body format: json or form-data")
@@ -173,7 +173,7 @@ func (a *app) webhooksListCommand() *cobra.Command {
 			return a.print(list, func(w io.Writer) {
 				fmt.Fprintln(w, "WEBHOOK ID\tNAME\tURL\tEVENTS\tNUMBERS")
 				for _, h := range list {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", h.WebhookID, h.Name, h.URL, strings.Join(h.EventTypes, ","), strings.Join(h.WABANumbers, ","))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", h.WebhookID, h.Name, h.URL, joinTypes(h.EventTypes), strings.Join(h.WABANumbers, ","))
 				}
 			})
 		},
@@ -229,4 +229,13 @@ func pairs(flag string, values []string) (map[string]string, error) {
 		m[name] = value
 	}
 	return m, nil
+}
+
+// joinTypes lists event types with commas.
+func joinTypes(types []webhooks.Type) string {
+	s := make([]string, len(types))
+	for i, t := range types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ",")
 }

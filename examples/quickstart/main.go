@@ -110,8 +110,8 @@ func runOffline(ctx context.Context, req *doubletick.CreateGroupRequest) error {
 	reg, _, err := client.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 		URL:  receiverURL,
 		Name: "quickstart",
-		Events: []doubletick.WebhookEvent{string(webhooks.TypeGroupCreated), string(webhooks.TypeParticipantJoined),
-			string(webhooks.TypeParticipantLeft), string(webhooks.TypeGroupMessageReceived)},
+		Events: []webhooks.Type{webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined,
+			webhooks.TypeParticipantLeft, webhooks.TypeGroupMessageReceived},
 		WABANumbers:   []string{req.WABANumber},
 		Authorization: webhookAuth,
 	})

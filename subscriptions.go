@@ -33,50 +33,13 @@ var (
 	epDeregisterWebhook = newEndpoint(RouteDeregisterWebhook)
 )
 
-// WebhookEvent is an event a webhook subscribes to.
-type WebhookEvent = string
+// webhookMethods are the HTTP methods a webhook may be delivered with.
+var webhookMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}
 
-// The events DoubleTick's registration API documents
-// (https://docs.doubletick.io/reference/register-webhook). It documents no
-// group event: group webhooks are subscribed in DoubleTick's dashboard, and
-// whether the API accepts GROUP_* or WA_GROUP_MESSAGE_RECEIVED is not
-// documented. The SDK sends any string; an event DoubleTick refuses comes
-// back in [RegisterWebhookResult.InvalidWebhooks].
-const (
-	EventMessageReceived               WebhookEvent = "MESSAGE_RECEIVED"
-	EventMessageStatusUpdate           WebhookEvent = "MESSAGE_STATUS_UPDATE"
-	EventChatAssignedToAgent           WebhookEvent = "CHAT_ASSIGNED_TO_AGENT"
-	EventAssignedAgentStatusChanged    WebhookEvent = "ASSIGNED_AGENT_STATUS_CHANGED"
-	EventChatUnassigned                WebhookEvent = "CHAT_UNASSIGNED"
-	EventUpdateCustomerCustomField     WebhookEvent = "UPDATE_CUSTOMER_CUSTOM_FIELD"
-	EventWidgetLeadReceived            WebhookEvent = "WIDGET_LEAD_RECEIVED"
-	EventVerifiedWidgetLeadReceived    WebhookEvent = "VERIFIED_WIDGET_LEAD_RECEIVED"
-	EventNewLead                       WebhookEvent = "NEW_LEAD"
-	EventRawCloudAPIWebhook            WebhookEvent = "RAW_CLOUD_API_WEBHOOK"
-	EventCloseConversation             WebhookEvent = "CLOSE_CONVERSATION"
-	EventTemplateUpdate                WebhookEvent = "TEMPLATE_UPDATE"
-	EventAddTag                        WebhookEvent = "ADD_TAG"
-	EventRemoveTag                     WebhookEvent = "REMOVE_TAG"
-	EventCallToWhatsAppMessageReceived WebhookEvent = "CALL_TO_WHATSAPP_MESSAGE_RECEIVED"
-	EventConversationOpened            WebhookEvent = "CONVERSATION_OPENED"
-	EventCustomerBusinessChatOpen      WebhookEvent = "CUSTOMER_BUSINESS_CHAT_OPEN"
-	EventCustomerNoteCreated           WebhookEvent = "CUSTOMER_NOTE_CREATED"
-	EventCustomerNoteUpdated           WebhookEvent = "CUSTOMER_NOTE_UPDATED"
-	EventCustomerNoteDeleted           WebhookEvent = "CUSTOMER_NOTE_DELETED"
-	EventPostCallDisposition           WebhookEvent = "POST_CALL_DISPOSITION"
-	EventCallIncomingInitiated         WebhookEvent = "CALL_INCOMING_INITIATED"
-	EventCallOutgoingInitiated         WebhookEvent = "CALL_OUTGOING_INITIATED"
-	EventCallAccepted                  WebhookEvent = "CALL_ACCEPTED"
-	EventCallEnded                     WebhookEvent = "CALL_ENDED"
-	EventCallRejected                  WebhookEvent = "CALL_REJECTED"
-	EventCallMissed                    WebhookEvent = "CALL_MISSED"
-	EventCallNotPicked                 WebhookEvent = "CALL_NOT_PICKED"
-	EventStandbyMessageReceived        WebhookEvent = "STANDBY_MESSAGE_RECEIVED"
-	EventMessagingHandover             WebhookEvent = "MESSAGING_HANDOVER"
-)
-
-// WebhookMethods are the HTTP methods a webhook may be delivered with.
-var WebhookMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}
+// WebhookMethods returns the HTTP methods a webhook may be delivered with,
+// as DoubleTick's registration API documents them, in a slice of the
+// caller's.
+func WebhookMethods() []string { return slices.Clone(webhookMethods) }
 
 // WebhooksService registers DoubleTick webhooks from code. Use it through
 // [Client.Webhooks]. Build the receiver's verifier from the same
@@ -90,10 +53,14 @@ type WebhooksService struct {
 type WebhookRegistration struct {
 	// URL is where DoubleTick delivers: https, or http to a loopback host.
 	URL string `json:"url"`
-	// Method is one of WebhookMethods; "" sends POST.
+	// Method is one of [WebhookMethods]; "" sends POST.
 	Method string `json:"method"`
-	// Events are the events delivered; see the Event constants.
-	Events []WebhookEvent `json:"webhookEvents"`
+	// Events are the events delivered: the webhooks.Type constants that
+	// DoubleTick's registration API documents (webhooks.TypeMessageReceived,
+	// …). The SDK sends any type: whether DoubleTick accepts group events
+	// here is not documented (they are subscribed in its dashboard), and it
+	// answers which it accepted, per number, in [RegisterWebhookResult].
+	Events []webhooks.Type `json:"webhookEvents"`
 	// Name names the webhook. Required.
 	Name string `json:"name"`
 	// WABANumbers are the numbers whose events are delivered, each with
@@ -168,14 +135,14 @@ func (r *WebhookRegistration) check(v *validator) {
 		return
 	}
 	checkWebhookURL(v, r.URL)
-	if r.Method != "" && !slices.Contains(WebhookMethods, r.Method) {
-		v.add("method", RuleOneOf, "must be one of %v, got %q", WebhookMethods, r.Method)
+	if r.Method != "" && !slices.Contains(webhookMethods, r.Method) {
+		v.add("method", RuleOneOf, "must be one of %v, got %q", webhookMethods, r.Method)
 	}
 	if len(r.Events) == 0 {
 		v.add("webhookEvents", RuleRequired, "at least one event is required")
 	}
 	for i, e := range r.Events {
-		v.text("webhookEvents["+strconv.Itoa(i)+"]", e, true, 0)
+		v.text("webhookEvents["+strconv.Itoa(i)+"]", string(e), true, 0)
 	}
 	v.text("name", r.Name, true, 0)
 	if len(r.WABANumbers) == 0 {
@@ -260,8 +227,8 @@ type wireAuthorization struct {
 
 // PublicWebhook is one (WABA number, event) pair of a registration.
 type PublicWebhook struct {
-	WABANumber       string       `json:"wabaNumber"`
-	WebhookEventType WebhookEvent `json:"webhookEventType"`
+	WABANumber       string        `json:"wabaNumber"`
+	WebhookEventType webhooks.Type `json:"webhookEventType"`
 }
 
 // RegisterWebhookResult says which (number, event) pairs were registered.
@@ -303,10 +270,10 @@ func (s *WebhooksService) Update(ctx context.Context, webhookID string, r *Webho
 
 // Webhook is a registered webhook, as List describes it.
 type Webhook struct {
-	WebhookID   string         `json:"webhookId"`
-	URL         string         `json:"url"`
-	EventTypes  []WebhookEvent `json:"eventTypes"`
-	WABANumbers []string       `json:"wabaNumbers"`
+	WebhookID   string          `json:"webhookId"`
+	URL         string          `json:"url"`
+	EventTypes  []webhooks.Type `json:"eventTypes"`
+	WABANumbers []string        `json:"wabaNumbers"`
 	// IntegrationCount is documented as an integer, and sent as a string
 	// in the guide's example: both are read; it is written as an integer.
 	IntegrationCount int    `json:"integrationCount"`

@@ -7,6 +7,8 @@ import (
 	"go/doc"
 	"go/parser"
 	"go/token"
+	"go/types"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -341,4 +343,57 @@ func TestEveryServiceMethodHasAnExample(t *testing.T) {
 			assert.True(t, checked[name], "Example%s is missing or has no // Output: every endpoint has an Example run against the fake", name)
 		}
 	}
+}
+
+// TestNoExportedVariableButSentinelErrors: a package-level variable is
+// state every caller shares. The only exported ones of the module's
+// packages are sentinel errors (Err…, made by errors.New); a list or table
+// callers read is a function returning a copy, so that no caller can change
+// it for the others.
+func TestNoExportedVariableButSentinelErrors(t *testing.T) {
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); (err == nil && path != ".") || d.Name() == "testdata" || d.Name() == "internal" || (strings.HasPrefix(d.Name(), ".") && path != ".") {
+				return filepath.SkipDir // another module, or no API
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			g, ok := decl.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !name.IsExported() {
+						continue
+					}
+					checked++
+					call, isCall := ast.Expr(nil), false
+					if i < len(vs.Values) {
+						call = vs.Values[i]
+						_, isCall = call.(*ast.CallExpr)
+					}
+					sentinel := strings.HasPrefix(name.Name, "Err") && isCall &&
+						types.ExprString(call.(*ast.CallExpr).Fun) == "errors.New"
+					assert.True(t, sentinel, "%s: exported variable %s: only sentinel errors (Err…, errors.New) may be; make it a function returning a copy", path, name.Name)
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Greater(t, checked, 5, "the walk reached the packages' sentinel errors")
 }

@@ -3,6 +3,7 @@ package otel_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -198,7 +199,17 @@ func TestThousandGroupsMakeOneSeries(t *testing.T) {
 	for i := 1; i < 1000; i++ {
 		run(i)
 	}
-	assert.Equal(t, one, series(), "1,000 groups: the series of one")
+	// The bound is the series of one group, but for the limiter's waits:
+	// those are recorded when the wait held a call 1 ms or more, which a
+	// wait for no limiter does whenever a loaded machine deschedules the
+	// call between the two clock reads (reproduced with 6 busy loops on 2
+	// cores: 3 runs in 15 failed an exact comparison). They may appear, one
+	// series per route at most (Create and Get).
+	bound := maps.Clone(one)
+	bound["doubletick.client.limiter.wait"] = 2
+	for name, n := range series() {
+		assert.LessOrEqual(t, n, bound[name], "1,000 groups: no more %s series than one group makes", name)
+	}
 	assert.NotEmpty(t, one["doubletick.webhook.deliveries"])
 }
 

@@ -117,6 +117,13 @@ type Client struct {
 	Messages *MessagesService
 	// Webhooks registers, lists and removes webhook subscriptions.
 	Webhooks *WebhooksService
+	// Channels lists the key's WhatsApp numbers and updates their
+	// business profiles.
+	Channels *ChannelsService
+	// Team lists the organization's agents and roles.
+	Team *TeamService
+	// Wallet reads the organization's wallet balance.
+	Wallet *WalletService
 }
 
 // credential returns the API key.
@@ -198,6 +205,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.Participants = &ParticipantsService{client: c}
 	c.Messages = &MessagesService{client: c}
 	c.Webhooks = &WebhooksService{client: c}
+	c.Channels = &ChannelsService{client: c}
+	c.Team = &TeamService{client: c}
+	c.Wallet = &WalletService{client: c}
 	return c, nil
 }
 

@@ -166,6 +166,12 @@ func DefaultRouteLimits() map[string]RateLimit {
 		// "Rate limited to 1 request per second, per organisation."
 		// (https://docs.doubletick.io/reference/get-message-status)
 		RouteGetMessageStatus: {Rate: 1, Burst: 1},
+		// "60 requests/hour per organization and at most 1 successful
+		// update per channel per hour": a bucket of 60 refilling at 60 an
+		// hour, as DefaultRateLimit reads "60 per 60 s"; the per-channel
+		// limit is the server's to answer
+		// (https://docs.doubletick.io/reference/update-channel-details).
+		RouteUpdateChannel: {Rate: 60.0 / 3600, Burst: 60},
 	}
 }
 

@@ -46,7 +46,9 @@ type RetryPolicy func(a *Attempt) bool
 // DefaultRetryPolicy retries only what cannot create anything twice:
 //
 //   - a 429, and a 503 that carries Retry-After: the server refused the
-//     request without acting on it;
+//     request without acting on it (but not a 429 of a route whose
+//     documented limit is counted in hours, [RouteUpdateChannel]: no wait
+//     within a call outlasts it);
 //   - a connection that could not be made: nothing reached the server;
 //   - for repeatable calls (see [Attempt.Repeatable]) also any other
 //     transport failure and any 5xx but 501.
@@ -61,7 +63,7 @@ func DefaultRetryPolicy(a *Attempt) bool {
 	}
 	switch status := a.Response.StatusCode; {
 	case status == http.StatusTooManyRequests:
-		return true
+		return a.Method+" "+a.Route != RouteUpdateChannel
 	case status == http.StatusServiceUnavailable && a.Response.Rate.RetryAfter > 0:
 		return true
 	case status >= 500 && status != http.StatusNotImplemented:

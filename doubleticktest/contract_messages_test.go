@@ -237,9 +237,10 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 		}
 		assert.Equal(t, got, seen[route], route)
 	}
-	// With TestContract's group endpoints, every route the SDK has.
-	assert.Len(t, append(groupRoutes, keys(want)...), len(requests))
-	assert.Len(t, requests, 24)
+	// With TestContractOrganization's, and TestContract's group endpoints,
+	// every route the SDK has.
+	assert.Len(t, append(append(groupRoutes, orgRoutes...), keys(want)...), len(requests))
+	assert.Len(t, requests, 30)
 }
 
 func keys[V any](m map[string]V) []string {

@@ -33,6 +33,8 @@ const ControlPath = "/_doubleticktest/"
 //	POST leave     {"groupId", "phone"}           Server.Leave: GROUP_PARTICIPANT_LEFT
 //	POST message   {"groupId", "from", "text"}    Server.SendMessage: WA_GROUP_MESSAGE_RECEIVED
 //	POST receivers a Receiver                     Server.AddReceiver
+//	POST team-member {"name", "phone", "email", "role"} Server.AddTeamMember
+//	POST wallet    {"balance"}                    Server.SetWalletBalance
 //	POST fail-next {"n", "status"}                Server.FailNext
 //	POST drop-next {"n"}                          Server.DropNext
 //	POST latency   {"latency": "250ms"}           Server.SetLatency
@@ -72,6 +74,16 @@ func (s *Server) controlRoutes() http.Handler {
 	post("join", func(b controlBody) error { return s.Join(b.GroupID, b.Phone, b.Name) })
 	post("leave", func(b controlBody) error { return s.Leave(b.GroupID, b.Phone) })
 	post("message", func(b controlBody) error { return s.SendMessage(b.GroupID, b.From, b.Text) })
+	post("team-member", func(b controlBody) error {
+		return s.AddTeamMember(TeamMember{Name: b.Name, Phone: b.Phone, Email: b.Email, OrgRole: b.Role})
+	})
+	post("wallet", func(b controlBody) error {
+		if b.Balance == nil {
+			return fmt.Errorf("want {\"balance\": a number}")
+		}
+		s.SetWalletBalance(*b.Balance)
+		return nil
+	})
 	post("fail-next", func(b controlBody) error {
 		if b.N < 0 || b.Status < 400 || b.Status > 599 {
 			return fmt.Errorf("want n ≥ 0 and a status from 400 to 599, got n %d, status %d", b.N, b.Status)
@@ -136,6 +148,10 @@ type controlBody struct {
 	N       int    `json:"n"`
 	Status  int    `json:"status"`
 	Latency string `json:"latency"`
+	// Email and Role are a team member's; Balance the wallet's.
+	Email   string   `json:"email"`
+	Role    string   `json:"role"`
+	Balance *float64 `json:"balance"`
 }
 
 // controlDelivery is a SentWebhook as the control API shows it.

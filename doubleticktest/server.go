@@ -139,8 +139,16 @@ type Server struct {
 	sent                    []SentMessage
 	groupEventSubscriptions bool
 	uploads                 int
-	uploadedBytes           int64
-	webhooks                []*webhook
+
+	// The organization (organization.go).
+	wabaOrder      []string // WithWABANumbers', in the order given
+	channels       []*channel
+	team           []TeamMember
+	walletSet      bool
+	walletCurrency string
+	walletBalance  float64
+	uploadedBytes  int64
+	webhooks       []*webhook
 }
 
 // Option configures a [Server].
@@ -168,11 +176,17 @@ func WithAPIKey(key string) Option {
 
 // WithWABANumbers limits the WABA numbers that have an integration; a create
 // for any other number is answered 400, as DoubleTick answers it. By default
-// every number has one. A number matches with or without its "+".
+// every number has one. A number matches with or without its "+". They are
+// also the fake's channels, in the order given (by default one channel, of
+// [DefaultWABANumber]).
 func WithWABANumbers(numbers ...string) Option {
 	return func(s *Server) {
 		s.wabas = make(map[string]bool, len(numbers))
+		s.wabaOrder = nil
 		for _, n := range numbers {
+			if !s.wabas[strings.TrimPrefix(n, "+")] {
+				s.wabaOrder = append(s.wabaOrder, strings.TrimPrefix(n, "+"))
+			}
 			s.wabas[strings.TrimPrefix(n, "+")] = true
 		}
 	}
@@ -323,6 +337,7 @@ func NewServer(opts ...Option) *Server {
 	if len(s.badOptions) > 0 {
 		panic("doubleticktest: NewServer: " + strings.Join(s.badOptions, "; "))
 	}
+	s.seedOrganization(s.wabaOrder)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /whatsapp/wa-group/create", s.handleCreate)
 	mux.HandleFunc("GET /whatsapp/wa-group/info", s.withGroup(notFound, s.handleInfo))
@@ -345,6 +360,12 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("POST /v2/webhook/{webhookId}", s.handleUpdateWebhook)
 	mux.HandleFunc("GET /v2/webhooks", s.handleListWebhooks)
 	mux.HandleFunc("DELETE /v2/webhook/deregister", s.handleDeregisterWebhook)
+	mux.HandleFunc("GET /organization/channel/profile", s.handleListChannels)
+	mux.HandleFunc("PATCH /organization/channel/profile", s.handleUpdateChannel)
+	mux.HandleFunc("GET /team", s.handleTeam)
+	mux.HandleFunc("GET /team/member", s.handleTeamMember)
+	mux.HandleFunc("GET /roles", s.handleRoles)
+	mux.HandleFunc("GET /wallet/balance", s.handleWallet)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})

@@ -11,8 +11,10 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/spf13/cobra"
@@ -110,9 +112,11 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "doubletick",
 		Short: "Run DoubleTick's WhatsApp group API from a shell",
 		Long: `doubletick runs DoubleTick's WhatsApp group API: groups, participants, tags,
-messages and webhook subscriptions; a resumable bulk import of groups from a
-CSV file; a webhook receiver that prints what arrives and why a delivery was
-refused; and a check of a saved delivery against a secret.
+messages and webhook subscriptions, and the organization's channels, team
+and wallet ("doubletick channels list" finds your WABA number); a resumable
+bulk import of groups from a CSV file; a webhook receiver that prints what
+arrives and why a delivery was refused; and a check of a saved delivery
+against a secret.
 
 Secrets come from the environment or from files, never from flags. Exit
 codes: 0 success, 1 the API or the network failed, 2 wrong usage or input,
@@ -130,7 +134,8 @@ powershell" prints a shell completion script.`,
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
-		a.webhooksCommand(), a.listenCommand(), a.verifyCommand(), a.fakeCommand(), a.inboxCommand(), a.versionCommand())
+		a.webhooksCommand(), a.channelsCommand(), a.teamCommand(), a.walletCommand(), a.listenCommand(), a.verifyCommand(),
+		a.fakeCommand(), a.inboxCommand(), a.versionCommand())
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))
@@ -305,4 +310,16 @@ func (a *app) print(v any, table func(w io.Writer)) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
+}
+
+// printable returns s for a table or a line of text: the control
+// characters (terminal escapes among them, and tabs that would break a
+// table's columns) that text from the API may hold are shown escaped, as Go
+// quotes them.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

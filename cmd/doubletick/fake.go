@@ -37,8 +37,8 @@ func (a *app) fakeCommand() *cobra.Command {
 		Use:   "fake [--addr 127.0.0.1:8090] [flags]",
 		Short: "Serve a fake DoubleTick API on a loopback address, for tests in any language",
 		Long: `Serve the SDK's fake DoubleTick API (package doubleticktest) on a loopback
-address until Ctrl-C: the group, message, media, status and webhook-
-subscription endpoints, answering as DoubleTick's docs say, with its
+address until Ctrl-C: the group, message, media, status, webhook-
+subscription, channel, team and wallet endpoints, answering as DoubleTick's docs say, with its
 asynchronous group creation and its webhooks. Point this CLI, the SDK or a
 program in any language at the address it prints, with the API key it
 prints (a test key, published; never a real one).
@@ -95,7 +95,7 @@ API refuses group events; flags opt in to conveniences.`,
 	fl.BoolVar(&f.earlyNulls, "early-nulls", false, "GROUP_CREATED with the null fields DoubleTick documents for it")
 	fl.StringArrayVar(&f.rateLimits, "rate-limit", nil, "'METHOD PATH=N/PERIOD': answer 429 past N requests per fixed window (repeat for more)")
 	fl.DurationVar(&f.latency, "latency", 0, "a delay before every API answer")
-	fl.StringArrayVar(&f.wabas, "waba", nil, "a WABA number with an integration (repeat; default: every number)")
+	fl.StringArrayVar(&f.wabas, "waba", nil, "a WABA number with an integration, and a channel (repeat; default: every number, and one channel, "+doubleticktest.DefaultWABANumber+")")
 	fl.StringArrayVar(&f.receivers, "receiver", nil, "a URL that gets every webhook (repeat for more)")
 	fl.StringVar(&f.receiverAuth, "receiver-auth", "", "bearer or basic: the receivers get the secret from the environment in Authorization")
 	fl.StringVar(&f.receiverFormat, "receiver-format", "json", "the receivers' body format: json or form-data")
@@ -216,6 +216,7 @@ API key: %[2]s (a test key: the fake's, published)
 
 The CLI:
   export %[3]s=%[1]s %[4]s=%[2]s
+  doubletick channels list
   doubletick groups create --waba 911111111111 --subject VIP --group-id vip
 curl:
   curl -s -H 'Authorization: %[2]s' '%[1]s/whatsapp/wa-group/info?groupId=vip'

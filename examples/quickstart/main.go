@@ -9,13 +9,14 @@
 //
 //	go run ./examples/quickstart
 //
-// It calls the real API only when told to with -live, with your WhatsApp
-// Business number in -waba and the key in DOUBLETICK_API_KEY; it then only
-// creates the group (the webhooks go to the URL registered in your
-// DoubleTick dashboard). A key in the environment alone never makes it go
-// live:
+// It calls the real API only when told to with -live, with the key in
+// DOUBLETICK_API_KEY; it then only creates the group (the webhooks go to
+// the URL registered in your DoubleTick dashboard). Without -waba it lists
+// the key's WhatsApp numbers and uses the one connected, or names them and
+// stops when there are several. A key in the environment alone never makes
+// it go live:
 //
-//	DOUBLETICK_API_KEY=key_... go run ./examples/quickstart -live -waba 911111111111
+//	DOUBLETICK_API_KEY=key_... go run ./examples/quickstart -live [-waba 911111111111]
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/doubletick-go/doubletick"
@@ -34,15 +36,15 @@ import (
 )
 
 func main() {
-	live := flag.Bool("live", false, "call the real DoubleTick API (needs DOUBLETICK_API_KEY and -waba) instead of the offline fake")
-	waba := flag.String("waba", "", "WhatsApp Business number, digits with country code (offline: 911111111111)")
+	live := flag.Bool("live", false, "call the real DoubleTick API (needs DOUBLETICK_API_KEY) instead of the offline fake")
+	waba := flag.String("waba", "", "WhatsApp Business number, digits with country code (-live: the key's one connected number; offline: 911111111111)")
 	subject := flag.String("subject", "New Support – Jan 2026", "group subject")
 	groupID := flag.String("group-id", "", "your own group ID (empty: DoubleTick generates one)")
 	flag.Parse()
 	key := os.Getenv("DOUBLETICK_API_KEY")
 	switch {
-	case *live && (key == "" || *waba == ""):
-		fmt.Fprintln(os.Stderr, "quickstart: -live needs DOUBLETICK_API_KEY and your WhatsApp Business number in -waba")
+	case *live && key == "":
+		fmt.Fprintln(os.Stderr, "quickstart: -live needs your API key in DOUBLETICK_API_KEY")
 		os.Exit(2)
 	case !*live && *waba == "":
 		*waba = "911111111111"
@@ -66,10 +68,43 @@ func main() {
 		}
 		err = runOffline(ctx, req)
 	}
-	if err != nil {
+	var usage usageError
+	switch {
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(2)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
+}
+
+// usageError is a mistake the user fixes with a flag: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// pickWABANumber returns the WhatsApp number to create the group on when
+// -waba is not given: the key's one connected channel. With none, or
+// several, it says which there are and which flag to give.
+func pickWABANumber(ctx context.Context, c *doubletick.Client) (string, error) {
+	list, _, err := c.Channels.List(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("listing the key's WhatsApp numbers: %w", err)
+	}
+	var numbers []string
+	for _, ch := range list.Channels {
+		if ch.Status == "CONNECTED" && ch.WABANumber != "" {
+			numbers = append(numbers, ch.WABANumber)
+		}
+	}
+	switch len(numbers) {
+	case 0:
+		return "", usageError{"no WhatsApp number is connected to this API key: connect one in DoubleTick's dashboard"}
+	case 1:
+		return numbers[0], nil
+	}
+	return "", usageError{fmt.Sprintf("this API key has %d WhatsApp numbers (%s): choose one with -waba", len(numbers), strings.Join(numbers, ", "))}
 }
 
 func runReal(ctx context.Context, key string, req *doubletick.CreateGroupRequest) error {
@@ -77,6 +112,12 @@ func runReal(ctx context.Context, key string, req *doubletick.CreateGroupRequest
 	c, err := doubletick.NewClient(key, doubletick.WithUserAgent("doubletick-quickstart"))
 	if err != nil {
 		return err
+	}
+	if req.WABANumber == "" {
+		if req.WABANumber, err = pickWABANumber(ctx, c); err != nil {
+			return err
+		}
+		fmt.Println("using the key's WhatsApp number", req.WABANumber)
 	}
 	res, resp, err := c.Groups.Create(ctx, req)
 	if err != nil {

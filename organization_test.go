@@ -1,0 +1,95 @@
+package doubletick_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick"
+)
+
+func fieldNames(t *testing.T, err error) []string {
+	t.Helper()
+	var verr *doubletick.ValidationError
+	require.ErrorAs(t, err, &verr)
+	var names []string
+	for _, f := range verr.Fields {
+		names = append(names, f.Field+":"+string(f.Rule))
+	}
+	return names
+}
+
+func TestChannelRequestsAreCheckedBeforeSending(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s %s was sent", r.Method, r.URL.Path)
+	})
+	ctx := context.Background()
+	many := make([]string, 51)
+	for i := range many {
+		many[i] = "911111111111"
+	}
+	many[3] = "91-111"
+	_, _, err := c.Channels.List(ctx, &doubletick.ListChannelsOptions{WABANumbers: many})
+	assert.Equal(t, []string{"wabaNumber:length", "wabaNumber[3]:digits"}, fieldNames(t, err))
+
+	_, _, err = c.Channels.Update(ctx, &doubletick.UpdateChannelRequest{IntegrationID: "intg_1"})
+	assert.Equal(t, []string{"request:required"}, fieldNames(t, err), "at least one field to update")
+	_, _, err = c.Channels.Update(ctx, &doubletick.UpdateChannelRequest{
+		About: "*bold* " + strings.Repeat("a", 140), Email: "not an email", Vertical: "Gaming",
+		Websites: []string{"https://a.example", "b.example", "https://c.example"}, LogoURL: "logo.png",
+	})
+	assert.Equal(t, []string{"integrationId:required", "email:format", "vertical:one_of", "about:max_length", "about:format",
+		"websites:length", "websites[1]:format", "logoUrl:format"}, fieldNames(t, err), "every violation at once")
+	// Never stricter than the docs: the limits themselves pass.
+	ok := &doubletick.UpdateChannelRequest{IntegrationID: "intg_1", About: strings.Repeat("a", 139),
+		DisplayName: strings.Repeat("d", 256), Websites: []string{"https://" + strings.Repeat("w", 240) + ".example"}}
+	assert.NoError(t, ok.Validate())
+	_, _, err = c.Team.Get(ctx, "+91 900")
+	assert.Equal(t, []string{"agentNumber:digits"}, fieldNames(t, err))
+}
+
+// One successful update per channel per hour: a 429 of that route is not
+// retried (no wait within a call outlasts it), while a 429 elsewhere is.
+func TestA429OfTheChannelUpdateIsNotRetried(t *testing.T) {
+	var updates, lists atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch {
+			updates.Add(1)
+		} else {
+			lists.Add(1)
+		}
+		respond(429, `{"statusCode":429,"message":"This channel was already updated in the last hour. Please try again after an hour.","error":"Too Many Requests"}`)(w, r)
+	}, doubletick.WithMaxAttempts(3), doubletick.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+	_, _, err := c.Channels.Update(context.Background(), &doubletick.UpdateChannelRequest{IntegrationID: "intg_1", About: "x"})
+	require.ErrorIs(t, err, doubletick.ErrRateLimited)
+	assert.Contains(t, err.Error(), "already updated in the last hour")
+	assert.Equal(t, int32(1), updates.Load())
+	_, _, err = c.Channels.List(context.Background(), nil)
+	require.ErrorIs(t, err, doubletick.ErrRateLimited)
+	assert.Equal(t, int32(3), lists.Load(), "other routes' 429s are retried")
+}
+
+func TestWalletBalanceReadsANumberOrAString(t *testing.T) {
+	for body, want := range map[string]float64{
+		`{"currencyCode":"INR","balance":10.34577189385891}`: 10.34577189385891, // guide
+		`{"currencyCode":"INR","balance":"3000"}`:            3000,              // the schema's example
+		`{"currencyCode":"INR","balance":null}`:              0,
+	} {
+		c := newTestClient(t, respond(200, body))
+		b, _, err := c.Wallet.Get(context.Background())
+		require.NoError(t, err, body)
+		assert.Equal(t, want, b.Balance, body)
+		assert.Equal(t, "INR", b.CurrencyCode)
+	}
+	c := newTestClient(t, respond(201, `{"currencyCode":"INR","balance":"lots"}`))
+	_, _, err := c.Wallet.Get(context.Background())
+	var derr *doubletick.DecodeError
+	require.ErrorAs(t, err, &derr)
+	assert.Contains(t, err.Error(), `balance "lots" is not a number`)
+}

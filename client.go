@@ -124,6 +124,8 @@ type Client struct {
 	Team *TeamService
 	// Wallet reads the organization's wallet balance.
 	Wallet *WalletService
+	// Templates lists and manages message templates.
+	Templates *TemplatesService
 }
 
 // credential returns the API key.
@@ -208,6 +210,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.Channels = &ChannelsService{client: c}
 	c.Team = &TeamService{client: c}
 	c.Wallet = &WalletService{client: c}
+	c.Templates = &TemplatesService{client: c}
 	return c, nil
 }
 

@@ -56,12 +56,13 @@ const (
 	MaxMediaUploadBytes = 16_777_216 // /media/upload, from its 402 example
 )
 
-// templateLanguages are the template languages DoubleTick's schemas accept.
-var templateLanguages = []string{"en", "en_US", "en_GB", "pt_BR", "es", "id"}
+// sendTemplateLanguages are the template languages the send schemas accept.
+var sendTemplateLanguages = []string{"en", "en_US", "en_GB", "pt_BR", "es", "id"}
 
-// TemplateLanguages returns the template languages DoubleTick's schemas
-// accept, in a slice of the caller's.
-func TemplateLanguages() []string { return slices.Clone(templateLanguages) }
+// SendTemplateLanguages returns the languages DoubleTick's template send
+// schemas accept, in a slice of the caller's: 6 of the 69 a template may
+// be made in ([TemplateLanguages]).
+func SendTemplateLanguages() []string { return slices.Clone(sendTemplateLanguages) }
 
 // MessagesService sends messages to WhatsApp groups and phones, uploads
 // media, and reads a message's delivery status. Use it through
@@ -377,7 +378,7 @@ type TemplateMessage struct {
 type TemplateContent struct {
 	// TemplateName is required.
 	TemplateName string `json:"templateName"`
-	// Language is one of [TemplateLanguages]. Required.
+	// Language is one of [SendTemplateLanguages]. Required.
 	Language string `json:"language"`
 	// TemplateData fills the template.
 	TemplateData *TemplateData `json:"templateData,omitempty"`
@@ -419,8 +420,8 @@ type TemplateButton struct {
 // checkTemplate checks the template name and language of either version.
 func checkTemplate(v *validator, prefix, name, language string) {
 	v.text(prefix+"templateName", name, true, 0)
-	if !slices.Contains(templateLanguages, language) {
-		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", templateLanguages, language)
+	if !slices.Contains(sendTemplateLanguages, language) {
+		v.add(prefix+"language", RuleOneOf, "must be one of %v, got %q", sendTemplateLanguages, language)
 	}
 }
 

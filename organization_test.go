@@ -93,3 +93,35 @@ func TestWalletBalanceReadsANumberOrAString(t *testing.T) {
 	require.ErrorAs(t, err, &derr)
 	assert.Contains(t, err.Error(), `balance "lots" is not a number`)
 }
+
+func TestTemplateDraftsAreCheckedBeforeSending(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s %s was sent", r.Method, r.URL.Path)
+	})
+	bad := &doubletick.TemplateDraft{Language: "klingon", Category: "PROMO", WABANumbers: []string{"+91"},
+		Components: &doubletick.TemplateDefinition{
+			Header:  &doubletick.TemplateHeaderDefinition{Format: "TEXT", Text: strings.Repeat("h", 61)},
+			Body:    &doubletick.TemplateTextDefinition{},
+			Buttons: []doubletick.TemplateButtonDefinition{{Type: "CALL", Text: strings.Repeat("b", 26)}}}}
+	_, err := c.Templates.Create(context.Background(), bad)
+	assert.Equal(t, []string{"name:required", "language:one_of", "category:one_of", "components.header.text:max_length",
+		"components.body.text:required", "components.buttons[0].type:one_of", "components.buttons[0].text:max_length",
+		"wabaNumbers[0]:length"}, fieldNames(t, err))
+	_, err = c.Templates.Update(context.Background(), "", &doubletick.TemplateDraft{Name: "n", Language: "hi", Category: "UTILITY",
+		Components: &doubletick.TemplateDefinition{Body: &doubletick.TemplateTextDefinition{Text: strings.Repeat("b", 1024)}}})
+	assert.Equal(t, []string{"templateId:required"}, fieldNames(t, err), "the body is at its limits, not over them")
+	_, _, err = c.Templates.List(context.Background(), &doubletick.ListTemplatesOptions{Status: "LIVE", Language: "xx"})
+	assert.Equal(t, []string{"status:one_of", "language:one_of"}, fieldNames(t, err))
+	_, err = c.Templates.Delete(context.Background(), &doubletick.DeleteTemplateRequest{})
+	assert.Equal(t, []string{"name:required", "wabaPhoneNumber:required"}, fieldNames(t, err))
+}
+
+// A template's ID is a number in the list's schema and a string in its
+// guide: both are read.
+func TestTemplateIDsReadAsNumbersOrStrings(t *testing.T) {
+	c := newTestClient(t, respond(201, `[{"id":1234,"name":"a"},{"id":"template_id","name":"b"}]`))
+	list, _, err := c.Templates.List(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, doubletick.TemplateID("1234"), list[0].ID)
+	assert.Equal(t, doubletick.TemplateID("template_id"), list[1].ID)
+}

@@ -2,6 +2,7 @@ package doubleticktest_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,10 +238,11 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 		}
 		assert.Equal(t, got, seen[route], route)
 	}
-	// With TestContractOrganization's, and TestContract's group endpoints,
+	// With TestContractOrganization's, TestContractTemplates' and
+	// TestContract's group endpoints,
 	// every route the SDK has.
-	assert.Len(t, append(append(groupRoutes, orgRoutes...), keys(want)...), len(requests))
-	assert.Len(t, requests, 30)
+	assert.Len(t, slices.Concat(groupRoutes, orgRoutes, templateRoutes, keys(want)), len(requests))
+	assert.Len(t, requests, 34)
 }
 
 func keys[V any](m map[string]V) []string {

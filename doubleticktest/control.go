@@ -35,6 +35,7 @@ const ControlPath = "/_doubleticktest/"
 //	POST receivers a Receiver                     Server.AddReceiver
 //	POST team-member {"name", "phone", "email", "role"} Server.AddTeamMember
 //	POST wallet    {"balance"}                    Server.SetWalletBalance
+//	POST templates {"wabaNumber", "name", "language", "category", "templateStatus", "text"} Server.AddTemplate
 //	POST fail-next {"n", "status"}                Server.FailNext
 //	POST drop-next {"n"}                          Server.DropNext
 //	POST latency   {"latency": "250ms"}           Server.SetLatency
@@ -76,6 +77,11 @@ func (s *Server) controlRoutes() http.Handler {
 	post("message", func(b controlBody) error { return s.SendMessage(b.GroupID, b.From, b.Text) })
 	post("team-member", func(b controlBody) error {
 		return s.AddTeamMember(TeamMember{Name: b.Name, Phone: b.Phone, Email: b.Email, OrgRole: b.Role})
+	})
+	post("templates", func(b controlBody) error {
+		_, err := s.AddTemplate(Template{WABANumber: b.WABANumber, Name: b.Name, Language: b.Language, Category: b.Category,
+			Status: b.TemplateStatus, Body: b.Text})
+		return err
 	})
 	post("wallet", func(b controlBody) error {
 		if b.Balance == nil {
@@ -152,6 +158,11 @@ type controlBody struct {
 	Email   string   `json:"email"`
 	Role    string   `json:"role"`
 	Balance *float64 `json:"balance"`
+	// A template's, with Name and Text (its body).
+	WABANumber     string `json:"wabaNumber"`
+	Language       string `json:"language"`
+	Category       string `json:"category"`
+	TemplateStatus string `json:"templateStatus"`
 }
 
 // controlDelivery is a SentWebhook as the control API shows it.

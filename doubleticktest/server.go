@@ -147,6 +147,7 @@ type Server struct {
 	walletSet      bool
 	walletCurrency string
 	walletBalance  float64
+	templates      []*Template // by ID - 1; a deleted one has no Status
 	uploadedBytes  int64
 	webhooks       []*webhook
 }
@@ -338,6 +339,7 @@ func NewServer(opts ...Option) *Server {
 		panic("doubleticktest: NewServer: " + strings.Join(s.badOptions, "; "))
 	}
 	s.seedOrganization(s.wabaOrder)
+	s.seedTemplates()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /whatsapp/wa-group/create", s.handleCreate)
 	mux.HandleFunc("GET /whatsapp/wa-group/info", s.withGroup(notFound, s.handleInfo))
@@ -366,6 +368,10 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("GET /team/member", s.handleTeamMember)
 	mux.HandleFunc("GET /roles", s.handleRoles)
 	mux.HandleFunc("GET /wallet/balance", s.handleWallet)
+	mux.HandleFunc("GET /v2/templates", s.handleListTemplates)
+	mux.HandleFunc("POST /template", s.handleCreateTemplate)
+	mux.HandleFunc("PATCH /template/{templateId}", s.handleEditTemplate)
+	mux.HandleFunc("DELETE /template", s.handleDeleteTemplate)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})

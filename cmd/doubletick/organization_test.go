@@ -54,3 +54,22 @@ func TestTablesEscapeControlCharactersFromTheAPI(t *testing.T) {
 	assert.NotContains(t, out, "\x1b")
 	assert.Contains(t, out, `Mallory\x1b]0;owned\a\tX`)
 }
+
+func TestTemplatesListCommand(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithWABANumbers("911111111111"))
+	out := c.ok(t, "templates", "list", "--waba", "911111111111")
+	assert.Regexp(t, `(?m)^welcome\s+en\s+APPROVED\s+UTILITY\s+911111111111\s+1\s*$`, out)
+	assert.Regexp(t, `(?m)^promo_offer\s+en\s+REJECTED\s+MARKETING\s+911111111111\s+3\s+The template was rejected`, out)
+	out = c.ok(t, "templates", "list", "--status", "APPROVED", "--json")
+	var list []doubletick.Template
+	require.NoError(t, json.Unmarshal([]byte(out), &list))
+	require.Len(t, list, 1)
+	assert.Equal(t, "welcome", list[0].Name)
+
+	before := c.srv.Requests()
+	r := c.run(t, "templates", "list", "--status", "LIVE", "--language", "klingon")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--status")
+	assert.Contains(t, r.stderr, "--language")
+	assert.Equal(t, before, c.srv.Requests())
+}

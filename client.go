@@ -126,6 +126,10 @@ type Client struct {
 	Wallet *WalletService
 	// Templates lists and manages message templates.
 	Templates *TemplatesService
+	// Notes keeps notes on group and customer chats.
+	Notes *NotesService
+	// Chats assigns chats to team members and lists the inbox.
+	Chats *ChatsService
 }
 
 // credential returns the API key.
@@ -211,6 +215,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.Team = &TeamService{client: c}
 	c.Wallet = &WalletService{client: c}
 	c.Templates = &TemplatesService{client: c}
+	c.Notes = &NotesService{client: c}
+	c.Chats = &ChatsService{client: c}
 	return c, nil
 }
 

@@ -125,3 +125,59 @@ func TestTemplateIDsReadAsNumbersOrStrings(t *testing.T) {
 	assert.Equal(t, doubletick.TemplateID("1234"), list[0].ID)
 	assert.Equal(t, doubletick.TemplateID("template_id"), list[1].ID)
 }
+
+// A 429 on a notes route pauses that route for every caller of the Client,
+// and no other route.
+func TestA429OnNotesPausesTheNotesRouteOnly(t *testing.T) {
+	var notes, groups atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/notes") {
+			notes.Add(1)
+			respond(429, `{"statusCode":429,"message":"Too Many Requests"}`, "Retry-After", "30")(w, r)
+			return
+		}
+		groups.Add(1)
+		respond(200, `{"groupId":"vip","subject":"VIP"}`)(w, r)
+	}, doubletick.WithRateLimit(doubletick.DefaultRateLimit()))
+	req := &doubletick.CreateNoteRequest{NoteChat: doubletick.NoteChat{GroupID: "vip"}, Note: "n"}
+	_, _, err := c.Notes.Create(context.Background(), req)
+	require.ErrorIs(t, err, doubletick.ErrRateLimited)
+
+	// Within a deadline shorter than the pause, the notes route refuses
+	// without sending; the group route is not paused.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err = c.Notes.Create(ctx, req)
+	require.Error(t, err)
+	assert.Equal(t, int32(1), notes.Load(), "the paused route sent nothing more")
+	_, _, err = c.Groups.Get(ctx, "vip")
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), groups.Load())
+}
+
+func TestNoteAndChatRequestsAreCheckedBeforeSending(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s %s was sent", r.Method, r.URL.Path)
+	})
+	ctx := context.Background()
+	_, _, err := c.Notes.Create(ctx, &doubletick.CreateNoteRequest{NoteChat: doubletick.NoteChat{GroupID: "g", To: "+919876543210"}})
+	assert.Equal(t, []string{"groupId:one_of", "note:required"}, fieldNames(t, err))
+	_, _, err = c.Notes.Create(ctx, &doubletick.CreateNoteRequest{NoteChat: doubletick.NoteChat{From: "+91111", To: "+919876543210"}, Note: "n"})
+	assert.Equal(t, []string{"from:length"}, fieldNames(t, err))
+	_, _, err = c.Notes.List(ctx, &doubletick.ListNotesRequest{NoteChat: doubletick.NoteChat{GroupID: "g"}, Limit: 101, LastNoteID: "x"})
+	assert.Equal(t, []string{"limit:length", "lastNoteId:required"}, fieldNames(t, err))
+	_, _, err = c.Notes.Update(ctx, "", &doubletick.UpdateNoteRequest{Note: " "})
+	assert.Equal(t, []string{"id:required", "note:required"}, fieldNames(t, err))
+
+	_, _, err = c.Chats.Assign(ctx, &doubletick.AssignChatRequest{ChatRef: doubletick.ChatRef{GroupID: "g", CustomerPhoneNumber: "919876543210"},
+		AssignedUserPhoneNumber: "123456"})
+	assert.Equal(t, []string{"groupId:one_of", "assignedUserPhoneNumber:length"}, fieldNames(t, err))
+	_, _, err = c.Chats.Assign(ctx, &doubletick.AssignChatRequest{ChatRef: doubletick.ChatRef{GroupID: "g", WABANumber: "911111111111"},
+		AssignedUserPhoneNumber: "1234567"})
+	assert.Equal(t, []string{"wabaNumber:one_of"}, fieldNames(t, err), "7 characters is the documented minimum")
+	_, err = c.Chats.RemoveAssignment(ctx, &doubletick.RemoveChatAssignmentRequest{})
+	assert.Equal(t, []string{"groupId:required"}, fieldNames(t, err))
+	_, _, err = c.Chats.List(ctx, &doubletick.ListChatsOptions{Limit: 101, Status: "closed", Unassigned: true, AssignedUserPhone: "919000000002",
+		NextChatTimestamp: 1711929600000})
+	assert.Equal(t, []string{"limit:length", "status:one_of", "assignedUserPhone:one_of", "nextChatId:required"}, fieldNames(t, err))
+}

@@ -172,6 +172,15 @@ func DefaultRouteLimits() map[string]RateLimit {
 		// limit is the server's to answer
 		// (https://docs.doubletick.io/reference/update-channel-details).
 		RouteUpdateChannel: {Rate: 60.0 / 3600, Burst: 60},
+		// "Rate limit: 60 requests per minute per organization." on each
+		// notes page (https://docs.doubletick.io/reference/create-note): the
+		// SDK's default too, written here so that a change of WithRateLimit
+		// leaves them as DoubleTick states them.
+		RouteCreateNote: {Rate: 1, Burst: 60},
+		RouteListNotes:  {Rate: 1, Burst: 60},
+		RouteGetNote:    {Rate: 1, Burst: 60},
+		RouteUpdateNote: {Rate: 1, Burst: 60},
+		RouteDeleteNote: {Rate: 1, Burst: 60},
 	}
 }
 

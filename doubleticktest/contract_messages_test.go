@@ -238,11 +238,11 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 		}
 		assert.Equal(t, got, seen[route], route)
 	}
-	// With TestContractOrganization's, TestContractTemplates' and
-	// TestContract's group endpoints,
+	// With TestContractOrganization's, TestContractTemplates',
+	// TestContractChats' and TestContract's group endpoints,
 	// every route the SDK has.
-	assert.Len(t, slices.Concat(groupRoutes, orgRoutes, templateRoutes, keys(want)), len(requests))
-	assert.Len(t, requests, 34)
+	assert.Len(t, slices.Concat(groupRoutes, orgRoutes, templateRoutes, chatRoutes, keys(want)), len(requests))
+	assert.Len(t, requests, 42)
 }
 
 func keys[V any](m map[string]V) []string {

@@ -148,6 +148,8 @@ type Server struct {
 	walletCurrency string
 	walletBalance  float64
 	templates      []*Template // by ID - 1; a deleted one has no Status
+	notes          []*note
+	assigned       map[chatKey]string // the agent's phone, by chat
 	uploadedBytes  int64
 	webhooks       []*webhook
 }
@@ -324,7 +326,7 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
 		creationDelay: DefaultCreationDelay, failCreations: map[string]bool{},
-		groups: make(map[string]*groupState), limits: map[string]*window{},
+		groups: make(map[string]*groupState), limits: map[string]*window{}, assigned: map[chatKey]string{},
 		numSenders: 4, maxAttempts: 1, retryBase: 100 * time.Millisecond,
 		stop: make(chan struct{}), doneChanged: make(chan struct{}),
 	}
@@ -372,6 +374,14 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("POST /template", s.handleCreateTemplate)
 	mux.HandleFunc("PATCH /template/{templateId}", s.handleEditTemplate)
 	mux.HandleFunc("DELETE /template", s.handleDeleteTemplate)
+	mux.HandleFunc("POST /notes", s.handleCreateNote)
+	mux.HandleFunc("GET /notes", s.handleListNotes)
+	mux.HandleFunc("GET /note", s.handleGetNote)
+	mux.HandleFunc("PATCH /notes", s.handleUpdateNote)
+	mux.HandleFunc("DELETE /notes", s.handleDeleteNote)
+	mux.HandleFunc("POST /team-member/assign", s.handleAssignChat)
+	mux.HandleFunc("POST /team-member/unassign", s.handleUnassignChat)
+	mux.HandleFunc("GET /chats", s.handleListChats)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})

@@ -38,10 +38,11 @@ func (a *app) fakeCommand() *cobra.Command {
 		Short: "Serve a fake DoubleTick API on a loopback address, for tests in any language",
 		Long: `Serve the SDK's fake DoubleTick API (package doubleticktest) on a loopback
 address until Ctrl-C: the group, message, media, status, webhook-
-subscription, channel, template, team and wallet endpoints, answering as DoubleTick's docs say, with its
-asynchronous group creation and its webhooks. Point this CLI, the SDK or a
-program in any language at the address it prints, with the API key it
-prints (a test key, published; never a real one).
+subscription, channel, template, note, chat, team and wallet endpoints,
+answering as DoubleTick's docs say, with its asynchronous group creation
+and its webhooks. Point this CLI, the SDK or a program in any language at
+the address it prints, with the API key it prints (a test key, published;
+never a real one).
 
 A test plays the people in the groups, and sets faults, over HTTP with the
 same key, under ` + doubleticktest.ControlPath + `: POST join, leave, message,

@@ -73,3 +73,40 @@ func TestTemplatesListCommand(t *testing.T) {
 	assert.Contains(t, r.stderr, "--language")
 	assert.Equal(t, before, c.srv.Requests())
 }
+
+// The group integration's first hour, in the CLI: find the WABA number,
+// check a template, create a group, assign it, note it, read the chat list.
+func TestAGroupIntegrationsFirstHour(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithCreationDelay(0))
+	assert.Regexp(t, `(?m)^911111111111\s+Acme 1\s+CONNECTED`, c.ok(t, "channels", "list"))
+	assert.Regexp(t, `(?m)^welcome\s+en\s+APPROVED`, c.ok(t, "templates", "list", "--waba", "911111111111", "--status", "APPROVED"))
+	c.createGroup(t, "acme-vip")
+	require.NoError(t, c.srv.Join("acme-vip", "+919876543210", "Asha"))
+	assert.Equal(t, "assigned to 919000000002\n", c.ok(t, "chats", "assign", "--group", "acme-vip", "--agent", "919000000002"))
+	out := c.ok(t, "notes", "add", "--group", "acme-vip", "--text", "Renewal due in March")
+	assert.Contains(t, out, "Renewal due in March")
+	out = c.ok(t, "chats", "list", "--agent", "919000000002")
+	assert.Regexp(t, `(?m)^WA_GROUP\s+Support acme-vip\s+911111111111\s+Ravi Agent\s+0\s`, out)
+	var notes []doubletick.Note
+	require.NoError(t, json.Unmarshal([]byte(c.ok(t, "notes", "list", "--group", "acme-vip", "--all", "--json")), &notes))
+	require.Len(t, notes, 1)
+	c.ok(t, "notes", "update", notes[0].ID, "--text", "Renewal due in April")
+	assert.Contains(t, c.ok(t, "notes", "get", notes[0].ID), "April")
+	c.ok(t, "notes", "delete", notes[0].ID)
+	assert.Equal(t, "unassigned\n", c.ok(t, "chats", "unassign", "--group", "acme-vip"))
+	assert.Regexp(t, `(?m)^WA_GROUP\s+Support acme-vip\s+911111111111\s+-\s`, c.ok(t, "chats", "list", "--unassigned", "--all"))
+
+	// In the CLI's words, before anything is sent.
+	before := c.srv.Requests()
+	r := c.run(t, "chats", "assign", "--group", "acme-vip", "--customer", "919876543210", "--agent", "12")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--group")
+	assert.Contains(t, r.stderr, "--agent")
+	r = c.run(t, "notes", "add", "--group", "acme-vip")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--text")
+	assert.Equal(t, before, c.srv.Requests())
+	r = c.run(t, "chats", "assign", "--group", "acme-vip", "--agent", "15550009999")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "User is not a member of the team")
+}

@@ -130,6 +130,9 @@ type Client struct {
 	Notes *NotesService
 	// Chats assigns chats to team members and lists the inbox.
 	Chats *ChatsService
+	// Customers reads and writes customer records: tags, fields, owner,
+	// blocks and erasure.
+	Customers *CustomersService
 }
 
 // credential returns the API key.
@@ -217,6 +220,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.Templates = &TemplatesService{client: c}
 	c.Notes = &NotesService{client: c}
 	c.Chats = &ChatsService{client: c}
+	c.Customers = &CustomersService{client: c}
 	return c, nil
 }
 

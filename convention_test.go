@@ -72,7 +72,7 @@ func TestEveryServiceMethodFollowsTheConvention(t *testing.T) {
 		t.Errorf("%s %s was sent: invalid input must be refused before anything is sent", r.Method, r.URL.Path)
 	})
 	svcs := services(c)
-	require.Len(t, svcs, 10, "Groups, Participants, Messages, Webhooks, Channels, Team, Wallet, Templates, Notes, Chats")
+	require.Len(t, svcs, 11, "Groups, Participants, Messages, Webhooks, Channels, Team, Wallet, Templates, Notes, Chats, Customers")
 	methods := 0
 	for svcName, svc := range svcs {
 		for i := range svc.NumMethod() {
@@ -85,7 +85,7 @@ func TestEveryServiceMethodFollowsTheConvention(t *testing.T) {
 			})
 		}
 	}
-	assert.GreaterOrEqual(t, methods, 46, "every endpoint's method")
+	assert.GreaterOrEqual(t, methods, 53, "every endpoint's method")
 }
 
 // checkSignature checks a method's name and types: a verb; context first;

@@ -181,3 +181,29 @@ func TestNoteAndChatRequestsAreCheckedBeforeSending(t *testing.T) {
 		NextChatTimestamp: 1711929600000})
 	assert.Equal(t, []string{"limit:length", "status:one_of", "assignedUserPhone:one_of", "nextChatId:required"}, fieldNames(t, err))
 }
+
+func TestCustomerRequestsAreCheckedBeforeSending(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("%s %s was sent", r.Method, r.URL.Path)
+	})
+	ctx := context.Background()
+	_, _, err := c.Customers.Get(ctx, &doubletick.GetCustomerRequest{WABANumber: "91x"})
+	assert.Equal(t, []string{"phoneNumber:required", "wabaNumber:digits"}, fieldNames(t, err))
+	eleven := []string{"+919800000001", "919800000002", "919800000003", "919800000004", "919800000005", "919800000006",
+		"919800000007", "919800000008", "919800000009", "919800000010", "91 98"}
+	_, _, err = c.Customers.Delete(ctx, &doubletick.DeleteCustomersRequest{PhoneNumbers: eleven})
+	assert.Equal(t, []string{"phoneNumbers:length", "phoneNumbers[10]:digits"}, fieldNames(t, err), "at most 10, all violations at once")
+	assert.NoError(t, (&doubletick.DeleteCustomersRequest{PhoneNumbers: eleven[:10]}).Validate(), "10 is the documented maximum")
+	_, _, err = c.Customers.AssignTags(ctx, &doubletick.AssignCustomerTagsRequest{Phone: "", Tags: []string{" "},
+		CustomFields: []doubletick.CustomerField{{Value: "v"}}})
+	assert.Equal(t, []string{"phone:required", "tags[0]:required", "customFields[0].name:required"}, fieldNames(t, err))
+	_, _, err = c.Customers.RemoveTags(ctx, &doubletick.RemoveCustomerTagsRequest{Phone: "919999999999"})
+	assert.Equal(t, []string{"tags:required"}, fieldNames(t, err))
+	_, _, err = c.Customers.Assign(ctx, &doubletick.AssignCustomerRequest{CustomerPhoneNumber: "123456", AssignedUserPhoneNumber: "1234567",
+		WABANumber: "1234567890123456"})
+	assert.Equal(t, []string{"customerPhoneNumber:length", "wabaNumber:length"}, fieldNames(t, err))
+	_, err = c.Customers.CreateBlock(ctx, "+91999")
+	assert.Equal(t, []string{"phone:length"}, fieldNames(t, err))
+	_, err = c.Customers.DeleteBlock(ctx, "")
+	assert.Equal(t, []string{"phone:required"}, fieldNames(t, err))
+}

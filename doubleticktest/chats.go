@@ -19,7 +19,7 @@ import (
 //
 // The fake's chats are its groups (once created) and, for each WABA
 // number, the 1:1 chats of the customers who have been in one of its
-// groups. Where the pages are silent: a note or an assignment for a group
+// groups (customers.go). Where the pages are silent: a note or an assignment for a group
 // that does not exist is answered as for a customer who does not exist
 // (404 for notes, 400 for an assignment), and assigning a chat someone
 // has, without reassign, is a 400.
@@ -53,20 +53,10 @@ func (s *Server) notesAuthor() string {
 	return "API"
 }
 
-// customerKnown reports whether a customer has been in a group of waba.
-// The caller holds s.mu.
+// customerKnown reports whether a customer has a record (see customers.go)
+// and waba is one of the fake's channels. The caller holds s.mu.
 func (s *Server) customerKnown(waba, digits string) bool {
-	for _, g := range s.groups {
-		if g.pending || strings.TrimPrefix(g.WABANumber, "+") != waba {
-			continue
-		}
-		for _, m := range g.members {
-			if strings.TrimPrefix(m.phone, "+") == digits {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.channels, func(c *channel) bool { return c.waba == waba }) && s.customerByPhone(digits) != nil
 }
 
 // chatOf resolves the chat a notes request names, or returns the message

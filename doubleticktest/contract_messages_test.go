@@ -239,10 +239,11 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 		assert.Equal(t, got, seen[route], route)
 	}
 	// With TestContractOrganization's, TestContractTemplates',
-	// TestContractChats' and TestContract's group endpoints,
+	// TestContractChats', TestContractCustomers' and TestContract's group
+	// endpoints,
 	// every route the SDK has.
-	assert.Len(t, slices.Concat(groupRoutes, orgRoutes, templateRoutes, chatRoutes, keys(want)), len(requests))
-	assert.Len(t, requests, 42)
+	assert.Len(t, slices.Concat(groupRoutes, orgRoutes, templateRoutes, chatRoutes, customerRoutes, keys(want)), len(requests))
+	assert.Len(t, requests, 49)
 }
 
 func keys[V any](m map[string]V) []string {

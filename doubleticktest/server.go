@@ -149,7 +149,9 @@ type Server struct {
 	walletBalance  float64
 	templates      []*Template // by ID - 1; a deleted one has no Status
 	notes          []*note
-	assigned       map[chatKey]string // the agent's phone, by chat
+	assigned       map[chatKey]string   // the agent's phone, by chat
+	customers      map[string]*customer // by phone digits
+	erased         map[string]bool      // phones whose customer was deleted
 	uploadedBytes  int64
 	webhooks       []*webhook
 }
@@ -327,6 +329,7 @@ func NewServer(opts ...Option) *Server {
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
 		creationDelay: DefaultCreationDelay, failCreations: map[string]bool{},
 		groups: make(map[string]*groupState), limits: map[string]*window{}, assigned: map[chatKey]string{},
+		customers: map[string]*customer{}, erased: map[string]bool{},
 		numSenders: 4, maxAttempts: 1, retryBase: 100 * time.Millisecond,
 		stop: make(chan struct{}), doneChanged: make(chan struct{}),
 	}
@@ -382,6 +385,13 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("POST /team-member/assign", s.handleAssignChat)
 	mux.HandleFunc("POST /team-member/unassign", s.handleUnassignChat)
 	mux.HandleFunc("GET /chats", s.handleListChats)
+	mux.HandleFunc("GET /customer/details", s.handleGetCustomer)
+	mux.HandleFunc("POST /customer/assign-tags-custom-fields", s.handleAssignCustomerTags)
+	mux.HandleFunc("POST /customer/remove-tags-custom-fields", s.handleRemoveCustomerTags)
+	mux.HandleFunc("DELETE /customer", s.handleDeleteCustomers)
+	mux.HandleFunc("POST /customer/assign", s.handleAssignCustomer)
+	mux.HandleFunc("POST /customer/block", s.handleBlock(true))
+	mux.HandleFunc("POST /customer/unblock", s.handleBlock(false))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	})

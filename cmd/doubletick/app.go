@@ -134,7 +134,8 @@ powershell" prints a shell completion script.`,
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
-		a.webhooksCommand(), a.channelsCommand(), a.templatesCommand(), a.notesCommand(), a.chatsCommand(), a.teamCommand(),
+		a.webhooksCommand(), a.channelsCommand(), a.templatesCommand(), a.notesCommand(), a.chatsCommand(), a.customersCommand(),
+		a.teamCommand(),
 		a.walletCommand(), a.listenCommand(),
 		a.verifyCommand(),
 		a.fakeCommand(), a.inboxCommand(), a.versionCommand())

@@ -110,3 +110,36 @@ func TestAGroupIntegrationsFirstHour(t *testing.T) {
 	assert.Equal(t, exitAPI, r.code)
 	assert.Contains(t, r.stderr, "User is not a member of the team")
 }
+
+func TestCustomersCommands(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithCreationDelay(0))
+	c.createGroup(t, "vip")
+	require.NoError(t, c.srv.Join("vip", "+919876543210", "Asha"))
+	out := c.ok(t, "customers", "tag", "919876543210", "--tag", "vip", "--field", "plan=gold", "--waba", "911111111111")
+	assert.Regexp(t, `(?m)^added\s+vip,plan$`, out)
+	out = c.ok(t, "customers", "get", "+919876543210", "--waba", "911111111111")
+	assert.Regexp(t, `(?m)^tags\s+vip$`, out)
+	assert.Regexp(t, `(?m)^plan\s+gold$`, out)
+	out = c.ok(t, "customers", "untag", "919876543210", "--tag", "vip", "--tag", "ghost")
+	assert.Regexp(t, `(?m)^removed\s+vip$`, out)
+	assert.Regexp(t, `(?m)^not removed\s+ghost: Tag is not assigned`, out)
+
+	r := c.run(t, "customers", "delete", "919876543210")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--yes")
+	out = c.ok(t, "customers", "delete", "919876543210", "919800000000", "--yes")
+	assert.Contains(t, out, "queued for deletion")
+	assert.Contains(t, out, "919800000000")
+	r = c.run(t, "customers", "get", "919876543210")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "404")
+
+	before := c.srv.Requests()
+	r = c.run(t, "customers", "tag", "91x", "--field", "plan")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--field")
+	r = c.run(t, "customers", "get", "91-98")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "PHONE")
+	assert.Equal(t, before, c.srv.Requests())
+}

@@ -1,0 +1,366 @@
+package doubleticktest
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// The customer API (get-customer-details, customer-assign-tags-custom-fields,
+// customer-remove-tags-custom-fields, delete-customer,
+// assign-team-member-to-customer, block-unblock-customer,
+// unblock-unblock-customer under https://docs.doubletick.io/reference/),
+// answered as its pages document it, each with its own error shapes.
+//
+// The fake's customers are the people who have been in its groups, and
+// those its assign-tags call created (it creates or updates). A deletion
+// is queued, as DoubleTick answers, and done at once.
+
+// customer is a customer record the fake holds.
+type customer struct {
+	id, name, phone string // phone: digits
+	tags            []string
+	fields          map[string]string
+	optIn           bool
+	blocked         bool
+}
+
+// Customer is a customer as the fake holds it.
+type Customer struct {
+	ID, Name, Phone string
+	Tags            []string
+	CustomFields    map[string]string
+	OptIn, Blocked  bool
+}
+
+// Customers returns the fake's customer records, by phone.
+func (s *Server) Customers() []Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncCustomers()
+	out := []Customer{}
+	for _, c := range s.customers {
+		fields := map[string]string{}
+		for k, v := range c.fields {
+			fields[k] = v
+		}
+		out = append(out, Customer{ID: c.id, Name: c.name, Phone: c.phone, Tags: slices.Clone(c.tags), CustomFields: fields,
+			OptIn: c.optIn, Blocked: c.blocked})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Phone < out[j].Phone })
+	return out
+}
+
+// syncCustomers gives every group member not deleted a record. The caller
+// holds s.mu.
+func (s *Server) syncCustomers() {
+	for _, g := range s.groups {
+		for _, m := range g.members {
+			digits := strings.TrimPrefix(m.phone, "+")
+			if s.customers[digits] == nil && !s.erased[digits] {
+				s.customers[digits] = &customer{id: "customer_" + digits, name: m.name, phone: digits, fields: map[string]string{}}
+			}
+		}
+	}
+}
+
+// customerByPhone returns a customer's record, or nil. The caller holds
+// s.mu.
+func (s *Server) customerByPhone(phone string) *customer {
+	s.syncCustomers()
+	return s.customers[strings.TrimLeft(phone, "+ ")]
+}
+
+// writeInvalidAs answers 400 with a list of messages and the error the
+// page documents (the customer pages write "Not Found" on a 400).
+func writeInvalidAs(w http.ResponseWriter, errText string, msgs ...string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": http.StatusBadRequest, "message": msgs, "error": errText})
+}
+
+// handleGetCustomer answers get-customer-details.
+func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	phone, id, waba := q.Get("phoneNumber"), q.Get("customerId"), strings.TrimLeft(q.Get("wabaNumber"), "+ ")
+	if phone == "" && id == "" {
+		writeInvalidAs(w, "Not Found", "phoneNumber must be a string")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customerByPhone(phone)
+	if phone == "" {
+		for _, x := range s.customers {
+			if x.id == id {
+				c = x
+			}
+		}
+	}
+	if c == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": http.StatusNotFound, "message": "NotFound"})
+		return
+	}
+	fields := []map[string]any{}
+	for _, name := range sortedKeys(c.fields) {
+		fields = append(fields, map[string]any{"id": "cf_" + name, "name": name, "value": c.fields[name], "type": "text"})
+	}
+	out := map[string]any{"id": c.id, "name": c.name, "phone": "+" + c.phone, "customFields": fields,
+		"assignedToUser": "", "assignedUserNumber": ""}
+	if waba != "" {
+		out["tags"] = slices.Clone(c.tags)
+		if a := s.assigned[customerChat(waba, c.phone)]; a != "" {
+			out["assignedUserNumber"] = a
+			for _, m := range s.team {
+				if m.Phone == a {
+					out["assignedToUser"] = m.Name
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customer": out})
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// handleAssignCustomerTags answers customer-assign-tags-custom-fields:
+// create or update, 201 with what was added and the customer's ID.
+func (s *Server) handleAssignCustomerTags(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	c := checks{b: b}
+	phone := strings.TrimLeft(c.str("phone", true, 0), "+ ")
+	name, agent := c.str("name", false, 0), strings.TrimLeft(c.str("agentPhone", false, 0), "+ ")
+	waba := strings.TrimLeft(c.str("wabaNumber", false, 0), "+ ")
+	tags, _ := c.strs("tags", 0, 0)
+	var fields []struct {
+		Name  *string `json:"name"`
+		Value *string `json:"value"`
+	}
+	if raw, ok := b["customFields"]; ok && json.Unmarshal(raw, &fields) != nil {
+		c.msgs = append(c.msgs, "customFields must be an array")
+	}
+	for _, f := range fields {
+		if f.Name == nil || f.Value == nil {
+			c.msgs = append(c.msgs, "customFields.name and customFields.value must be strings")
+		}
+	}
+	var optIn *bool
+	if raw, ok := b["optIn"]; ok && json.Unmarshal(raw, &optIn) != nil {
+		c.msgs = append(c.msgs, "optIn must be a boolean value")
+	}
+	if len(c.msgs) > 0 {
+		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if agent != "" && !slices.ContainsFunc(s.team, func(m TeamMember) bool { return m.Phone == agent }) {
+		writeError(w, http.StatusBadRequest, "agentPhone must be the phone of a team member")
+		return
+	}
+	cust := s.customerByPhone(phone)
+	if cust == nil {
+		cust = &customer{id: "customer_" + phone, phone: phone, fields: map[string]string{}}
+		s.customers[phone] = cust
+		delete(s.erased, phone)
+	}
+	if name != "" {
+		cust.name = name
+	}
+	if optIn != nil {
+		cust.optIn = *optIn
+	}
+	added := []string{}
+	for _, t := range tags {
+		if !slices.Contains(cust.tags, t) {
+			cust.tags = append(cust.tags, t)
+		}
+		added = append(added, t)
+	}
+	fieldsAdded := []string{}
+	for _, f := range fields {
+		cust.fields[*f.Name] = *f.Value
+		fieldsAdded = append(fieldsAdded, *f.Name)
+	}
+	if agent != "" {
+		if waba == "" && len(s.channels) > 0 {
+			waba = s.channels[0].waba
+		}
+		s.assigned[customerChat(waba, phone)] = agent
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"tags":         map[string]any{"added": added, "errored": []any{}},
+		"customFields": map[string]any{"added": fieldsAdded, "errored": []any{}},
+		"customerId":   cust.id,
+	})
+}
+
+// handleRemoveCustomerTags answers customer-remove-tags-custom-fields with
+// the examples' "removed" (the schema says "added"); a tag or field the
+// customer does not have is errored.
+func (s *Server) handleRemoveCustomerTags(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	c := checks{b: b}
+	phone := c.str("phone", true, 0)
+	tags, _ := c.strs("tags", 0, 0)
+	fields, _ := c.strs("customFields", 0, 0)
+	if len(c.msgs) > 0 {
+		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cust := s.customerByPhone(phone)
+	if cust == nil {
+		writeError(w, http.StatusBadRequest, "Customer with phone number "+phone+" does not exist")
+		return
+	}
+	removed, tagErrs := []string{}, []map[string]string{}
+	for _, t := range tags {
+		if i := slices.Index(cust.tags, t); i >= 0 {
+			cust.tags = slices.Delete(cust.tags, i, i+1)
+			removed = append(removed, t)
+		} else {
+			tagErrs = append(tagErrs, map[string]string{"tag": t, "error": "Tag is not assigned to the customer"})
+		}
+	}
+	cleared, fieldErrs := []string{}, []map[string]string{}
+	for _, f := range fields {
+		if _, ok := cust.fields[f]; ok {
+			delete(cust.fields, f)
+			cleared = append(cleared, f)
+		} else {
+			fieldErrs = append(fieldErrs, map[string]string{"customField": f, "error": "Custom field is not set on the customer"})
+		}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"tags":         map[string]any{"removed": removed, "errored": tagErrs},
+		"customFields": map[string]any{"removed": cleared, "errored": fieldErrs},
+	})
+}
+
+// handleDeleteCustomers answers delete-customer: 201 queued, with the
+// phones that matched no one; 404 without statusCode when none matched.
+func (s *Server) handleDeleteCustomers(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	c := checks{b: b}
+	phones, given := c.strs("phoneNumbers", 10, 0)
+	switch {
+	case !given || len(phones) == 0:
+		c.msgs = append(c.msgs, "phoneNumbers should not be empty")
+	case len(phones) > 10:
+		// strs reported it
+	}
+	for _, p := range phones {
+		if p = strings.TrimLeft(p, "+ "); !isDigits(p) || len(p) < 7 || len(p) > 15 {
+			c.msgs = append(c.msgs, "each value in phoneNumbers must be a valid phone number")
+			break
+		}
+	}
+	if len(c.msgs) > 0 {
+		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	notFound := []string{}
+	for _, p := range phones {
+		digits := strings.TrimLeft(p, "+ ")
+		if s.customerByPhone(digits) == nil {
+			notFound = append(notFound, p)
+			continue
+		}
+		delete(s.customers, digits)
+		s.erased[digits] = true
+	}
+	if len(notFound) == len(phones) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "No matching customers found", "notFoundPhoneNumbers": notFound})
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"message": "Your request has been queued for deletion.", "notFoundPhoneNumbers": notFound})
+}
+
+// handleAssignCustomer answers assign-team-member-to-customer: 201 with the
+// agent, as its guide shows it.
+func (s *Server) handleAssignCustomer(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	c := checks{b: b}
+	values := map[string]string{}
+	for _, name := range []string{"customerPhoneNumber", "assignedUserPhoneNumber", "wabaNumber"} {
+		v := c.str(name, true, 0)
+		if n := len([]rune(v)); v != "" && (n < 7 || n > 15) {
+			c.msgs = append(c.msgs, name+" must be longer than or equal to 7 and shorter than or equal to 15 characters")
+		}
+		values[name] = strings.TrimLeft(v, "+ ")
+	}
+	if len(c.msgs) > 0 {
+		writeInvalid(w, c.msgs...)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	waba, agent := values["wabaNumber"], values["assignedUserPhoneNumber"]
+	i := slices.IndexFunc(s.team, func(m TeamMember) bool { return m.Phone == agent })
+	switch {
+	case !slices.ContainsFunc(s.channels, func(ch *channel) bool { return ch.waba == waba }):
+		writeError(w, http.StatusNotFound, "wabaNumber not found")
+		return
+	case i < 0:
+		writeError(w, http.StatusUnprocessableEntity, "User is not a member of the team")
+		return
+	case s.customerByPhone(values["customerPhoneNumber"]) == nil:
+		writeError(w, http.StatusNotFound, "customerPhoneNumber not found")
+		return
+	}
+	s.assigned[customerChat(waba, values["customerPhoneNumber"])] = agent
+	m := s.team[i]
+	writeJSON(w, http.StatusCreated, map[string]any{"name": m.Name, "email": m.Email, "phone": m.Phone})
+}
+
+// handleBlock answers block-unblock-customer (blocked true) and
+// unblock-unblock-customer: 201 with an empty object.
+func (s *Server) handleBlock(blocked bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, ok := decodeRequest(w, r)
+		if !ok {
+			return
+		}
+		c := checks{b: b}
+		phone := c.str("phone", true, 0)
+		if n := len([]rune(phone)); phone != "" && (n < 10 || n > 15) {
+			c.msgs = append(c.msgs, "phone must be longer than or equal to 10 and shorter than or equal to 15 characters")
+		}
+		if len(c.msgs) > 0 {
+			writeInvalidAs(w, "Not Found", c.msgs...)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cust := s.customerByPhone(phone)
+		if cust == nil {
+			writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": http.StatusNotFound, "message": "Invalid Customer"})
+			return
+		}
+		cust.blocked = blocked
+		writeJSON(w, http.StatusCreated, map[string]any{})
+	}
+}

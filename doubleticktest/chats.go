@@ -116,8 +116,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 			c.msgs = append(c.msgs, "entities must be an array")
 		}
 	}
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -157,8 +156,7 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 		}
 		after = t
 	}
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -243,8 +241,7 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 	}
 	c := checks{b: b}
 	id, text := c.str("id", true, 0), c.str("note", true, 0)
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -266,8 +263,7 @@ func (s *Server) handleDeleteNote(w http.ResponseWriter, r *http.Request) {
 	}
 	c := checks{b: b}
 	id := c.str("id", true, 0)
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -321,8 +317,7 @@ func (s *Server) handleAssignChat(w http.ResponseWriter, r *http.Request) {
 			c.msgs = append(c.msgs, name+" must be longer than or equal to 7 and shorter than or equal to 15 characters")
 		}
 	}
-	if len(c.msgs) > 0 {
-		writeInvalid(w, c.msgs...)
+	if !c.ok(w) {
 		return
 	}
 	s.mu.Lock()
@@ -355,8 +350,7 @@ func (s *Server) handleUnassignChat(w http.ResponseWriter, r *http.Request) {
 	if (customer == "") == (groupID == "") {
 		c.msgs = append(c.msgs, "Either customerPhoneNumber or groupId must be provided")
 	}
-	if len(c.msgs) > 0 {
-		writeInvalid(w, c.msgs...)
+	if !c.ok(w) {
 		return
 	}
 	s.mu.Lock()

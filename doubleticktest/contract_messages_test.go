@@ -143,12 +143,9 @@ var listAnswers = map[string]bool{doubletick.RouteListWebhooks: true, doubletick
 func TestContractMessagesAndSubscriptions(t *testing.T) {
 	fake := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0), doubleticktest.WithWABANumbers(waba), doubleticktest.WithClock(tick()))
 	defer fake.Close()
-	var rec recorder
-	c, err := doubletick.NewClient(doubleticktest.APIKey, doubletick.WithBaseURL(rec.start(t, fake.URL)),
-		doubletick.WithoutRateLimit(), doubletick.WithMaxAttempts(1))
-	require.NoError(t, err)
+	c, rec := contractClient(t, fake)
 	ctx := context.Background()
-	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: waba, Subject: "S", GroupID: "g1"})
+	_, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: waba, Subject: "S", GroupID: "g1"})
 	require.NoError(t, err)
 	rec.exchanges = nil // the group endpoints are TestContract's
 
@@ -231,13 +228,7 @@ func TestContractMessagesAndSubscriptions(t *testing.T) {
 		doubletick.RouteDeregisterWebhook: {201},
 		doubletick.RouteUpdateWebhook:     {201, 400},
 	}
-	for route, statuses := range want {
-		got := map[int]bool{}
-		for _, s := range statuses {
-			got[s] = true
-		}
-		assert.Equal(t, got, seen[route], route)
-	}
+	assertStatuses(t, seen, want)
 	// With TestContractOrganization's, TestContractTemplates',
 	// TestContractChats', TestContractCustomers' and TestContract's group
 	// endpoints,

@@ -308,6 +308,31 @@ func (rec *recorder) start(t *testing.T, target string) string {
 
 type bodyKey struct{}
 
+// contractClient returns a Client that calls fake through a recorder, with
+// no client-side limit and no retry, so that each call is one exchange.
+func contractClient(t *testing.T, fake *doubleticktest.Server) (*doubletick.Client, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	c, err := doubletick.NewClient(doubleticktest.APIKey, doubletick.WithBaseURL(rec.start(t, fake.URL)),
+		doubletick.WithoutRateLimit(), doubletick.WithMaxAttempts(1))
+	require.NoError(t, err)
+	return c, rec
+}
+
+// assertStatuses checks that each route of want was answered with exactly
+// its statuses, and returns the routes.
+func assertStatuses(t *testing.T, seen map[string]map[int]bool, want map[string][]int) []string {
+	t.Helper()
+	for route, statuses := range want {
+		got := map[int]bool{}
+		for _, s := range statuses {
+			got[s] = true
+		}
+		assert.Equal(t, got, seen[route], route)
+	}
+	return keys(want)
+}
+
 // TestContract drives every endpoint through the SDK, to each status the
 // fake can answer it with, and checks both sides against the docs.
 func TestContract(t *testing.T) {

@@ -158,8 +158,7 @@ func (s *Server) handleAssignCustomerTags(w http.ResponseWriter, r *http.Request
 	if raw, ok := b["optIn"]; ok && json.Unmarshal(raw, &optIn) != nil {
 		c.msgs = append(c.msgs, "optIn must be a boolean value")
 	}
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -217,8 +216,7 @@ func (s *Server) handleRemoveCustomerTags(w http.ResponseWriter, r *http.Request
 	phone := c.str("phone", true, 0)
 	tags, _ := c.strs("tags", 0, 0)
 	fields, _ := c.strs("customFields", 0, 0)
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -273,8 +271,7 @@ func (s *Server) handleDeleteCustomers(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	s.mu.Lock()
@@ -312,8 +309,7 @@ func (s *Server) handleAssignCustomer(w http.ResponseWriter, r *http.Request) {
 		}
 		values[name] = strings.TrimLeft(v, "+ ")
 	}
-	if len(c.msgs) > 0 {
-		writeInvalid(w, c.msgs...)
+	if !c.ok(w) {
 		return
 	}
 	s.mu.Lock()

@@ -88,6 +88,16 @@ func (c *checks) ok(w http.ResponseWriter) bool {
 	return false
 }
 
+// okIncorrectPayload is ok for the pages whose 400 is the "Incorrect
+// payload" family: message one string, the rules broken joined.
+func (c *checks) okIncorrectPayload(w http.ResponseWriter) bool {
+	if len(c.msgs) == 0 {
+		return true
+	}
+	writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	return false
+}
+
 // createRequest is POST /whatsapp/wa-group/create as the pages
 // wa-group-create-group-public-api and createwhatsappgroup describe it:
 // wabaNumber and subject required; subject ≤ 128, description ≤ 2048,

@@ -326,8 +326,7 @@ func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 	if waba == "" {
 		c.msgs = append(c.msgs, "wabaNumber should not be empty")
 	}
-	if len(c.msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(c.msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	waba = strings.TrimPrefix(waba, "+")

@@ -59,6 +59,10 @@ var (
 	// ErrRepeatedCursor is returned by the All iterators when the server says
 	// more pages follow but gives a cursor it gave before.
 	ErrRepeatedCursor = errors.New("doubletick: pagination cursor did not advance")
+	// ErrNothingRegistered matches the error of Webhooks.Register and
+	// Update when DoubleTick answered but accepted no (number, event) pair:
+	// the webhook will receive nothing. It is a *[RegistrationError].
+	ErrNothingRegistered = errors.New("doubletick: no webhook was registered")
 )
 
 // APIError is the error for a call the server answered with a failure: a

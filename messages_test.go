@@ -285,13 +285,13 @@ func TestRegisterThenDeliver(t *testing.T) {
 
 	res, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{
 		URL: recv + "/hooks", Method: "PUT", Name: "crm", WABANumbers: []string{"+911111111111"},
-		Events:        []webhooks.Type{webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined, "NOT_AN_EVENT"},
+		Events:        []webhooks.Type{webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined},
 		BodyFormat:    webhooks.BodyFormData,
 		Authorization: auth,
 	})
 	require.NoError(t, err)
 	assert.Len(t, res.ValidWebhooks, 2)
-	assert.Equal(t, []doubletick.PublicWebhook{{WABANumber: "+911111111111", WebhookEventType: "NOT_AN_EVENT"}}, res.InvalidWebhooks)
+	assert.Empty(t, res.InvalidWebhooks)
 
 	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "S", GroupID: "g1"})
 	require.NoError(t, err)
@@ -345,7 +345,7 @@ func TestWebhookRegistrationValidation(t *testing.T) {
 
 func TestWebhookCallsHaveTheDocumentedShape(t *testing.T) {
 	var got []captured
-	c := newTestClient(t, capture(&got, 201, `{"validWebhooks":[],"invalidWebhooks":[],"invalidWabaNumbers":[]}`))
+	c := newTestClient(t, capture(&got, 201, `{"validWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"MESSAGE_RECEIVED"}],"invalidWebhooks":[],"invalidWabaNumbers":[]}`))
 	ctx := context.Background()
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", Events: []webhooks.Type{webhooks.TypeMessageReceived},
 		WABANumbers: []string{"+919999999999"}, Authorization: &webhooks.Authorization{Type: "BEARER", Payload: "payload-secret"}, RetryOnTimeout: true}
@@ -439,4 +439,32 @@ func TestAnUploadMeeting429PausesTheRoute(t *testing.T) {
 	_, _, err = c.Messages.UploadMedia(ctx, &doubletick.MediaFile{Name: "b.png", Body: &slowZeros{10}})
 	assert.ErrorIs(t, err, doubletick.ErrRateLimited)
 	assert.Equal(t, int32(1), calls.Load(), "the route is paused: the next upload is refused before sending")
+}
+
+// DoubleTick answering a registration without accepting anything is an
+// error that says what was refused; partial acceptance is the result; a
+// refusal of group events says where those are subscribed.
+func TestARegistrationThatAcceptedNothingIsAnError(t *testing.T) {
+	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm",
+		Events: []webhooks.Type{webhooks.TypeMessageReceived, webhooks.TypeGroupCreated}, WABANumbers: []string{"+919999999999"}}
+	c := newTestClient(t, respond(201, `{"validWebhooks":[],"invalidWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"GROUP_CREATED"}],"invalidWabaNumbers":["+918888888888"]}`))
+	res, _, err := c.Webhooks.Register(context.Background(), reg)
+	require.ErrorIs(t, err, doubletick.ErrNothingRegistered)
+	var rerr *doubletick.RegistrationError
+	require.ErrorAs(t, err, &rerr)
+	assert.Same(t, res, rerr.Result, "the answer comes with the error")
+	assert.Equal(t, "doubletick: no webhook was registered: numbers without an integration: +918888888888; refused: GROUP_CREATED on +919999999999; "+
+		"group events (GROUP_CREATED) are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+		"Settings → Webhooks → WhatsApp Group Webhooks", err.Error())
+
+	partial := newTestClient(t, respond(201, `{"validWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"MESSAGE_RECEIVED"}],"invalidWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"GROUP_CREATED"}],"invalidWabaNumbers":[]}`))
+	res, _, err = partial.Webhooks.Update(context.Background(), "wh_1", reg)
+	require.NoError(t, err, "partial acceptance is a result")
+	assert.Len(t, res.InvalidWebhooks, 1)
+
+	refused := newTestClient(t, respond(400, `{"statusCode":400,"message":["each value in webhookEvents must be one of the following values: MESSAGE_RECEIVED"],"error":"Bad Request"}`))
+	_, _, err = refused.Webhooks.Register(context.Background(), reg)
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Contains(t, err.Error(), "Settings → Webhooks → WhatsApp Group Webhooks")
 }

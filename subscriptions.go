@@ -3,10 +3,12 @@ package doubletick
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -239,7 +241,16 @@ type RegisterWebhookResult struct {
 }
 
 // Register registers a webhook. DoubleTick returns no webhook ID: List
-// finds it.
+// finds it. It answers one entry per (number, event): a partial acceptance
+// is the result, with what was refused in InvalidWebhooks and
+// InvalidWABANumbers; an answer that accepted nothing is a
+// *[RegistrationError] (with the result), since that webhook would
+// receive nothing.
+//
+// Group events (GROUP_CREATED, …, WA_GROUP_MESSAGE_RECEIVED) are not among
+// the events this API documents: DoubleTick subscribes them in its
+// dashboard (Settings → Webhooks → WhatsApp Group Webhooks), and an error
+// for a registration naming them says so.
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/register-webhook
 func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) (*RegisterWebhookResult, *Response, error) {
@@ -250,8 +261,88 @@ func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) 
 	}
 	ep := epRegisterWebhook
 	ep.secrets = r.secrets()
-	return call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
+	return registered(r)(call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire()))
 }
+
+// registered checks DoubleTick's answer to a registration of r: an answer
+// that accepted nothing is an error that says what was refused, and a
+// refusal of a registration naming group events says where those are
+// subscribed.
+func registered(r *WebhookRegistration) func(*RegisterWebhookResult, *Response, error) (*RegisterWebhookResult, *Response, error) {
+	return func(res *RegisterWebhookResult, resp *Response, err error) (*RegisterWebhookResult, *Response, error) {
+		group := groupEventsOf(r.Events)
+		var apiErr *APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && len(group) > 0:
+			return res, resp, fmt.Errorf("%w (%s)", err, groupEventsHint(group))
+		case err == nil && len(res.ValidWebhooks) == 0:
+			return res, resp, &RegistrationError{Result: res, GroupEvents: group}
+		}
+		return res, resp, err
+	}
+}
+
+// groupEventsOf returns the group events among events.
+func groupEventsOf(events []webhooks.Type) []webhooks.Type {
+	var out []webhooks.Type
+	for _, e := range events {
+		switch e {
+		case webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined, webhooks.TypeParticipantLeft,
+			webhooks.TypeParticipantRemoved, webhooks.TypeGroupMessageReceived:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func groupEventsHint(group []webhooks.Type) string {
+	return fmt.Sprintf("group events (%s) are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+		"Settings → Webhooks → WhatsApp Group Webhooks", joinTypes(group))
+}
+
+func joinTypes(types []webhooks.Type) string {
+	s := make([]string, len(types))
+	for i, t := range types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// RegistrationError is the error of a registration DoubleTick answered
+// without accepting any (number, event) pair: nothing will be delivered. It
+// matches [ErrNothingRegistered]; Result is the answer, which says what was
+// refused.
+type RegistrationError struct {
+	Result *RegisterWebhookResult
+	// GroupEvents are the group events the registration named, which
+	// DoubleTick's subscription API does not document.
+	GroupEvents []webhooks.Type
+}
+
+// Error says what was refused and, for group events, where to subscribe.
+func (e *RegistrationError) Error() string {
+	var parts []string
+	if len(e.Result.InvalidWABANumbers) > 0 {
+		parts = append(parts, "numbers without an integration: "+strings.Join(e.Result.InvalidWABANumbers, ", "))
+	}
+	if n := len(e.Result.InvalidWebhooks); n > 0 {
+		refused := make([]string, n)
+		for i, w := range e.Result.InvalidWebhooks {
+			refused[i] = string(w.WebhookEventType) + " on " + w.WABANumber
+		}
+		parts = append(parts, "refused: "+strings.Join(refused, ", "))
+	}
+	if len(e.GroupEvents) > 0 {
+		parts = append(parts, groupEventsHint(e.GroupEvents))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "the answer listed no accepted webhook")
+	}
+	return ErrNothingRegistered.Error() + ": " + strings.Join(parts, "; ")
+}
+
+// Is makes a RegistrationError match [ErrNothingRegistered].
+func (e *RegistrationError) Is(target error) bool { return target == ErrNothingRegistered }
 
 // Update replaces the webhook webhookID with r. Whether DoubleTick merges or
 // replaces is not documented; send the whole registration.
@@ -265,7 +356,7 @@ func (s *WebhooksService) Update(ctx context.Context, webhookID string, r *Webho
 		return nil, nil, err
 	}
 	ep := endpoint{method: "POST", route: "/v2/webhook/" + url.PathEscape(webhookID), key: RouteUpdateWebhook, secrets: r.secrets()}
-	return call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
+	return registered(r)(call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire()))
 }
 
 // Webhook is a registered webhook, as List describes it.

@@ -70,9 +70,12 @@ type Receiver struct {
 	HMACEncoding   webhooks.Encoding
 	StandardSecret string
 
-	// events are the events a webhook registered through the API asked
-	// for; nil (AddReceiver) means every event.
-	events []webhooks.Type
+	// subscribed is true for a receiver registered through the
+	// subscription API, which gets exactly events (AddReceiver's gets
+	// every event, as a receiver set up in DoubleTick's dashboard for
+	// the group events does).
+	subscribed bool
+	events     []webhooks.Type
 }
 
 // SentWebhook is one webhook the fake sent, or tried to send, to one receiver.
@@ -214,7 +217,7 @@ func (s *Server) emitCreated(g *groupState) {
 // s.mu.
 func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) {
 	for _, r := range s.receivers {
-		if r.events != nil && !slices.Contains(r.events, t) {
+		if r.subscribed && !slices.Contains(r.events, t) {
 			continue
 		}
 		payload := map[string]any{}

@@ -332,7 +332,8 @@ func (s *Server) handleTags(assign bool) http.HandlerFunc {
 			CustomFields json.RawMessage `json:"customFields"`
 		}
 		if err := decodeBody(w, r, &req); err != nil || req.GroupID == "" {
-			writeInvalid(w, "groupId should not be empty")
+			// The tag pages' 400 carries message as one string.
+			writeError(w, http.StatusBadRequest, "groupId should not be empty")
 			return
 		}
 		s.mu.Lock()

@@ -197,9 +197,13 @@ func WithWABANumbers(numbers ...string) Option {
 	}
 }
 
-// hasIntegration reports whether a WABA number has an integration.
+// hasIntegration reports whether a WABA number has an integration. A number
+// is digits after an optional "+": a "+" sent unencoded in a query reaches
+// the server as a space, as NestJS's query parser reads it, and such a
+// number has no integration.
 func (s *Server) hasIntegration(waba string) bool {
-	return s.wabas == nil || s.wabas[strings.TrimPrefix(waba, "+")]
+	digits := strings.TrimPrefix(waba, "+")
+	return isDigits(digits) && (s.wabas == nil || s.wabas[digits])
 }
 
 // WithClock sets the clock the fake stamps groups and members with.
@@ -475,7 +479,10 @@ func (s *Server) Requests() int {
 
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(doubletick.HeaderAuthorization) != s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
+		// The key as the API reference sends it, after "key " as
+		// DoubleTick's Node and PHP samples send it, or in X-Public-Api-Key.
+		auth := r.Header.Get(doubletick.HeaderAuthorization)
+		if auth != s.apiKey && auth != "key "+s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
 			writeError(w, http.StatusUnauthorized, "Invalid public api key")
 			return
 		}

@@ -2,9 +2,12 @@ package doubleticktest_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,30 +205,93 @@ func TestFakeRefusesOptionValuesItCannotUse(t *testing.T) {
 }
 
 // The subscription API takes the events of DoubleTick's documented enum,
-// which lacks the group events; WithGroupEventSubscriptions is the fake's
-// convenience that takes them too.
+// which lacks the group events, and refuses a registration naming any
+// other event with 400, as the enum check of its schema does;
+// WithGroupEventSubscriptions is the fake's convenience that takes them.
 func TestFakeSubscriptionAPIGroupEventsAreOptIn(t *testing.T) {
 	reg := &doubletick.WebhookRegistration{URL: "https://crm.example.com/hooks", Name: "crm", WABANumbers: []string{"+911111111111"},
 		Events: []webhooks.Type{webhooks.TypeMessageReceived, "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}}
-	events := func(list []doubletick.PublicWebhook) []string {
-		var out []string
-		for _, w := range list {
-			out = append(out, string(w.WebhookEventType))
-		}
-		return out
+	srv := doubleticktest.NewServer()
+	_, _, err := srv.Client().Webhooks.Register(context.Background(), reg)
+	srv.Close()
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 400, apiErr.StatusCode)
+	assert.Contains(t, apiErr.Message(), "each value in webhookEvents must be one of the following values: MESSAGE_RECEIVED,")
+
+	srv = doubleticktest.NewServer(doubleticktest.WithGroupEventSubscriptions())
+	defer srv.Close()
+	res, _, err := srv.Client().Webhooks.Register(context.Background(), reg)
+	require.NoError(t, err)
+	var valid []string
+	for _, w := range res.ValidWebhooks {
+		valid = append(valid, string(w.WebhookEventType))
 	}
-	for _, tc := range []struct {
-		opts           []doubleticktest.Option
-		valid, invalid []string
-	}{
-		{nil, []string{"MESSAGE_RECEIVED"}, []string{"GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}},
-		{[]doubleticktest.Option{doubleticktest.WithGroupEventSubscriptions()}, []string{"MESSAGE_RECEIVED", "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}, nil},
-	} {
-		srv := doubleticktest.NewServer(tc.opts...)
-		res, _, err := srv.Client().Webhooks.Register(context.Background(), reg)
-		srv.Close()
+	assert.Equal(t, []string{"MESSAGE_RECEIVED", "GROUP_CREATED", "WA_GROUP_MESSAGE_RECEIVED"}, valid)
+}
+
+// A registration receives exactly the events it was accepted for: nothing
+// when DoubleTick accepted none (here, no number of the registration has
+// an integration), where an empty list once meant every event.
+func TestARegistrationReceivesOnlyWhatItWasAcceptedFor(t *testing.T) {
+	var got atomic.Int32
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer recv.Close()
+	// One sender: deliveries go in the order of their events.
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0), doubleticktest.WithWABANumbers("911111111111"),
+		doubleticktest.WithGroupEventSubscriptions(), doubleticktest.WithWebhookSenders(1))
+	defer srv.Close()
+	c := srv.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, _, err := c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: recv.URL, Name: "elsewhere",
+		WABANumbers: []string{"+919999999999"}, Events: []webhooks.Type{webhooks.TypeGroupCreated}})
+	require.ErrorIs(t, err, doubletick.ErrNothingRegistered)
+	assert.Equal(t, []string{"+919999999999"}, res.InvalidWABANumbers)
+	_, _, err = c.Webhooks.Register(ctx, &doubletick.WebhookRegistration{URL: recv.URL + "/joins", Name: "joins",
+		WABANumbers: []string{"+911111111111"}, Events: []webhooks.Type{webhooks.TypeParticipantJoined}})
+	require.NoError(t, err)
+
+	_, _, err = c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "S", GroupID: "g"})
+	require.NoError(t, err)
+	require.NoError(t, srv.Join("g", "+919876543210", "Asha"))
+	require.NoError(t, srv.WaitDeliveries(ctx, 1))
+	var types []webhooks.Type
+	for _, d := range srv.Deliveries() {
+		types = append(types, d.Event)
+	}
+	assert.Equal(t, []webhooks.Type{webhooks.TypeParticipantJoined}, types, "GROUP_CREATED went to no one; the join to the receiver accepted for it")
+	assert.Equal(t, int32(1), got.Load())
+}
+
+// The fake reads requests as DoubleTick's server does: the key bare or
+// after "key " (its Node and PHP samples), a "+" sent unencoded in a query
+// as the space it decodes to, and answers each page's 400 in its shape.
+func TestTheFakeReadsRequestsAsDoubleTickDoes(t *testing.T) {
+	srv := doubleticktest.NewServer()
+	defer srv.Close()
+	do := func(method, path, auth, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		require.NoError(t, err)
-		assert.Equal(t, tc.valid, events(res.ValidWebhooks))
-		assert.Equal(t, tc.invalid, events(res.InvalidWebhooks))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
 	}
+	status, _ := do("GET", "/organization/channel/profile", "key "+doubleticktest.APIKey, "")
+	assert.Equal(t, 200, status, `"Authorization: key <key>", as DoubleTick's Node and PHP samples send it`)
+	status, _ = do("GET", "/organization/channel/profile", "Bearer "+doubleticktest.APIKey, "")
+	assert.Equal(t, 401, status)
+	status, body := do("GET", "/whatsapp/wa-group/list?wabaNumber=+911111111111", doubleticktest.APIKey, "")
+	assert.Equal(t, 400, status, `"+911…" unencoded is " 911…": no integration`)
+	assert.Equal(t, "Missing wabaNumber or no integration found for the given WABA number", body["message"])
+	status, _ = do("GET", "/whatsapp/wa-group/list?wabaNumber=%2B911111111111", doubleticktest.APIKey, "")
+	assert.Equal(t, 200, status)
+	status, body = do("POST", "/wa-group/assign-tags-custom-fields", doubleticktest.APIKey, `{"tags":["vip"]}`)
+	assert.Equal(t, 400, status)
+	assert.IsType(t, "", body["message"], "the tag pages' 400 message is a string")
 }

@@ -14,12 +14,15 @@ import (
 
 // Webhook subscriptions, as DoubleTick's subscription pages
 // (https://docs.doubletick.io/reference/register-webhook, edit-webhooks,
-// get-webhooks, delete-webhooks) document them. Where they are silent:
+// get-webhooks, delete-webhooks) document them. A registration delivers
+// exactly the events it was accepted for, and nothing when none was.
+// Where the pages are silent:
 //
-//   - the group events (GROUP_*, WA_GROUP_MESSAGE_RECEIVED), which the
-//     documented enum lacks, come back in invalidWebhooks, as the enum
-//     says; [WithGroupEventSubscriptions] lets tests register group
-//     receivers from code;
+//   - an event outside the documented webhookEvents enum, the group events
+//     (GROUP_*, WA_GROUP_MESSAGE_RECEIVED) among them, is refused with 400,
+//     as NestJS's enum check refuses it, listing the allowed values;
+//     [WithGroupEventSubscriptions] lets tests register group receivers
+//     from code;
 //   - an edit replaces the whole registration; an unknown webhookId at edit
 //     is 400 "Invalid request format"; at deregister it is 201 {}.
 
@@ -27,8 +30,8 @@ import (
 // accepts the group events (GROUP_CREATED, GROUP_PARTICIPANT_JOINED, …,
 // WA_GROUP_MESSAGE_RECEIVED) and delivers them to the receiver registered.
 // DoubleTick's documented webhookEvents enum does not list them (group
-// webhooks are set up in its dashboard), so by default they come back in
-// invalidWebhooks. Use it to register a test's receiver through
+// webhooks are set up in its dashboard), so by default a registration
+// naming one is refused with 400. Use it to register a test's receiver through
 // Webhooks.Register rather than [Server.AddReceiver].
 func WithGroupEventSubscriptions() Option {
 	return func(s *Server) { s.groupEventSubscriptions = true }
@@ -74,6 +77,12 @@ func (s *Server) readRegistration(w http.ResponseWriter, r *http.Request) (*webh
 	}
 	format := c.oneOf("bodyFormat", "JSON", "FORM_DATA")
 	wh.events = c.strings("webhookEvents")
+	for _, e := range wh.events {
+		if !slices.Contains(documentedEvents, e) && !(s.groupEventSubscriptions && slices.Contains(groupEvents, e)) {
+			c.msgs = append(c.msgs, "each value in webhookEvents must be one of the following values: "+strings.Join(documentedEvents, ", "))
+			break
+		}
+	}
 	wh.wabas = c.strings("wabaNumbers")
 	for i, n := range wh.wabas {
 		if l := utf8.RuneCountInString(n); l < 10 || l > 15 {
@@ -120,7 +129,7 @@ func (c *checks) strings(name string) []string {
 // answerRegistration makes one entry per (number, event) and registers the
 // receiver for the valid events. The caller holds s.mu.
 func (s *Server) answerRegistration(w http.ResponseWriter, wh *webhook) {
-	valid, invalid, badNumbers := []any{}, []any{}, []any{}
+	valid, invalid, badNumbers := []any{}, []any{}, []any{} // invalid stays empty: see readRegistration
 	var events []webhooks.Type
 	for _, n := range wh.wabas {
 		if !s.hasIntegration(n) {
@@ -128,18 +137,14 @@ func (s *Server) answerRegistration(w http.ResponseWriter, wh *webhook) {
 			continue
 		}
 		for _, e := range wh.events {
-			entry := map[string]any{"wabaNumber": n, "webhookEventType": e}
-			if slices.Contains(documentedEvents, e) || (s.groupEventSubscriptions && slices.Contains(groupEvents, e)) {
-				valid = append(valid, entry)
-				if !slices.Contains(events, webhooks.Type(e)) {
-					events = append(events, webhooks.Type(e))
-				}
-			} else {
-				invalid = append(invalid, entry)
+			// readRegistration refused every event outside the enum.
+			valid = append(valid, map[string]any{"wabaNumber": n, "webhookEventType": e})
+			if !slices.Contains(events, webhooks.Type(e)) {
+				events = append(events, webhooks.Type(e))
 			}
 		}
 	}
-	wh.receiver.events = events
+	wh.receiver.subscribed, wh.receiver.events = true, events
 	if wh.receiver.Method == "" {
 		wh.receiver.Method = http.MethodPost
 	}

@@ -226,9 +226,23 @@ func TestWebhookSubscriptionCommands(t *testing.T) {
 	out = c.ok(t, "webhooks", "list", "--json")
 	assert.JSONEq(t, "[]", out)
 
+	// A registration DoubleTick refuses, or answers without accepting
+	// anything, fails (exit 1) and says why: group events come from the
+	// dashboard; a number without an integration receives nothing.
+	r := c.run(t, "webhooks", "register", "--name", "groups", "--url", "https://crm.example.com/g", "--waba", "911111111111",
+		"--event", "GROUP_CREATED")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Contains(t, r.stderr, "Settings → Webhooks → WhatsApp Group Webhooks")
+	elsewhere := newCLI(t, doubleticktest.WithWABANumbers("911111111111"))
+	r = elsewhere.run(t, "webhooks", "register", "--name", "x", "--url", "https://crm.example.com/x", "--waba", "919999999999",
+		"--event", "MESSAGE_RECEIVED")
+	assert.Equal(t, exitAPI, r.code)
+	assert.Regexp(t, `(?m)^919999999999\s+-\s+no: not a number of this account$`, r.stdout)
+	assert.Contains(t, r.stderr, "no webhook was registered: numbers without an integration: 919999999999")
+
 	// Several secrets (a rotation) cannot be registered.
 	c.env[envWebhookSecret] = "one-secret,two-secret"
-	r := c.run(t, "webhooks", "register", "--name", "x", "--url", "https://x.example.com", "--waba", "911111111111",
+	r = c.run(t, "webhooks", "register", "--name", "x", "--url", "https://x.example.com", "--waba", "911111111111",
 		"--event", "MESSAGE_RECEIVED", "--auth-type", "bearer")
 	assert.Equal(t, exitUsage, r.code)
 	assert.NotContains(t, r.stderr, "one-secret")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -120,10 +121,15 @@ edit guide requires the authorization: give --auth-type.`
 		} else {
 			res, _, err = c.Webhooks.Register(cmd.Context(), reg)
 		}
-		if err != nil {
+		var nothing *doubletick.RegistrationError
+		if errors.As(err, &nothing) {
+			// What was refused is printed, then the error says why (exit 1):
+			// a webhook that receives nothing is not a success.
+			res = nothing.Result
+		} else if err != nil {
 			return err
 		}
-		return a.print(res, func(w io.Writer) {
+		if perr := a.print(res, func(w io.Writer) {
 			fmt.Fprintln(w, "NUMBER\tEVENT\tREGISTERED")
 			for _, v := range res.ValidWebhooks {
 				fmt.Fprintf(w, "%s\t%s\tyes\n", v.WABANumber, v.WebhookEventType)
@@ -134,7 +140,10 @@ edit guide requires the authorization: give --auth-type.`
 			for _, n := range res.InvalidWABANumbers {
 				fmt.Fprintf(w, "%s\t-\tno: not a number of this account\n", n)
 			}
-		})
+		}); perr != nil {
+			return perr
+		}
+		return err
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.reg.Name, "name", "", "the webhook's name (required)")

@@ -99,13 +99,36 @@ func TestControlAPIDrivesTheFakeOverHTTP(t *testing.T) {
 		{http.MethodPost, "join", `{"groupId":"nope","phone":"+919876543210"}`, "no such group"},
 		{http.MethodPost, "fail-next", `{"n":1,"status":200}`, "status from 400"},
 		{http.MethodPost, "latency", `{"latency":"soon"}`, "duration"},
-		{http.MethodPost, "join", `not json`, "not JSON"},
+		{http.MethodPost, "join", `not json`, "not a JSON object; /_doubleticktest/join takes groupId, phone (and optionally name)"},
 		{http.MethodGet, "nothing", ``, "no control"},
+		// A message's sender is from: a body that says phone is refused by name.
+		{http.MethodPost, "message", `{"groupId":"g","phone":"+919876543210","text":"hi"}`,
+			"unknown field(s) phone; missing from: /_doubleticktest/message takes from, groupId, text"},
+		{http.MethodPost, "join", `{"groupId":"g"}`, "missing phone"},
 	} {
 		status, body := control(t, srv, c.method, c.name, c.body)
 		assert.GreaterOrEqual(t, status, 400, c.name)
 		assert.Contains(t, body, c.want, c.name)
 	}
+	// GET ControlPath lists the controls and their bodies.
+	status, body = control(t, srv, http.MethodGet, "", "")
+	assert.Equal(t, http.StatusOK, status)
+	var index struct {
+		Controls []struct {
+			Method, Path, Does string
+			Body               map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &index))
+	found := false
+	for _, c := range index.Controls {
+		if c.Path == doubleticktest.ControlPath+"message" {
+			found = true
+			assert.Equal(t, map[string]string{"groupId": "required", "from": "required", "text": "required"}, c.Body)
+		}
+	}
+	assert.True(t, found, "the index lists message")
+	assert.GreaterOrEqual(t, len(index.Controls), 13)
 	resp, err := http.Post(srv.URL+doubleticktest.ControlPath+"join", "application/json", strings.NewReader(`{}`))
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -45,12 +45,15 @@ the address it prints, with the API key it prints (a test key, published;
 never a real one).
 
 A test plays the people in the groups, and sets faults, over HTTP with the
-same key, under ` + doubleticktest.ControlPath + `: POST join, leave, message,
-receivers, fail-next, drop-next, latency; GET groups, sent, deliveries
-(see the package's WithControlAPI). DoubleTick has no such endpoints.
+same key, under ` + doubleticktest.ControlPath + `: POST join, leave, message, receivers,
+team-member, templates, wallet, fail-next, drop-next, latency; GET groups,
+sent, deliveries; GET ` + doubleticktest.ControlPath + ` lists them with their bodies'
+fields (see the package's WithControlAPI). DoubleTick has no such
+endpoints.
 
 Its defaults are DoubleTick's: each webhook is sent once, the subscription
-API refuses group events; flags opt in to conveniences.`,
+API refuses group events and delivers exactly what a registration was
+accepted for; flags opt in to conveniences.`,
 		Example: `  doubletick fake
   doubletick fake --addr 127.0.0.1:0 --json      # a free port; its address as JSON on the first line
   doubletick fake --receiver http://127.0.0.1:8080/ --receiver-auth bearer   # with $DOUBLETICK_WEBHOOK_SECRET

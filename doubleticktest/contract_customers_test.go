@@ -2,6 +2,7 @@ package doubleticktest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +151,50 @@ func TestContractCustomers(t *testing.T) {
 		doubletick.RouteCreateCustomerBlock: {201, 404}, doubletick.RouteDeleteCustomerBlock: {201, 404},
 	}
 	assert.ElementsMatch(t, customerRoutes, assertStatuses(t, seen, want))
+}
+
+// Each page's 401 has its own shape: the bare one ({statusCode, message
+// "Unauthorized"}) on the template, customer, team, role, note and chat-list
+// pages; NestJS's full one, with error, on the channel, /customer/assign
+// and team-member pages.
+func TestContractUnauthorizedShapes(t *testing.T) {
+	fake := doubleticktest.NewServer()
+	defer fake.Close()
+	c, err := doubletick.NewClient("key_not_the_fakes", doubletick.WithBaseURL(fake.URL), doubletick.WithoutRateLimit(), doubletick.WithMaxAttempts(1))
+	require.NoError(t, err)
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"templates (bare)": func() error { _, _, err := c.Templates.List(ctx, nil); return err },
+		"customer (bare)": func() error {
+			_, _, err := c.Customers.Get(ctx, &doubletick.GetCustomerRequest{PhoneNumber: "919876543210"})
+			return err
+		},
+		"team (bare)": func() error { _, _, err := c.Team.List(ctx); return err },
+		"notes (bare)": func() error {
+			_, _, err := c.Notes.Get(ctx, "n")
+			return err
+		},
+		"chats (bare)":    func() error { _, _, err := c.Chats.List(ctx, nil); return err },
+		"channels (full)": func() error { _, _, err := c.Channels.List(ctx, nil); return err },
+		"customer assign (full)": func() error {
+			_, _, err := c.Customers.Assign(ctx, &doubletick.AssignCustomerRequest{CustomerPhoneNumber: "919876543210",
+				AssignedUserPhoneNumber: "919000000001", WABANumber: "911111111111"})
+			return err
+		},
+		"team-member assign (full)": func() error {
+			_, _, err := c.Chats.Assign(ctx, &doubletick.AssignChatRequest{ChatRef: doubletick.ChatRef{GroupID: "g"}, AssignedUserPhoneNumber: "919000000001"})
+			return err
+		},
+	}
+	for name, call := range calls {
+		err := call()
+		require.ErrorIs(t, err, doubletick.ErrUnauthorized, name)
+		var apiErr *doubletick.APIError
+		require.ErrorAs(t, err, &apiErr)
+		if strings.HasSuffix(name, "(bare)") {
+			assert.JSONEq(t, `{"statusCode":401,"message":"Unauthorized"}`, string(apiErr.Body), name)
+		} else {
+			assert.JSONEq(t, `{"statusCode":401,"message":"Invalid public api key","error":"Unauthorized"}`, string(apiErr.Body), name)
+		}
+	}
 }

@@ -483,11 +483,32 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		// DoubleTick's Node and PHP samples send it, or in X-Public-Api-Key.
 		auth := r.Header.Get(doubletick.HeaderAuthorization)
 		if auth != s.apiKey && auth != "key "+s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
+			if bareUnauthorized(r.URL.Path) {
+				writeJSON(w, http.StatusUnauthorized, map[string]any{"statusCode": http.StatusUnauthorized, "message": "Unauthorized"})
+				return
+			}
 			writeError(w, http.StatusUnauthorized, "Invalid public api key")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bareUnauthorized reports whether path's page documents the bare 401,
+// {"statusCode": 401, "message": "Unauthorized"} without error: the
+// template, customer (but /customer/assign), team, role, note and chat-list
+// pages. The others document {"statusCode", "message": "Invalid public api
+// key", "error": "Unauthorized"}.
+func bareUnauthorized(path string) bool {
+	switch {
+	case path == "/customer/assign":
+		return false
+	case path == "/v2/templates", path == "/template", strings.HasPrefix(path, "/template/"),
+		strings.HasPrefix(path, "/customer"), path == "/team", path == "/team/member", path == "/roles",
+		path == "/notes", path == "/note", path == "/chats":
+		return true
+	}
+	return false
 }
 
 // decodeBody reads a JSON body of at most 1 MiB into v.

@@ -310,10 +310,44 @@ func (a *app) print(v any, table func(w io.Writer)) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	// The table's text comes from the API (group subjects and names are
+	// set by group members and WhatsApp users): under the tabwriter, every
+	// control character but the table's own tabs and newlines is escaped,
+	// so that no value can drive the terminal.
+	tw := tabwriter.NewWriter(terminalSafe{a.stdout}, 0, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
 }
+
+// terminalSafe writes to w with every control character escaped as Go
+// quotes it ("\x1b"), but tab and newline; C1 controls (U+0080 to U+009F)
+// too. A tabwriter writes it whole lines, so a character is never split
+// across two writes.
+type terminalSafe struct{ w io.Writer }
+
+func (t terminalSafe) Write(p []byte) (int, error) {
+	s := string(p)
+	if !strings.ContainsFunc(s, isTerminalControl) {
+		return t.w.Write(p)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isTerminalControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// isTerminalControl reports whether r is a control character a table
+// does not put there itself.
+func isTerminalControl(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' }
 
 // printable returns s for a table or a line of text: the control
 // characters (terminal escapes among them, and tabs that would break a

@@ -210,11 +210,14 @@ func (a *app) receiver(h *webhooks.Handler, save *saveFlags) http.Handler {
 		switch {
 		case errors.As(err, &refusal):
 			status = refusal.Status
-			logf("refused %d %s: %s %s from %s: %v\n", status, http.StatusText(status), r.Method, r.URL.Path, r.RemoteAddr, refusal.Err)
+			// The path is the sender's, decoded (%1B is ESC): escaped, as
+			// anyone can send a request to the receiver.
+			logf("refused %d %s: %s %s from %s: %s\n", status, http.StatusText(status), printable(r.Method), printable(r.URL.Path),
+				r.RemoteAddr, printable(refusal.Err.Error()))
 			h.Refuse(w, r, err)
 		case err != nil:
 			status = http.StatusInternalServerError
-			logf("refused %d: %v\n", status, err)
+			logf("refused %d: %s\n", status, printable(err.Error()))
 			http.Error(w, "internal error", status)
 		default:
 			if err := h.Dispatch(r.Context(), d.Event); err != nil {
@@ -421,6 +424,8 @@ func (a *app) printEvent(e webhooks.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s\n  %s\n", summary, pretty)
+	// An unknown event's type and a phone are the payload's text, printed
+	// as they came: escaped, as the tables are.
+	_, err = fmt.Fprintf(terminalSafe{a.stdout}, "%s\n  %s\n", summary, pretty)
 	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,4 +143,24 @@ func TestCustomersCommands(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "PHONE")
 	assert.Equal(t, before, c.srv.Requests())
+}
+
+// Text from the API drives no terminal: a group subject set by a member,
+// with an escape sequence, is printed escaped in every table; and a refused
+// request's path, which anyone can send to listen, is logged escaped.
+func TestGroupTablesAndListenLogsEscapeTerminalControls(t *testing.T) {
+	c := newCLI(t, doubleticktest.WithCreationDelay(0))
+	c.ok(t, "groups", "create", "--waba", "911111111111", "--subject", "VIP\x1b]0;owned\x07\x1b[2J", "--group-id", "vip")
+	for _, args := range [][]string{{"groups", "get", "vip"}, {"groups", "list", "--waba", "911111111111"}} {
+		out := c.ok(t, args...)
+		assert.NotContains(t, out, "\x1b", args)
+		assert.Contains(t, out, `VIP\x1b]0;owned\a\x1b[2J`, args)
+	}
+	addr, stop := c.listening(t, "--auth", "bearer")
+	resp, err := http.Get("http://" + addr + "/%1B%5D0%3Bowned%07")
+	require.NoError(t, err)
+	resp.Body.Close()
+	r := stop()
+	assert.NotContains(t, r.stderr, "\x1b")
+	assert.Contains(t, r.stderr, `/\x1b]0;owned\a`)
 }

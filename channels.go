@@ -91,8 +91,9 @@ type ChannelList struct {
 // lists every channel of the key.
 type ListChannelsOptions struct {
 	// WABANumbers keeps the channels of these numbers only, at most
-	// [MaxChannelFilterNumbers]; each with or without "+".
-	WABANumbers []string
+	// [MaxChannelFilterNumbers]; each with or without "+". They are sent
+	// as a repeated wabaNumber, without "+".
+	WABANumbers []string `url:"wabaNumber,omitempty"`
 }
 
 // Validate checks o against the documented rules; see
@@ -122,19 +123,11 @@ func (s *ChannelsService) List(ctx context.Context, opts *ListChannelsOptions) (
 	if err := v.err("ChannelsService.List"); err != nil {
 		return nil, nil, err
 	}
-	var q url.Values
-	if opts != nil && len(opts.WABANumbers) > 0 {
-		q = url.Values{}
-		for _, n := range opts.WABANumbers {
-			q.Add("wabaNumber", wabaDigits(n))
-		}
+	var q ListChannelsOptions
+	if opts != nil {
+		q.WABANumbers = wabaDigitsAll(opts.WABANumbers)
 	}
-	var out ChannelList
-	resp, err := s.client.do(ctx, epListChannels, q, nil, &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return call[ChannelList](ctx, s.client, epListChannels, &q, nil)
 }
 
 // ChannelVerticals are the business categories DoubleTick accepts in

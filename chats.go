@@ -222,22 +222,23 @@ var chatStatuses = []string{"all", "unread", "unresolved", "done", "waiting_for_
 // the zero value asks for the first page of DoubleTick's default (10 chats).
 type ListChatsOptions struct {
 	// Limit is the page's size, 1 to 100; 0 for the default, 10.
-	Limit int
+	Limit int `url:"limit,omitempty"`
 	// Status is all, unread, unresolved, done, waiting_for_response, open
 	// or open_cart.
-	Status string
-	Tags   []string
+	Status string   `url:"status,omitempty"`
+	Tags   []string `url:"tags,comma,omitempty"`
 	// AssignedUserPhone keeps the chats of one team member; Unassigned
-	// keeps the unassigned ones instead.
-	AssignedUserPhone string
-	Unassigned        bool
+	// keeps the unassigned ones instead (sent as the documented literal
+	// "null").
+	AssignedUserPhone string `url:"assignedUserPhone,omitempty"`
+	Unassigned        bool   `url:"-"`
 	// WABANumbers keeps the WhatsApp chats of these numbers.
-	WABANumbers      []string
-	InstagramHandles []string
+	WABANumbers      []string `url:"wabaNumbers,comma,omitempty"`
+	InstagramHandles []string `url:"instagramHandles,comma,omitempty"`
 	// NextChatID and NextChatTimestamp are the cursor of the next page, as
 	// [ChatPage] gives it.
-	NextChatID        string
-	NextChatTimestamp int64
+	NextChatID        string `url:"nextChatId,omitempty"`
+	NextChatTimestamp int64  `url:"nextChatTimestamp,omitempty"`
 }
 
 // Validate checks o against the documented rules; see
@@ -265,36 +266,6 @@ func (o *ListChatsOptions) check(v *validator) {
 	}
 }
 
-// query is o as the chat list's query.
-func (o *ListChatsOptions) query() map[string][]string {
-	q := map[string][]string{}
-	set := func(k, v string) {
-		if v != "" {
-			q[k] = []string{v}
-		}
-	}
-	if o.Limit > 0 {
-		set("limit", strconv.Itoa(o.Limit))
-	}
-	set("status", o.Status)
-	set("tags", strings.Join(o.Tags, ","))
-	set("assignedUserPhone", o.AssignedUserPhone)
-	if o.Unassigned {
-		set("assignedUserPhone", "null") // the documented literal
-	}
-	numbers := make([]string, len(o.WABANumbers))
-	for i, n := range o.WABANumbers {
-		numbers[i] = wabaDigits(n)
-	}
-	set("wabaNumbers", strings.Join(numbers, ","))
-	set("instagramHandles", strings.Join(o.InstagramHandles, ","))
-	set("nextChatId", o.NextChatID)
-	if o.NextChatTimestamp != 0 {
-		set("nextChatTimestamp", strconv.FormatInt(o.NextChatTimestamp, 10))
-	}
-	return q
-}
-
 // ChatPage is one page of the chat list.
 type ChatPage struct {
 	Chats []Chat `json:"chats"`
@@ -319,15 +290,15 @@ func (s *ChatsService) List(ctx context.Context, opts *ListChatsOptions) (*ChatP
 	if err := v.err("ChatsService.List"); err != nil {
 		return nil, nil, err
 	}
-	if opts == nil {
-		opts = &ListChatsOptions{}
+	var q ListChatsOptions
+	if opts != nil {
+		q = *opts
+		q.WABANumbers = wabaDigitsAll(opts.WABANumbers)
+		if q.Unassigned {
+			q.AssignedUserPhone = "null" // the documented literal
+		}
 	}
-	var out ChatPage
-	resp, err := s.client.do(ctx, epListChats, opts.query(), nil, &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
+	return call[ChatPage](ctx, s.client, epListChats, &q, nil)
 }
 
 // chatCursor is the chat list's cursor.

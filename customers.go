@@ -314,10 +314,7 @@ func (s *CustomersService) Delete(ctx context.Context, req *DeleteCustomersReque
 	if err := v.err("CustomersService.Delete"); err != nil {
 		return nil, nil, err
 	}
-	body := DeleteCustomersRequest{PhoneNumbers: make([]string, len(req.PhoneNumbers))}
-	for i, p := range req.PhoneNumbers {
-		body.PhoneNumbers[i] = wabaDigits(p)
-	}
+	body := DeleteCustomersRequest{PhoneNumbers: wabaDigitsAll(req.PhoneNumbers)}
 	return call[DeleteCustomersResult](ctx, s.client, epDeleteCustomers, nil, &body)
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Route keys of the template API.
@@ -157,7 +156,7 @@ type ListTemplatesOptions struct {
 	Category string `url:"category,omitempty"`
 	// WABANumbers keeps the templates of these numbers (sent
 	// comma-separated, without "+").
-	WABANumbers []string `url:"-"`
+	WABANumbers []string `url:"wabaPhoneNumbers,comma,omitempty"`
 	// AllWABANumbers asks for the templates of every number.
 	AllWABANumbers bool `url:"allWabaPhoneNumbers,omitempty"`
 }
@@ -202,26 +201,16 @@ func (s *TemplatesService) List(ctx context.Context, opts *ListTemplatesOptions)
 	if err := v.err("TemplatesService.List"); err != nil {
 		return nil, nil, err
 	}
-	if opts == nil {
-		opts = &ListTemplatesOptions{}
+	var q ListTemplatesOptions
+	if opts != nil {
+		q = *opts
+		q.WABANumbers = wabaDigitsAll(opts.WABANumbers)
 	}
-	q, err := encodeQuery(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(opts.WABANumbers) > 0 {
-		digits := make([]string, len(opts.WABANumbers))
-		for i, n := range opts.WABANumbers {
-			digits[i] = wabaDigits(n)
-		}
-		q.Set("wabaPhoneNumbers", strings.Join(digits, ","))
-	}
-	var out []Template
-	resp, err := s.client.do(ctx, epListTemplates, q, nil, &out)
+	res, resp, err := call[[]Template](ctx, s.client, epListTemplates, &q, nil)
 	if err != nil {
 		return nil, resp, err
 	}
-	return out, resp, nil
+	return *res, resp, nil
 }
 
 // TemplateDefinition is the content of a template to create or edit: its

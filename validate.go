@@ -54,6 +54,19 @@ func (v *validator) wabaNumber(field, value string) {
 // API's samples send it.
 func wabaDigits(n string) string { return strings.TrimPrefix(n, "+") }
 
+// wabaDigitsAll returns numbers, each without its leading "+", in a new
+// slice (nil for none).
+func wabaDigitsAll(numbers []string) []string {
+	if len(numbers) == 0 {
+		return nil
+	}
+	out := make([]string, len(numbers))
+	for i, n := range numbers {
+		out[i] = wabaDigits(n)
+	}
+	return out
+}
+
 // err returns the violations as a *ValidationError naming request (the
 // method called, or the request type validated), or nil when there are
 // none.

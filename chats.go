@@ -59,19 +59,17 @@ func (c ChatRef) check(v *validator) {
 	case c.CustomerPhoneNumber == "":
 		v.add("groupId", RuleRequired, "give groupId or customerPhoneNumber")
 	default:
-		agentPhone(v, "customerPhoneNumber", c.CustomerPhoneNumber)
+		v.agentPhone("customerPhoneNumber", c.CustomerPhoneNumber)
 		if c.WABANumber != "" {
-			agentPhone(v, "wabaNumber", c.WABANumber)
+			v.agentPhone("wabaNumber", c.WABANumber)
 		}
 	}
 }
 
 // agentPhone checks a phone number of the assign calls: 7 to 15
 // characters.
-func agentPhone(v *validator, field, value string) {
-	if n := len([]rune(value)); n < MinAgentPhoneLength || n > MaxAgentPhoneLength {
-		v.add(field, RuleLength, "must be %d to %d characters with the country code, got %d", MinAgentPhoneLength, MaxAgentPhoneLength, n)
-	}
+func (v *validator) agentPhone(field, value string) {
+	v.phoneLength(field, value, MinAgentPhoneLength, MaxAgentPhoneLength)
 }
 
 // AssignChatRequest is the body of [ChatsService.Assign].
@@ -93,7 +91,7 @@ func (r *AssignChatRequest) check(v *validator) {
 		return
 	}
 	r.ChatRef.check(v)
-	agentPhone(v, "assignedUserPhoneNumber", r.AssignedUserPhoneNumber)
+	v.agentPhone("assignedUserPhoneNumber", r.AssignedUserPhoneNumber)
 }
 
 // AssignedAgent is the agent a chat was assigned to, as DoubleTick's guide

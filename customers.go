@@ -336,9 +336,9 @@ func (r *AssignCustomerRequest) check(v *validator) {
 	if !v.present(r == nil) {
 		return
 	}
-	agentPhone(v, "customerPhoneNumber", r.CustomerPhoneNumber)
-	agentPhone(v, "assignedUserPhoneNumber", r.AssignedUserPhoneNumber)
-	agentPhone(v, "wabaNumber", r.WABANumber)
+	v.agentPhone("customerPhoneNumber", r.CustomerPhoneNumber)
+	v.agentPhone("assignedUserPhoneNumber", r.AssignedUserPhoneNumber)
+	v.agentPhone("wabaNumber", r.WABANumber)
 }
 
 // Assign gives a customer (their 1:1 chat on a number) to an agent. An

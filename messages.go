@@ -122,10 +122,17 @@ func (t *Target) check(v *validator, prefix string, hasMessageID bool) {
 	}
 }
 
-// phone checks a documented phone field: 10 to 15 characters.
+// phone checks a documented phone field of the sends: 10 to 15
+// characters.
 func (v *validator) phone(field, value string) {
-	if n := utf8.RuneCountInString(value); n < MinPhoneLength || n > MaxPhoneLength {
-		v.add(field, RuleLength, "must be %d to %d characters with the country code, got %d", MinPhoneLength, MaxPhoneLength, n)
+	v.phoneLength(field, value, MinPhoneLength, MaxPhoneLength)
+}
+
+// phoneLength checks a phone field whose page documents min to max
+// characters.
+func (v *validator) phoneLength(field, value string, min, max int) {
+	if n := utf8.RuneCountInString(value); n < min || n > max {
+		v.add(field, RuleLength, "must be %d to %d characters with the country code, got %d", min, max, n)
 	}
 }
 

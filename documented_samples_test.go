@@ -182,3 +182,18 @@ func TestTheDocumentedSamplesDecode(t *testing.T) {
 		})
 	}
 }
+
+// An answer documented as {} and described as an "Empty response body" is
+// read in either form: deregister's, delete-note's, block's.
+func TestEmptyObjectAnswersMayHaveNoBody(t *testing.T) {
+	ctx := context.Background()
+	for _, body := range []string{`{}`, ``} {
+		c := newTestClient(t, respond(201, body))
+		_, err := c.Webhooks.Deregister(ctx, "wh_1")
+		require.NoError(t, err, "deregister, body %q", body)
+		_, err = c.Notes.Delete(ctx, "uuid-v4")
+		require.NoError(t, err, "delete-note, body %q", body)
+		_, err = c.Customers.CreateBlock(ctx, "+919999999999")
+		require.NoError(t, err, "block, body %q", body)
+	}
+}

@@ -238,9 +238,3 @@ func (s *NotesService) Delete(ctx context.Context, noteID string) (*Response, er
 	}{noteID})
 	return resp, err
 }
-
-// emptyObject is an answer documented as an object without properties, or
-// no body at all.
-type emptyObject struct{}
-
-func (*emptyObject) allowsEmptyBody() {}

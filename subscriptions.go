@@ -450,6 +450,8 @@ func (s *WebhooksService) Deregister(ctx context.Context, webhookID string) (*Re
 	body := struct {
 		WebhookID string `json:"webhookId"`
 	}{webhookID}
-	_, resp, err := call[struct{}](ctx, s.client, epDeregisterWebhook, nil, body)
+	// Documented as {}, "Empty response body indicating successful
+	// creation": both are read.
+	_, resp, err := call[emptyObject](ctx, s.client, epDeregisterWebhook, nil, body)
 	return resp, err
 }

@@ -218,6 +218,12 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, ep endpoint, ou
 // with no body, so that an empty one decodes to the zero value.
 type emptyBodyAllowed interface{ allowsEmptyBody() }
 
+// emptyObject is an answer documented as an object without properties, or
+// as no body at all: deregister, delete-note, block and unblock.
+type emptyObject struct{}
+
+func (*emptyObject) allowsEmptyBody() {}
+
 // successReporter is implemented by results whose body carries "success".
 type successReporter interface{ succeeded() bool }
 

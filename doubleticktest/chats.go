@@ -78,12 +78,6 @@ func (s *Server) chatOf(groupID, from, to string) (chatKey, string) {
 	return customerChat(waba, customer), ""
 }
 
-// writeNotFound answers a notes page's 404: statusCode and message, no
-// error.
-func writeNotFound(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": http.StatusNotFound, "message": msg})
-}
-
 // checkNoteChat checks groupId, or from and to (10 to 15 characters each).
 func checkNoteChat(c *checks, groupID, from, to string) {
 	switch {
@@ -123,7 +117,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	chat, missing := s.chatOf(groupID, from, to)
 	if missing != "" {
-		writeNotFound(w, missing)
+		writeBareError(w, http.StatusNotFound, missing)
 		return
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as the answers write it, so that cursors compare exactly
@@ -166,7 +160,7 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 		if groupID == "" {
 			missing = fmt.Sprintf("Chat not found for customer +%s and WABA +%s", strings.TrimLeft(to, "+ "), strings.TrimLeft(from, "+ "))
 		}
-		writeNotFound(w, missing)
+		writeBareError(w, http.StatusNotFound, missing)
 		return
 	}
 	var all []*note
@@ -227,7 +221,7 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	n := s.noteByID(id)
 	if n == nil {
-		writeNotFound(w, "Note not found")
+		writeBareError(w, http.StatusNotFound, "Note not found")
 		return
 	}
 	writeJSON(w, http.StatusOK, n.json())
@@ -248,7 +242,7 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	n := s.noteByID(id)
 	if n == nil {
-		writeNotFound(w, "Note not found")
+		writeBareError(w, http.StatusNotFound, "Note not found")
 		return
 	}
 	n.text, n.updated = text, s.now().UTC().Truncate(time.Millisecond)
@@ -270,7 +264,7 @@ func (s *Server) handleDeleteNote(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.notes, func(n *note) bool { return n.id == id })
 	if i < 0 {
-		writeNotFound(w, "Note not found")
+		writeBareError(w, http.StatusNotFound, "Note not found")
 		return
 	}
 	s.notes = slices.Delete(s.notes, i, i+1)
@@ -324,7 +318,7 @@ func (s *Server) handleAssignChat(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	agent = strings.TrimLeft(agent, "+ ")
 	if !slices.ContainsFunc(s.team, func(m TeamMember) bool { return m.Phone == agent }) {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"statusCode": http.StatusUnprocessableEntity, "message": "User is not a member of the team"})
+		writeBareError(w, http.StatusUnprocessableEntity, "User is not a member of the team")
 		return
 	}
 	chat, bad := s.assignmentChat(groupID, customer, waba)

@@ -73,12 +73,6 @@ func (s *Server) customerByPhone(phone string) *customer {
 	return s.customers[strings.TrimLeft(phone, "+ ")]
 }
 
-// writeInvalidAs answers 400 with a list of messages and the error the
-// page documents (the customer pages write "Not Found" on a 400).
-func writeInvalidAs(w http.ResponseWriter, errText string, msgs ...string) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": http.StatusBadRequest, "message": msgs, "error": errText})
-}
-
 // handleGetCustomer answers get-customer-details.
 func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -98,7 +92,7 @@ func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c == nil {
-		writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": http.StatusNotFound, "message": "NotFound"})
+		writeBareError(w, http.StatusNotFound, "NotFound")
 		return
 	}
 	fields := []map[string]any{}
@@ -353,7 +347,7 @@ func (s *Server) handleBlock(blocked bool) http.HandlerFunc {
 		defer s.mu.Unlock()
 		cust := s.customerByPhone(phone)
 		if cust == nil {
-			writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": http.StatusNotFound, "message": "Invalid Customer"})
+			writeBareError(w, http.StatusNotFound, "Invalid Customer")
 			return
 		}
 		cust.blocked = blocked

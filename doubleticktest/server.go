@@ -484,7 +484,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		auth := r.Header.Get(doubletick.HeaderAuthorization)
 		if auth != s.apiKey && auth != "key "+s.apiKey && r.Header.Get(doubletick.HeaderPublicAPIKey) != s.apiKey {
 			if bareUnauthorized(r.URL.Path) {
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"statusCode": http.StatusUnauthorized, "message": "Unauthorized"})
+				writeBareError(w, http.StatusUnauthorized, "Unauthorized")
 				return
 			}
 			writeError(w, http.StatusUnauthorized, "Invalid public api key")
@@ -536,5 +536,18 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // list of the rules the request broke, even of one (the message-status page
 // shows message: ["messageId must be a UUID"]).
 func writeInvalid(w http.ResponseWriter, msgs ...string) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": http.StatusBadRequest, "message": msgs, "error": http.StatusText(http.StatusBadRequest)})
+	writeInvalidAs(w, http.StatusText(http.StatusBadRequest), msgs...)
+}
+
+// writeInvalidAs is writeInvalid with the error text a page documents (the
+// customer pages write "Not Found" on a 400).
+func writeInvalidAs(w http.ResponseWriter, errText string, msgs ...string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": http.StatusBadRequest, "message": msgs, "error": errText})
+}
+
+// writeBareError answers in the shape several pages document without
+// error: {"statusCode", "message"} (the notes pages' 404s, the bare 401,
+// the team-member assign's 422, the customer pages' 404s).
+func writeBareError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"statusCode": status, "message": msg})
 }

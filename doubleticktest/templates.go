@@ -300,7 +300,7 @@ func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil || id < 1 || id > len(s.templates) || s.templates[id-1].Status == "" {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Template not found", "statusCode": http.StatusNotFound})
+		writeBareError(w, http.StatusNotFound, "Template not found")
 		return
 	}
 	t := s.templates[id-1]

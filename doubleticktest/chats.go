@@ -56,7 +56,7 @@ func (s *Server) notesAuthor() string {
 // customerKnown reports whether a customer has a record (see customers.go)
 // and waba is one of the fake's channels. The caller holds s.mu.
 func (s *Server) customerKnown(waba, digits string) bool {
-	return slices.ContainsFunc(s.channels, func(c *channel) bool { return c.waba == waba }) && s.customerByPhone(digits) != nil
+	return s.channelOf(waba) != nil && s.customerByPhone(digits) != nil
 }
 
 // chatOf resolves the chat a notes request names, or returns the message
@@ -69,7 +69,7 @@ func (s *Server) chatOf(groupID, from, to string) (chatKey, string) {
 		return groupChat(groupID), ""
 	}
 	waba, customer := strings.TrimLeft(from, "+ "), strings.TrimLeft(to, "+ ")
-	if !slices.ContainsFunc(s.channels, func(c *channel) bool { return c.waba == waba }) {
+	if s.channelOf(waba) == nil {
 		return "", "WABA with phone number +" + waba + " does not exist"
 	}
 	if !s.customerKnown(waba, customer) {
@@ -317,7 +317,7 @@ func (s *Server) handleAssignChat(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	agent = strings.TrimLeft(agent, "+ ")
-	if !slices.ContainsFunc(s.team, func(m TeamMember) bool { return m.Phone == agent }) {
+	if s.teamMember(agent) == nil {
 		writeBareError(w, http.StatusUnprocessableEntity, "User is not a member of the team")
 		return
 	}
@@ -368,27 +368,20 @@ type chatRow struct {
 // chatRows returns every chat, newest first. The caller holds s.mu.
 func (s *Server) chatRows() []chatRow {
 	var rows []chatRow
-	agentName := func(phone string) any {
-		for _, m := range s.team {
-			if m.Phone == phone {
-				return m.Name
-			}
-		}
-		return nil
-	}
 	row := func(key chatKey, typ, name string, phone any, waba string, updated time.Time, tags []string) chatRow {
 		var assignedName, assignedNumber any
 		if a := s.assigned[key]; a != "" {
-			assignedName, assignedNumber = agentName(a), a
+			assignedNumber = a
+			if m := s.teamMember(a); m != nil {
+				assignedName = m.Name
+			}
 		}
 		if tags == nil {
 			tags = []string{}
 		}
 		display := any(nil)
-		for _, c := range s.channels {
-			if c.waba == waba {
-				display = c.displayName
-			}
+		if c := s.channelOf(waba); c != nil {
+			display = c.displayName
 		}
 		ms := updated.UnixMilli()
 		return chatRow{id: "chat_" + strings.ReplaceAll(string(key), ":", "_"), updated: ms, json: map[string]any{

@@ -105,10 +105,8 @@ func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 		out["tags"] = slices.Clone(c.tags)
 		if a := s.assigned[customerChat(waba, c.phone)]; a != "" {
 			out["assignedUserNumber"] = a
-			for _, m := range s.team {
-				if m.Phone == a {
-					out["assignedToUser"] = m.Name
-				}
+			if m := s.teamMember(a); m != nil {
+				out["assignedToUser"] = m.Name
 			}
 		}
 	}
@@ -157,7 +155,7 @@ func (s *Server) handleAssignCustomerTags(w http.ResponseWriter, r *http.Request
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if agent != "" && !slices.ContainsFunc(s.team, func(m TeamMember) bool { return m.Phone == agent }) {
+	if agent != "" && s.teamMember(agent) == nil {
 		writeError(w, http.StatusBadRequest, "agentPhone must be the phone of a team member")
 		return
 	}
@@ -309,12 +307,12 @@ func (s *Server) handleAssignCustomer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	waba, agent := values["wabaNumber"], values["assignedUserPhoneNumber"]
-	i := slices.IndexFunc(s.team, func(m TeamMember) bool { return m.Phone == agent })
+	m := s.teamMember(agent)
 	switch {
-	case !slices.ContainsFunc(s.channels, func(ch *channel) bool { return ch.waba == waba }):
+	case s.channelOf(waba) == nil:
 		writeError(w, http.StatusNotFound, "wabaNumber not found")
 		return
-	case i < 0:
+	case m == nil:
 		writeError(w, http.StatusUnprocessableEntity, "User is not a member of the team")
 		return
 	case s.customerByPhone(values["customerPhoneNumber"]) == nil:
@@ -322,7 +320,6 @@ func (s *Server) handleAssignCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.assigned[customerChat(waba, values["customerPhoneNumber"])] = agent
-	m := s.team[i]
 	writeJSON(w, http.StatusCreated, map[string]any{"name": m.Name, "email": m.Email, "phone": m.Phone})
 }
 

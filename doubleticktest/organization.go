@@ -95,7 +95,7 @@ func (s *Server) AddTeamMember(m TeamMember) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if slices.ContainsFunc(s.team, func(t TeamMember) bool { return t.Phone == m.Phone }) {
+	if s.teamMember(m.Phone) != nil {
 		return fmt.Errorf("a team member has the phone %s already", m.Phone)
 	}
 	if m.ID == "" {
@@ -116,6 +116,24 @@ func (s *Server) SetWalletBalance(balance float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.walletBalance = balance
+}
+
+// channelOf returns the channel of a WABA number (digits), or nil. The
+// caller holds s.mu.
+func (s *Server) channelOf(waba string) *channel {
+	if i := slices.IndexFunc(s.channels, func(c *channel) bool { return c.waba == waba }); i >= 0 {
+		return s.channels[i]
+	}
+	return nil
+}
+
+// teamMember returns the team member whose phone (digits) is phone, or
+// nil. The caller holds s.mu.
+func (s *Server) teamMember(phone string) *TeamMember {
+	if i := slices.IndexFunc(s.team, func(m TeamMember) bool { return m.Phone == phone }); i >= 0 {
+		return &s.team[i]
+	}
+	return nil
 }
 
 func isDigits(s string) bool {
@@ -312,15 +330,15 @@ func (s *Server) handleTeamMember(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.team, func(m TeamMember) bool { return m.Phone == number })
-	if i < 0 {
+	m := s.teamMember(number)
+	if m == nil {
 		writeError(w, http.StatusNotFound, "Team member not found")
 		return
 	}
-	out := memberJSON(s.team[i])
+	out := memberJSON(*m)
 	roles := []map[string]any{}
 	for _, c := range s.channels {
-		roles = append(roles, map[string]any{"wabaName": c.displayName, "wabaNumber": c.waba, "roleName": s.team[i].OrgRole})
+		roles = append(roles, map[string]any{"wabaName": c.displayName, "wabaNumber": c.waba, "roleName": m.OrgRole})
 	}
 	out["wabaRoles"] = roles
 	writeJSON(w, http.StatusOK, out)

@@ -74,7 +74,7 @@ func (s *Server) AddTemplate(t Template) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.ContainsFunc(s.channels, func(c *channel) bool { return c.waba == t.WABANumber }) {
+	if s.channelOf(t.WABANumber) == nil {
 		return 0, fmt.Errorf("%q is not one of the fake's WABA numbers", t.WABANumber)
 	}
 	if s.findTemplate(t.WABANumber, t.Name, t.Language) != nil {
@@ -265,7 +265,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, n := range numbers {
 		n = strings.TrimPrefix(n, "+")
-		if !slices.ContainsFunc(s.channels, func(c *channel) bool { return c.waba == n }) {
+		if s.channelOf(n) == nil {
 			writeError(w, http.StatusBadRequest, "No integration found for the WABA number "+n)
 			return
 		}

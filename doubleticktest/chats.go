@@ -432,29 +432,26 @@ func later(a, b time.Time) time.Time {
 // handleListChats answers get-chat-list.
 func (s *Server) handleListChats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var msgs []string
+	var c checks
 	limit := 10
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 100 {
-			msgs = append(msgs, "limit must not be less than 1", "limit must not be greater than 100")
+			c.msgs = append(c.msgs, "limit must not be less than 1", "limit must not be greater than 100")
 		}
 		limit = n
 	}
 	status := q.Get("status")
-	if status != "" && !slices.Contains([]string{"all", "unread", "unresolved", "done", "waiting_for_response", "open", "open_cart"}, status) {
-		msgs = append(msgs, "status must be one of the following values: all, unread, unresolved, done, waiting_for_response, open, open_cart")
-	}
+	c.enum("status", status, false, "all", "unread", "unresolved", "done", "waiting_for_response", "open", "open_cart")
 	var cursorTS int64
 	if ts := q.Get("nextChatTimestamp"); ts != "" {
 		n, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
-			msgs = append(msgs, "nextChatTimestamp must be a number")
+			c.msgs = append(c.msgs, "nextChatTimestamp must be a number")
 		}
 		cursorTS = n
 	}
-	if len(msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	split := func(v string) []string {

@@ -2,9 +2,9 @@ package doubleticktest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -42,14 +42,10 @@ func (s *Server) Customers() []Customer {
 	s.syncCustomers()
 	out := []Customer{}
 	for _, c := range s.customers {
-		fields := map[string]string{}
-		for k, v := range c.fields {
-			fields[k] = v
-		}
-		out = append(out, Customer{ID: c.id, Name: c.name, Phone: c.phone, Tags: slices.Clone(c.tags), CustomFields: fields,
+		out = append(out, Customer{ID: c.id, Name: c.name, Phone: c.phone, Tags: slices.Clone(c.tags), CustomFields: maps.Clone(c.fields),
 			OptIn: c.optIn, Blocked: c.blocked})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Phone < out[j].Phone })
+	slices.SortFunc(out, func(a, b Customer) int { return strings.Compare(a.Phone, b.Phone) })
 	return out
 }
 
@@ -96,7 +92,7 @@ func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fields := []map[string]any{}
-	for _, name := range sortedKeys(c.fields) {
+	for _, name := range slices.Sorted(maps.Keys(c.fields)) {
 		fields = append(fields, map[string]any{"id": "cf_" + name, "name": name, "value": c.fields[name], "type": "text"})
 	}
 	out := map[string]any{"id": c.id, "name": c.name, "phone": "+" + c.phone, "customFields": fields,
@@ -111,15 +107,6 @@ func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer": out})
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // handleAssignCustomerTags answers customer-assign-tags-custom-fields:

@@ -73,10 +73,17 @@ func (c *checks) str(name string, required bool, max int) string {
 // oneOf checks an optional string field against its enum.
 func (c *checks) oneOf(name string, values ...string) string {
 	s := c.str(name, false, 0)
-	if s != "" && !slices.Contains(values, s) {
+	c.enum(name, s, false, values...)
+	return s
+}
+
+// enum records class-validator's message for a value of field name that is
+// not one of values: an empty one too when required, else only a value
+// given.
+func (c *checks) enum(name, v string, required bool, values ...string) {
+	if (v != "" || required) && !slices.Contains(values, v) {
 		c.msgs = append(c.msgs, fmt.Sprintf("%s must be one of the following values: %s", name, strings.Join(values, ", ")))
 	}
-	return s
 }
 
 // ok answers 400 with every broken rule and reports false, or reports true.

@@ -134,24 +134,18 @@ func templateJSON(t *Template) map[string]any {
 // says language "defaults to be en": without one, English templates only.
 func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var msgs []string
+	var c checks
 	status, language, category := q.Get("status"), q.Get("language"), q.Get("category")
-	if status != "" && !slices.Contains([]string{"APPROVED", "REJECTED", "PENDING", "PAUSED", "ALL"}, status) {
-		msgs = append(msgs, "status must be one of the following values: APPROVED, REJECTED, PENDING, PAUSED, ALL")
-	}
+	c.enum("status", status, false, "APPROVED", "REJECTED", "PENDING", "PAUSED", "ALL")
+	c.enum("language", language, false, docTemplateLanguages...)
 	if language == "" {
 		language = "en"
-	} else if !slices.Contains(docTemplateLanguages, language) {
-		msgs = append(msgs, "language must be one of the following values: "+strings.Join(docTemplateLanguages, ", "))
 	}
-	if category != "" && category != "MARKETING" && category != "UTILITY" {
-		msgs = append(msgs, "category must be one of the following values: MARKETING, UTILITY")
-	}
+	c.enum("category", category, false, "MARKETING", "UTILITY")
 	if all := q.Get("allWabaPhoneNumbers"); all != "" && all != "true" && all != "false" {
-		msgs = append(msgs, "allWabaPhoneNumbers must be a boolean value")
+		c.msgs = append(c.msgs, "allWabaPhoneNumbers must be a boolean value")
 	}
-	if len(msgs) > 0 {
-		writeError(w, http.StatusBadRequest, strings.Join(msgs, "; "))
+	if !c.okIncorrectPayload(w) {
 		return
 	}
 	var numbers []string
@@ -181,13 +175,9 @@ func checkTemplateBody(b body) (*Template, []string) {
 	c := checks{b: b}
 	t := &Template{Name: c.str("name", true, 512), Status: "PENDING"}
 	t.Language = c.str("language", true, 0)
-	if t.Language != "" && !slices.Contains(docTemplateLanguages, t.Language) {
-		c.msgs = append(c.msgs, "language must be one of the following values: "+strings.Join(docTemplateLanguages, ", "))
-	}
+	c.enum("language", t.Language, false, docTemplateLanguages...)
 	t.Category = c.str("category", true, 0)
-	if t.Category != "" && t.Category != "MARKETING" && t.Category != "UTILITY" {
-		c.msgs = append(c.msgs, "category must be one of the following values: MARKETING, UTILITY")
-	}
+	c.enum("category", t.Category, false, "MARKETING", "UTILITY")
 	var comp struct {
 		Header *struct {
 			Format string `json:"format"`
@@ -212,9 +202,7 @@ func checkTemplateBody(b body) (*Template, []string) {
 		c.msgs = append(c.msgs, "components must be an object")
 	default:
 		if h := comp.Header; h != nil {
-			if !slices.Contains([]string{"TEXT", "IMAGE", "VIDEO", "DOCUMENT"}, h.Format) {
-				c.msgs = append(c.msgs, "components.header.format must be one of the following values: TEXT, IMAGE, VIDEO, DOCUMENT")
-			}
+			c.enum("components.header.format", h.Format, true, "TEXT", "IMAGE", "VIDEO", "DOCUMENT")
 			if len([]rune(h.Text)) > 60 {
 				c.msgs = append(c.msgs, "components.header.text must be shorter than or equal to 60 characters")
 			}
@@ -232,9 +220,7 @@ func checkTemplateBody(b body) (*Template, []string) {
 			c.msgs = append(c.msgs, "components.footer.text must be shorter than or equal to 60 characters")
 		}
 		for _, btn := range comp.Buttons {
-			if !slices.Contains([]string{"QUICK_REPLY", "URL", "PHONE_NUMBER"}, btn.Type) {
-				c.msgs = append(c.msgs, "components.buttons.type must be one of the following values: QUICK_REPLY, URL, PHONE_NUMBER")
-			}
+			c.enum("components.buttons.type", btn.Type, true, "QUICK_REPLY", "URL", "PHONE_NUMBER")
 			if n := len([]rune(btn.Text)); n < 1 || n > 25 {
 				c.msgs = append(c.msgs, "components.buttons.text must be longer than or equal to 1 and shorter than or equal to 25 characters")
 			}

@@ -68,7 +68,7 @@ func (s *Server) chatOf(groupID, from, to string) (chatKey, string) {
 		}
 		return groupChat(groupID), ""
 	}
-	waba, customer := strings.TrimLeft(from, "+ "), strings.TrimLeft(to, "+ ")
+	waba, customer := phoneDigits(from), phoneDigits(to)
 	if s.channelOf(waba) == nil {
 		return "", "WABA with phone number +" + waba + " does not exist"
 	}
@@ -158,7 +158,7 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 	chat, missing := s.chatOf(groupID, from, to)
 	if missing != "" {
 		if groupID == "" {
-			missing = fmt.Sprintf("Chat not found for customer +%s and WABA +%s", strings.TrimLeft(to, "+ "), strings.TrimLeft(from, "+ "))
+			missing = fmt.Sprintf("Chat not found for customer +%s and WABA +%s", phoneDigits(to), phoneDigits(from))
 		}
 		writeBareError(w, http.StatusNotFound, missing)
 		return
@@ -280,7 +280,7 @@ func (s *Server) assignmentChat(groupID, customer, waba string) (chatKey, string
 		}
 		return groupChat(groupID), ""
 	}
-	customer, waba = strings.TrimLeft(customer, "+ "), strings.TrimLeft(waba, "+ ")
+	customer, waba = phoneDigits(customer), phoneDigits(waba)
 	if waba == "" && len(s.channels) == 1 {
 		waba = s.channels[0].waba
 	}
@@ -316,7 +316,7 @@ func (s *Server) handleAssignChat(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	agent = strings.TrimLeft(agent, "+ ")
+	agent = phoneDigits(agent)
 	if s.teamMember(agent) == nil {
 		writeBareError(w, http.StatusUnprocessableEntity, "User is not a member of the team")
 		return
@@ -399,14 +399,14 @@ func (s *Server) chatRows() []chatRow {
 		if g.pending {
 			continue
 		}
-		waba := strings.TrimPrefix(g.WABANumber, "+")
+		waba := phoneDigits(g.WABANumber)
 		updated := g.CreatedAt
 		for _, m := range g.messages {
 			updated = later(updated, m.at)
 		}
 		rows = append(rows, row(groupChat(id), "WA_GROUP", g.Subject, nil, waba, updated, g.Tags))
 		for _, m := range g.members {
-			digits := strings.TrimPrefix(m.phone, "+")
+			digits := phoneDigits(m.phone)
 			key := customerChat(waba, digits)
 			if _, seen := customers[key]; !seen {
 				customers[key] = row(key, "INDIVIDUAL", m.name, digits, waba, m.joined, nil)
@@ -420,6 +420,21 @@ func (s *Server) chatRows() []chatRow {
 		return cmp.Or(cmp.Compare(b.updated, a.updated), strings.Compare(a.id, b.id))
 	})
 	return rows
+}
+
+// commaList splits a comma-separated query value, each item through norm
+// when given; nil for an empty value.
+func commaList(v string, norm func(string) string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if norm != nil {
+			x = norm(x)
+		}
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func later(a, b time.Time) time.Time {
@@ -454,17 +469,8 @@ func (s *Server) handleListChats(w http.ResponseWriter, r *http.Request) {
 	if !c.okIncorrectPayload(w) {
 		return
 	}
-	split := func(v string) []string {
-		var out []string
-		for _, x := range strings.Split(v, ",") {
-			if x = strings.TrimLeft(strings.TrimSpace(x), "+@"); x != "" {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
-	tags, numbers := split(q.Get("tags")), split(q.Get("wabaNumbers"))
-	assignee := strings.TrimLeft(q.Get("assignedUserPhone"), "+ ")
+	tags, numbers := commaList(q.Get("tags"), nil), commaList(q.Get("wabaNumbers"), phoneDigits)
+	assignee := phoneDigits(q.Get("assignedUserPhone"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var rows []chatRow

@@ -54,7 +54,7 @@ func (s *Server) Customers() []Customer {
 func (s *Server) syncCustomers() {
 	for _, g := range s.groups {
 		for _, m := range g.members {
-			digits := strings.TrimPrefix(m.phone, "+")
+			digits := phoneDigits(m.phone)
 			if s.customers[digits] == nil && !s.erased[digits] {
 				s.customers[digits] = &customer{id: "customer_" + digits, name: m.name, phone: digits, fields: map[string]string{}}
 			}
@@ -66,13 +66,13 @@ func (s *Server) syncCustomers() {
 // s.mu.
 func (s *Server) customerByPhone(phone string) *customer {
 	s.syncCustomers()
-	return s.customers[strings.TrimLeft(phone, "+ ")]
+	return s.customers[phoneDigits(phone)]
 }
 
 // handleGetCustomer answers get-customer-details.
 func (s *Server) handleGetCustomer(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	phone, id, waba := q.Get("phoneNumber"), q.Get("customerId"), strings.TrimLeft(q.Get("wabaNumber"), "+ ")
+	phone, id, waba := q.Get("phoneNumber"), q.Get("customerId"), phoneDigits(q.Get("wabaNumber"))
 	if phone == "" && id == "" {
 		writeInvalidAs(w, "Not Found", "phoneNumber must be a string")
 		return
@@ -117,9 +117,9 @@ func (s *Server) handleAssignCustomerTags(w http.ResponseWriter, r *http.Request
 		return
 	}
 	c := checks{b: b}
-	phone := strings.TrimLeft(c.str("phone", true, 0), "+ ")
-	name, agent := c.str("name", false, 0), strings.TrimLeft(c.str("agentPhone", false, 0), "+ ")
-	waba := strings.TrimLeft(c.str("wabaNumber", false, 0), "+ ")
+	phone := phoneDigits(c.str("phone", true, 0))
+	name, agent := c.str("name", false, 0), phoneDigits(c.str("agentPhone", false, 0))
+	waba := phoneDigits(c.str("wabaNumber", false, 0))
 	tags, _ := c.strs("tags", 0, 0)
 	var fields []struct {
 		Name  *string `json:"name"`
@@ -245,7 +245,7 @@ func (s *Server) handleDeleteCustomers(w http.ResponseWriter, r *http.Request) {
 		// strs reported it
 	}
 	for _, p := range phones {
-		if p = strings.TrimLeft(p, "+ "); !isDigits(p) || len(p) < 7 || len(p) > 15 {
+		if p = phoneDigits(p); !isDigits(p) || len(p) < 7 || len(p) > 15 {
 			c.msgs = append(c.msgs, "each value in phoneNumbers must be a valid phone number")
 			break
 		}
@@ -257,7 +257,7 @@ func (s *Server) handleDeleteCustomers(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	notFound := []string{}
 	for _, p := range phones {
-		digits := strings.TrimLeft(p, "+ ")
+		digits := phoneDigits(p)
 		if s.customerByPhone(digits) == nil {
 			notFound = append(notFound, p)
 			continue
@@ -286,7 +286,7 @@ func (s *Server) handleAssignCustomer(w http.ResponseWriter, r *http.Request) {
 		if n := len([]rune(v)); v != "" && (n < 7 || n > 15) {
 			c.msgs = append(c.msgs, name+" must be longer than or equal to 7 and shorter than or equal to 15 characters")
 		}
-		values[name] = strings.TrimLeft(v, "+ ")
+		values[name] = phoneDigits(v)
 	}
 	if !c.ok(w) {
 		return

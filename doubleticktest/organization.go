@@ -59,7 +59,7 @@ func (s *Server) seedOrganization(numbers []string) {
 	}
 	for i, n := range numbers {
 		about := "Welcome to Acme"
-		c := &channel{id: fmt.Sprintf("intg_%010d", i+1), waba: strings.TrimPrefix(n, "+"), displayName: fmt.Sprintf("Acme %d", i+1)}
+		c := &channel{id: fmt.Sprintf("intg_%010d", i+1), waba: phoneDigits(n), displayName: fmt.Sprintf("Acme %d", i+1)}
 		if i == 0 {
 			c.profile = &channelProfile{Websites: []string{}, About: &about}
 		}
@@ -89,7 +89,7 @@ func WithWalletBalance(currency string, balance float64) Option {
 // AddTeamMember adds an agent to the fake's team; its phone, digits with
 // the country code, must be new.
 func (s *Server) AddTeamMember(m TeamMember) error {
-	m.Phone = strings.TrimPrefix(m.Phone, "+")
+	m.Phone = phoneDigits(m.Phone)
 	if !isDigits(m.Phone) || len(m.Phone) < 7 || len(m.Phone) > 15 || m.Name == "" {
 		return fmt.Errorf("a team member needs a name and a phone of 7 to 15 digits, got %q and %q", m.Name, m.Phone)
 	}
@@ -164,7 +164,7 @@ func (s *Server) handleListChannels(w http.ResponseWriter, r *http.Request) {
 	for _, c := range s.channels {
 		// A "+" sent unencoded reaches NestJS as a space: either way the
 		// digits are compared.
-		if len(numbers) == 0 || slices.ContainsFunc(numbers, func(n string) bool { return strings.TrimLeft(n, "+ ") == c.waba }) {
+		if len(numbers) == 0 || slices.ContainsFunc(numbers, func(n string) bool { return phoneDigits(n) == c.waba }) {
 			out = append(out, c.listed())
 		}
 	}
@@ -323,7 +323,7 @@ func (s *Server) handleTeam(w http.ResponseWriter, _ *http.Request) {
 // handleTeamMember answers get-team-member-details: the member and a role on
 // each of the fake's WABA numbers.
 func (s *Server) handleTeamMember(w http.ResponseWriter, r *http.Request) {
-	number := strings.TrimLeft(r.URL.Query().Get("agentNumber"), "+ ")
+	number := phoneDigits(r.URL.Query().Get("agentNumber"))
 	if !isDigits(number) || len(number) < 7 || len(number) > 15 {
 		writeError(w, http.StatusBadRequest, "agentNumber must be a valid phone number")
 		return

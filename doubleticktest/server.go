@@ -189,20 +189,24 @@ func WithWABANumbers(numbers ...string) Option {
 		s.wabas = make(map[string]bool, len(numbers))
 		s.wabaOrder = nil
 		for _, n := range numbers {
-			if !s.wabas[strings.TrimPrefix(n, "+")] {
-				s.wabaOrder = append(s.wabaOrder, strings.TrimPrefix(n, "+"))
+			if !s.wabas[phoneDigits(n)] {
+				s.wabaOrder = append(s.wabaOrder, phoneDigits(n))
 			}
-			s.wabas[strings.TrimPrefix(n, "+")] = true
+			s.wabas[phoneDigits(n)] = true
 		}
 	}
 }
 
-// hasIntegration reports whether a WABA number has an integration. A number
-// is digits after an optional "+": a "+" sent unencoded in a query reaches
-// the server as a space, as NestJS's query parser reads it, and such a
-// number has no integration.
+// phoneDigits returns a phone or WABA number as the fake compares it:
+// without its leading "+". A "+" sent unencoded in a query reaches the
+// server as a space, as NestJS's query parser decodes it; the space stays,
+// and such a number matches none.
+func phoneDigits(n string) string { return strings.TrimPrefix(n, "+") }
+
+// hasIntegration reports whether a WABA number has an integration: digits
+// after an optional "+" (see phoneDigits).
 func (s *Server) hasIntegration(waba string) bool {
-	digits := strings.TrimPrefix(waba, "+")
+	digits := phoneDigits(waba)
 	return isDigits(digits) && (s.wabas == nil || s.wabas[digits])
 }
 

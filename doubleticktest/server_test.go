@@ -294,4 +294,29 @@ func TestTheFakeReadsRequestsAsDoubleTickDoes(t *testing.T) {
 	status, body = do("POST", "/wa-group/assign-tags-custom-fields", doubleticktest.APIKey, `{"tags":["vip"]}`)
 	assert.Equal(t, 400, status)
 	assert.IsType(t, "", body["message"], "the tag pages' 400 message is a string")
+
+	// The same reading on every route: the channel filter too.
+	_, body = do("GET", "/organization/channel/profile?wabaNumber=+911111111111", doubleticktest.APIKey, "")
+	assert.Empty(t, body["channels"], `" 911…" is no channel's number`)
+	_, body = do("GET", "/organization/channel/profile?wabaNumber=%2B911111111111", doubleticktest.APIKey, "")
+	assert.Len(t, body["channels"], 1)
+}
+
+// A chat list's tags filter compares tags as they are, a leading @ or +
+// included.
+func TestTheFakesChatListFiltersTagsAsGiven(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	defer srv.Close()
+	c := srv.Client()
+	ctx := context.Background()
+	_, _, err := c.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "S", GroupID: "g"})
+	require.NoError(t, err)
+	_, _, err = c.Groups.AssignTags(ctx, &doubletick.AssignTagsRequest{GroupID: "g", Tags: []string{"@vip"}})
+	require.NoError(t, err)
+	page, _, err := c.Chats.List(ctx, &doubletick.ListChatsOptions{Tags: []string{"@vip"}})
+	require.NoError(t, err)
+	assert.Len(t, page.Chats, 1)
+	page, _, err = c.Chats.List(ctx, &doubletick.ListChatsOptions{Tags: []string{"vip"}})
+	require.NoError(t, err)
+	assert.Empty(t, page.Chats)
 }

@@ -57,7 +57,7 @@ func (s *Server) seedTemplates() {
 // dashboard, and returns its ID. Its number must be one of the fake's
 // channels; the status defaults to APPROVED.
 func (s *Server) AddTemplate(t Template) (int, error) {
-	t.WABANumber = strings.TrimPrefix(t.WABANumber, "+")
+	t.WABANumber = phoneDigits(t.WABANumber)
 	if t.Status == "" {
 		t.Status = "APPROVED"
 	}
@@ -149,10 +149,8 @@ func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var numbers []string
-	if list := q.Get("wabaPhoneNumbers"); list != "" && q.Get("allWabaPhoneNumbers") != "true" {
-		for _, n := range strings.Split(list, ",") {
-			numbers = append(numbers, strings.TrimLeft(strings.TrimSpace(n), "+"))
-		}
+	if q.Get("allWabaPhoneNumbers") != "true" {
+		numbers = commaList(q.Get("wabaPhoneNumbers"), phoneDigits)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,7 +248,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for i, n := range numbers {
-		n = strings.TrimPrefix(n, "+")
+		n = phoneDigits(n)
 		if s.channelOf(n) == nil {
 			writeError(w, http.StatusBadRequest, "No integration found for the WABA number "+n)
 			return
@@ -315,7 +313,7 @@ func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 	if !c.okIncorrectPayload(w) {
 		return
 	}
-	waba = strings.TrimPrefix(waba, "+")
+	waba = phoneDigits(waba)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deleted := 0

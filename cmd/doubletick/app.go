@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -306,6 +307,10 @@ func isTerminal(w io.Writer) bool {
 // print writes v as JSON with --json, else as the table that table writes.
 func (a *app) print(v any, table func(w io.Writer)) error {
 	if a.json {
+		// A list the API answered empty is [] in JSON, not null.
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+			v = reflect.MakeSlice(rv.Type(), 0, 0).Interface()
+		}
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)

@@ -22,10 +22,7 @@ func (f *chatFlags) add(cmd *cobra.Command) {
 }
 
 func (f *chatFlags) noteChat() doubletick.NoteChat {
-	if f.group != "" {
-		return doubletick.NoteChat{GroupID: f.group, From: f.waba, To: f.customer}
-	}
-	return doubletick.NoteChat{From: f.waba, To: f.customer}
+	return doubletick.NoteChat{GroupID: f.group, From: f.waba, To: f.customer}
 }
 
 func (f *chatFlags) chatRef() doubletick.ChatRef {
@@ -96,9 +93,6 @@ func (a *app) notesListCommand() *cobra.Command {
 			}
 			if err != nil {
 				return err
-			}
-			if notes == nil {
-				notes = []doubletick.Note{}
 			}
 			return a.print(notes, func(w io.Writer) {
 				fmt.Fprintln(w, "NOTE ID\tUPDATED\tBY\tNOTE")
@@ -258,9 +252,6 @@ func (a *app) chatsListCommand() *cobra.Command {
 			}
 			if err != nil {
 				return err
-			}
-			if chats == nil {
-				chats = []doubletick.Chat{}
 			}
 			return a.print(chats, func(w io.Writer) {
 				fmt.Fprintln(w, "TYPE\tNAME\tWABA NUMBER\tASSIGNED TO\tTAGS\tUPDATED")

@@ -65,9 +65,6 @@ func (a *app) teamListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if team == nil {
-				team = []doubletick.TeamMember{}
-			}
 			return a.print(team, func(w io.Writer) {
 				fmt.Fprintln(w, "PHONE\tNAME\tEMAIL\tROLE\tID")
 				for _, m := range team {
@@ -118,9 +115,6 @@ func (a *app) teamRolesCommand() *cobra.Command {
 			roles, _, err := c.Team.ListRoles(cmd.Context())
 			if err != nil {
 				return err
-			}
-			if roles == nil {
-				roles = []doubletick.Role{}
 			}
 			return a.print(roles, func(w io.Writer) {
 				fmt.Fprintln(w, "NAME\tTYPE\tPERMISSIONS\tID")

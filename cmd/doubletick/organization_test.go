@@ -66,6 +66,7 @@ func TestTemplatesListCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &list))
 	require.Len(t, list, 1)
 	assert.Equal(t, "welcome", list[0].Name)
+	assert.JSONEq(t, "[]", c.ok(t, "templates", "list", "--status", "PAUSED", "--json"), "an empty list is [], not null")
 
 	before := c.srv.Requests()
 	r := c.run(t, "templates", "list", "--status", "LIVE", "--language", "klingon")

@@ -34,9 +34,6 @@ another language.`,
 			if err != nil {
 				return err
 			}
-			if list == nil {
-				list = []doubletick.Template{}
-			}
 			return a.print(list, func(w io.Writer) {
 				fmt.Fprintln(w, "NAME\tLANGUAGE\tSTATUS\tCATEGORY\tWABA NUMBER\tID\tREJECTED BECAUSE")
 				for _, t := range list {

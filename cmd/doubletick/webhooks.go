@@ -176,9 +176,6 @@ func (a *app) webhooksListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if list == nil {
-				list = []doubletick.Webhook{}
-			}
 			return a.print(list, func(w io.Writer) {
 				fmt.Fprintln(w, "WEBHOOK ID\tNAME\tURL\tEVENTS\tNUMBERS")
 				for _, h := range list {

@@ -85,8 +85,8 @@ func (JobArgs) InsertOpts() river.InsertOpts {
 // their callbacks. Create it with [New], then Start it.
 type Inbox[TTx any] struct {
 	// Admin is the inbox's operator face: Stats, DeadLetters, Replay, ….
+	// Its River client is the inbox's (in.client).
 	*Admin[TTx]
-	client  *river.Client[TTx]
 	handler *webhooks.Handler
 	logger  *slog.Logger
 	work    bool
@@ -99,7 +99,7 @@ type Inbox[TTx any] struct {
 
 // newInbox returns an Inbox storing through client, by group commit.
 func newInbox[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slog.Logger, work, resumeAtStart bool) *Inbox[TTx] {
-	in := &Inbox[TTx]{Admin: &Admin[TTx]{client: client}, client: client, handler: h, logger: logger, work: work, resumeAtStart: resumeAtStart}
+	in := &Inbox[TTx]{Admin: &Admin[TTx]{client: client}, handler: h, logger: logger, work: work, resumeAtStart: resumeAtStart}
 	in.stores = &groupCommit{max: maxBatch, timeout: storeTimeout, commit: in.insertMany}
 	return in
 }

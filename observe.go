@@ -104,11 +104,11 @@ func (o *CallObserver) begin(ctx context.Context, route string) (context.Context
 			ctx = started
 		}
 	}
-	return ctx, observedCall{obs: o, route: route, start: o.now(o.Done != nil)}
+	return ctx, observedCall{obs: o, route: route, start: observedNow(o.Done != nil)}
 }
 
-// now is the time when observed, else the zero time.
-func (*CallObserver) now(observed bool) time.Time {
+// observedNow is the time when observed, else the zero time.
+func observedNow(observed bool) time.Time {
 	if observed {
 		return time.Now()
 	}
@@ -118,7 +118,7 @@ func (*CallObserver) now(observed bool) time.Time {
 // limiterWait waits for the route's turn in l, and reports how long it
 // held the call.
 func (c *observedCall) limiterWait(ctx context.Context, l Limiter) error {
-	start := c.obs.now(c.obs.LimiterWait != nil)
+	start := observedNow(c.obs.LimiterWait != nil)
 	err := l.Wait(ctx, c.route)
 	if c.obs.LimiterWait != nil {
 		c.obs.LimiterWait(ctx, c.route, time.Since(start))
@@ -129,7 +129,7 @@ func (c *observedCall) limiterWait(ctx context.Context, l Limiter) error {
 // sending counts attempt as sent, and returns what attempted needs of it.
 func (c *observedCall) sending(attempt int) sendingAttempt {
 	c.attempts = attempt
-	return sendingAttempt{number: attempt, start: c.obs.now(c.obs.Attempt != nil)}
+	return sendingAttempt{number: attempt, start: observedNow(c.obs.Attempt != nil)}
 }
 
 // sendingAttempt is an attempt being sent.

@@ -261,25 +261,24 @@ func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) 
 	}
 	ep := epRegisterWebhook
 	ep.secrets = r.secrets()
-	return registered(r)(call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire()))
+	res, resp, err := call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
+	return registered(r, res, resp, err)
 }
 
 // registered checks DoubleTick's answer to a registration of r: an answer
 // that accepted nothing is an error that says what was refused, and a
 // refusal of a registration naming group events says where those are
 // subscribed.
-func registered(r *WebhookRegistration) func(*RegisterWebhookResult, *Response, error) (*RegisterWebhookResult, *Response, error) {
-	return func(res *RegisterWebhookResult, resp *Response, err error) (*RegisterWebhookResult, *Response, error) {
-		group := groupEventsOf(r.Events)
-		var apiErr *APIError
-		switch {
-		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && len(group) > 0:
-			return res, resp, fmt.Errorf("%w (%s)", err, groupEventsHint(group))
-		case err == nil && len(res.ValidWebhooks) == 0:
-			return res, resp, &RegistrationError{Result: res, GroupEvents: group}
-		}
-		return res, resp, err
+func registered(r *WebhookRegistration, res *RegisterWebhookResult, resp *Response, err error) (*RegisterWebhookResult, *Response, error) {
+	group := groupEventsOf(r.Events)
+	var apiErr *APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && len(group) > 0:
+		return res, resp, fmt.Errorf("%w (%s)", err, groupEventsHint(group))
+	case err == nil && len(res.ValidWebhooks) == 0:
+		return res, resp, &RegistrationError{Result: res, GroupEvents: group}
 	}
+	return res, resp, err
 }
 
 // groupEventsOf returns the group events among events.
@@ -356,7 +355,8 @@ func (s *WebhooksService) Update(ctx context.Context, webhookID string, r *Webho
 		return nil, nil, err
 	}
 	ep := endpoint{method: "POST", route: "/v2/webhook/" + url.PathEscape(webhookID), key: RouteUpdateWebhook, secrets: r.secrets()}
-	return registered(r)(call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire()))
+	res, resp, err := call[RegisterWebhookResult](ctx, s.client, ep, nil, r.wire())
+	return registered(r, res, resp, err)
 }
 
 // Webhook is a registered webhook, as List describes it.

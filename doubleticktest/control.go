@@ -70,17 +70,18 @@ func (s *Server) controlRoutes() http.Handler {
 		index = append(index, newControlEntry("POST", name, fields, does))
 		entry := index[len(index)-1]
 		mux.HandleFunc("POST "+ControlPath+name, func(w http.ResponseWriter, r *http.Request) {
-			var raw map[string]json.RawMessage
-			if err := decodeBody(w, r, &raw); err != nil || raw == nil {
+			var data json.RawMessage
+			var fields map[string]json.RawMessage
+			if err := decodeBody(w, r, &data); err != nil || json.Unmarshal(data, &fields) != nil || fields == nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is not a JSON object; " + entry.takes()})
 				return
 			}
-			if err := entry.check(raw); err != nil {
+			if err := entry.check(fields); err != nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 				return
 			}
 			var body controlBody
-			if err := remarshal(raw, &body); err != nil {
+			if err := json.Unmarshal(data, &body); err != nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + "; " + entry.takes()})
 				return
 			}
@@ -243,15 +244,6 @@ func (e controlEntry) check(raw map[string]json.RawMessage) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %s", strings.Join(problems, "; "), e.takes())
-}
-
-// remarshal decodes raw's fields into v.
-func remarshal(raw map[string]json.RawMessage, v any) error {
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }
 
 // controlBody is what the POST controls read.

@@ -63,8 +63,13 @@ type JobArgs struct {
 	// ReceivedAt is when the inbox received it.
 	ReceivedAt time.Time `json:"received_at"`
 	// Key is the event's dedup key (webhooks.Event.DedupKey): a redelivery
-	// of an event already in the inbox is absorbed on it.
+	// of an event already in the inbox is absorbed on it. An event whose
+	// key is "" (its payload has no ID or time) is stored every time.
 	Key string `json:"key" river:"unique"`
+	// PathType is the type the Handler's WithPathType gave the path it
+	// came to, "" when none, so that the worker decodes it as it was
+	// received.
+	PathType webhooks.Type `json:"path_type,omitempty"`
 	// Carried is what the Observer's Carry kept at receipt (trace
 	// context), nil without one.
 	Carried map[string]string `json:"carried,omitempty"`
@@ -76,8 +81,11 @@ func (JobArgs) Kind() string { return Kind }
 // InsertOpts makes deliveries unique by Key in every job state, so that a
 // redelivery of an event stored, running, done or dead is absorbed until
 // River's cleaner deletes the old job (see [WithRetention] and
-// [WithDeadLetterRetention]).
-func (JobArgs) InsertOpts() river.InsertOpts {
+// [WithDeadLetterRetention]). Deliveries without a Key are not unique.
+func (a JobArgs) InsertOpts() river.InsertOpts {
+	if a.Key == "" {
+		return river.InsertOpts{Queue: Queue}
+	}
 	return river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: rivertype.JobStates()}}
 }
 
@@ -118,8 +126,8 @@ func (in *Inbox[TTx]) insertMany(ctx context.Context, batch []JobArgs) error {
 	params := make([]river.InsertManyParams, 0, len(batch))
 	seen := make(map[string]bool, len(batch))
 	for i := range batch {
-		if !seen[batch[i].Key] {
-			seen[batch[i].Key] = true
+		if k := batch[i].Key; k == "" || !seen[k] {
+			seen[k] = true
 			params = append(params, river.InsertManyParams{Args: batch[i]})
 		}
 	}
@@ -324,7 +332,7 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.handler.Refuse(w, r, err)
 		return
 	}
-	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: d.Event.DedupKey()}
+	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: d.Event.DedupKey(), PathType: d.PathType}
 	if obs.Carry != nil {
 		job.Carried = carried(obs.Carry(r.Context()))
 	}

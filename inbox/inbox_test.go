@@ -328,6 +328,43 @@ func TestConcurrentRedeliveriesStoreOneJob(t *testing.T) {
 	eventually(t, "the callback ran", func() bool { return calls.Load() == 1 })
 }
 
+// A delivery to a path the Handler types is run as that type when the
+// worker decodes it again; a delivery without a dedup key (a chat
+// unassigned twice reads the same both times) is stored every time, and a
+// keyed one once.
+func TestPathTypedAndKeylessDeliveries(t *testing.T) {
+	var statuses, unassigned atomic.Int32
+	h := handler(t,
+		webhooks.WithPathType("/hooks/status", webhooks.TypeMessageStatusUpdate),
+		webhooks.WithPathType("/hooks/unassigned", webhooks.TypeChatUnassigned),
+		webhooks.OnMessageStatusUpdate(func(_ context.Context, e *webhooks.MessageStatusUpdate) error {
+			assert.Equal(t, webhooks.MessageDelivered, e.Status)
+			statuses.Add(1)
+			return nil
+		}),
+		webhooks.OnChatUnassigned(func(_ context.Context, e *webhooks.ChatUnassigned) error {
+			assert.Equal(t, "chat_abc123", e.ChatID)
+			unassigned.Add(1)
+			return nil
+		}))
+	in, db := sqliteInbox(t, h)
+	send := func(path, body string) int {
+		r, err := webhookstest.NewRequest("http://127.0.0.1"+path, []byte(body), webhookstest.Bearer(token))
+		require.NoError(t, err)
+		return serve(in, r).Code
+	}
+	status := `{"messageId":"dt_1","to":"919999999999","status":"DELIVERED","statusTimestamp":"2026-06-04T11:48:16.000Z"}`
+	unassignment := `{"chatId":"chat_abc123","dtCustomerId":"customer_pvgpZUh3wg"}`
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { assert.Equal(t, 200, send("/hooks/status", status)) })
+		wg.Go(func() { assert.Equal(t, 200, send("/hooks/unassigned", unassignment)) })
+	}
+	wg.Wait()
+	assert.Equal(t, 3, jobs(t, db), "the status once, each unassignment")
+	eventually(t, "the callbacks ran", func() bool { return statuses.Load() == 1 && unassigned.Load() == 2 })
+}
+
 func TestRescueIsNeverBelowTheJobTimeout(t *testing.T) {
 	h := handler(t)
 	ctx := context.Background()

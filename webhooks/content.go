@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -81,24 +82,32 @@ const maxFormMemory = 1 << 20
 // Keys may nest [MaxFormDepth] deep, a body may hold [MaxFormFields] fields
 // with keys of [MaxFormKeyLength] bytes, and a key may appear once.
 func ParseContent(contentType string, body []byte) (Event, error) {
-	mediaType, params, _ := mime.ParseMediaType(contentType)
-	return parseMedia(mediaType, params, body)
+	return ParseContentAs("", contentType, body)
 }
 
-// parseMedia parses a body of an already parsed Content-Type.
-func parseMedia(mediaType string, params map[string]string, body []byte) (Event, error) {
+// ParseContentAs is [ParseContent] for a body delivered to a URL registered
+// for events of type t, as [ParseAs] is for JSON: a body that names no type
+// of its own is decoded as t.
+func ParseContentAs(t Type, contentType string, body []byte) (Event, error) {
+	mediaType, params, _ := mime.ParseMediaType(contentType)
+	return parseMedia(mediaType, params, body, t)
+}
+
+// parseMedia parses a body of an already parsed Content-Type, of type given
+// when it names none.
+func parseMedia(mediaType string, params map[string]string, body []byte, given Type) (Event, error) {
 	switch {
 	case mediaType == "multipart/form-data":
-		return parseMultipart(params["boundary"], body)
+		return parseMultipart(params["boundary"], body, given)
 	case mediaType == "application/x-www-form-urlencoded":
-		return parseURLEncoded(body)
+		return parseURLEncoded(body, given)
 	case mediaType == "" && !startsWith(body, '{'):
 		if len(bytes.TrimSpace(body)) == 0 {
 			return nil, fmt.Errorf("%w: empty body", ErrMalformedPayload)
 		}
-		return parseURLEncoded(body)
+		return parseURLEncoded(body, given)
 	}
-	return parseJSON(body)
+	return parseJSON(body, given)
 }
 
 func startsWith(body []byte, c byte) bool {
@@ -106,7 +115,7 @@ func startsWith(body []byte, c byte) bool {
 	return len(b) > 0 && b[0] == c
 }
 
-func parseMultipart(boundary string, body []byte) (Event, error) {
+func parseMultipart(boundary string, body []byte, given Type) (Event, error) {
 	if boundary == "" {
 		return nil, fmt.Errorf("%w: multipart form without a boundary", ErrMalformedPayload)
 	}
@@ -121,10 +130,10 @@ func parseMultipart(boundary string, body []byte) (Event, error) {
 	if len(form.File) > 0 {
 		return nil, fmt.Errorf("%w: form data with a file", ErrMalformedPayload)
 	}
-	return parseForm(form.Value)
+	return parseForm(form.Value, given)
 }
 
-func parseURLEncoded(body []byte) (Event, error) {
+func parseURLEncoded(body []byte, given Type) (Event, error) {
 	if n := bytes.Count(body, []byte{'&'}) + 1; n > MaxFormFields {
 		return nil, fmt.Errorf("%w: form data has more than %d fields", ErrMalformedPayload, MaxFormFields)
 	}
@@ -132,7 +141,7 @@ func parseURLEncoded(body []byte) (Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: form data: %v", ErrMalformedPayload, err)
 	}
-	return parseForm(values)
+	return parseForm(values, given)
 }
 
 // formKind is the JSON type a form value takes.
@@ -148,48 +157,79 @@ const (
 
 // formSchema names every field of the event types that is not a string, by
 // its dotted JSON path with "*" for an array index; every other value is a
-// string. formNulls are the lifecycle and membership fields that form data
-// leaves out for null. Both are derived from the types the JSON parser
-// decodes into, so a field is typed in one place only.
-var formSchema, formNulls = deriveFormSchema(reflect.TypeFor[wire](), reflect.TypeFor[GroupMessageReceived]())
+// string. formNulls are, by type, the fields documented as required but
+// "string | null", which form data leaves out for null. Both are derived
+// from the types the JSON parser decodes into, so a field is typed in one
+// place only; no two types give one path different kinds.
+var formSchema, formNulls = deriveFormSchema(formRoots())
 
-// deriveFormSchema walks the JSON fields of roots.
-func deriveFormSchema(roots ...reflect.Type) (map[string]formKind, []string) {
+// formRoots returns the Go types every event type is decoded into.
+func formRoots() map[Type]reflect.Type {
+	roots := map[Type]reflect.Type{TypeGroupMessageReceived: reflect.TypeFor[GroupMessageReceived]()}
+	for t := range registry {
+		if t != TypeGroupMessageReceived {
+			roots[t] = reflect.TypeFor[wire]()
+		}
+	}
+	for t, f := range families {
+		roots[t] = f.wire
+	}
+	return roots
+}
+
+// deriveFormSchema walks the JSON fields of each type's root. It panics
+// when two roots give one path different kinds: form data of one could not
+// be read as the other's.
+func deriveFormSchema(roots map[Type]reflect.Type) (map[string]formKind, map[Type][]string) {
 	schema := map[string]formKind{}
-	var nulls []string
-	var walk func(prefix string, t reflect.Type)
-	walk = func(prefix string, t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
+	nulls := map[Type][]string{}
+	set := func(path string, k formKind) {
+		if had, ok := schema[path]; ok && had != k {
+			panic(fmt.Sprintf("webhooks: form field %s is of two kinds", path))
+		}
+		schema[path] = k
+	}
+	var walk func(t Type, prefix string, st reflect.Type)
+	walk = func(t Type, prefix string, st reflect.Type) {
+		for i := range st.NumField() {
+			f := st.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+				walk(t, prefix, f.Type) // inlined, as JSON inlines it
+				continue
+			}
 			if !f.IsExported() || name == "-" || name == "" {
 				continue
 			}
 			if prefix == "" && f.Tag.Get("form") == "null" {
-				nulls = append(nulls, name)
+				nulls[t] = append(nulls[t], name)
 			}
 			path := prefix + name
-			switch ft := f.Type; {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch {
 			case ft == reflect.TypeFor[time.Time]() || ft == reflect.TypeFor[jsontext.Value]() || ft.Kind() == reflect.String:
 				// text in form data and in JSON
 			case ft.Kind() == reflect.Bool:
-				schema[path] = formBool
+				set(path, formBool)
 			case ft.Kind() == reflect.Float64 || ft.Kind() == reflect.Int:
-				schema[path] = formNumber
+				set(path, formNumber)
 			case ft.Kind() == reflect.Slice:
-				schema[path] = formArray
+				set(path, formArray)
 				if ft.Elem().Kind() == reflect.Struct {
-					schema[path+".*"] = formObject
-					walk(path+".*.", ft.Elem())
+					set(path+".*", formObject)
+					walk(t, path+".*.", ft.Elem())
 				}
 			case ft.Kind() == reflect.Struct && hasJSONFields(ft):
-				schema[path] = formObject
-				walk(path+".", ft)
+				set(path, formObject)
+				walk(t, path+".", ft)
 			}
 		}
 	}
-	for _, root := range roots {
-		walk("", root)
+	for t, root := range roots {
+		walk(t, "", root)
 	}
 	return schema, nulls
 }
@@ -209,7 +249,7 @@ func hasJSONFields(t reflect.Type) bool {
 // or a deeper *formNode.
 type formNode map[string]any
 
-func parseForm(values map[string][]string) (Event, error) {
+func parseForm(values map[string][]string, given Type) (Event, error) {
 	if len(values) == 0 {
 		return nil, fmt.Errorf("%w: form data has no fields", ErrMalformedPayload)
 	}
@@ -237,20 +277,28 @@ func parseForm(values map[string][]string) (Event, error) {
 		return nil, err
 	}
 	obj := v.(map[string]any)
-	// Form data has no null: a nullable field is null by its absence. Write
-	// the nulls out, so that the JSON made here reads as the same event.
-	if obj["type"] != "wa_group" { // a group message has no null fields
-		for _, k := range formNulls {
-			if _, ok := obj[k]; !ok {
-				obj[k] = nil
-			}
-		}
-	}
 	body, err := json.Marshal(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
 	}
-	return parseJSON(body)
+	// Form data has no null: a nullable field is null by its absence. Write
+	// the nulls of the body's type out, so that the JSON made here reads as
+	// the same event.
+	var w wire
+	if err := jsonv2.Unmarshal(body, &w); err != nil {
+		return nil, malformed(err)
+	}
+	if nulls := formNulls[typeOf(&w, given)]; len(nulls) > 0 {
+		for _, k := range nulls {
+			if _, ok := obj[k]; !ok {
+				obj[k] = nil
+			}
+		}
+		if body, err = json.Marshal(obj); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
+		}
+	}
+	return parseJSON(body, given)
 }
 
 // formPath splits "a[b][c]" into a, b, c.

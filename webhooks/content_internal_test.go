@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +19,12 @@ func TestFormSchemaComesFromTheEventTypes(t *testing.T) {
 		"message.contacts.*.phones": formArray,
 		"message.contacts.*.emails": formArray,
 		"message.flowResponse":      formArray,
+		// The other families' numbers and flags.
+		"cost":               formNumber,
+		"escalationLevel":    formNumber,
+		"responseTime":       formNumber,
+		"conversationOpened": formBool,
+		"closeConversation":  formBool,
 		// Objects: the documented nested types, list items included.
 		"contact":                     formObject,
 		"message":                     formObject,
@@ -28,5 +35,22 @@ func TestFormSchemaComesFromTheEventTypes(t *testing.T) {
 		"message.contacts.*.emails.*": formObject,
 		"message.flowResponse.*":      formObject,
 	}, formSchema)
-	assert.Equal(t, []string{"groupId", "groupName", "inviteLink"}, formNulls)
+	lifecycle := []string{"groupId", "groupName", "inviteLink"}
+	assert.Equal(t, map[Type][]string{TypeGroupCreated: lifecycle, TypeParticipantJoined: lifecycle,
+		TypeParticipantLeft: lifecycle, TypeParticipantRemoved: lifecycle, TypeTemplateUpdate: {"oldStatus"}}, formNulls)
+}
+
+// One schema serves every type, so two types may not type one field
+// differently: the derivation refuses it rather than read one type's form
+// data by the other's kinds.
+func TestFormSchemaRefusesAFieldOfTwoKinds(t *testing.T) {
+	type a struct {
+		Level int `json:"level"`
+	}
+	type b struct {
+		Level bool `json:"level"`
+	}
+	assert.PanicsWithValue(t, "webhooks: form field level is of two kinds", func() {
+		deriveFormSchema(map[Type]reflect.Type{"A": reflect.TypeFor[a](), "B": reflect.TypeFor[b]()})
+	})
 }

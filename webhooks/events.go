@@ -1,17 +1,31 @@
 // Package webhooks verifies and decodes the webhooks DoubleTick sends about
-// WhatsApp groups, and serves them as an [http.Handler].
+// WhatsApp groups and what an integration does around them, and serves them
+// as an [http.Handler].
 //
 // DoubleTick reports group state only through webhooks: a group exists once
 // GROUP_CREATED arrives, and members join, leave and are removed by
-// GROUP_PARTICIPANT_* events. [Parse] turns a body into one typed event;
-// [NewHandler] verifies each request with a [Verifier], decodes it, drops
-// redeliveries, and calls your callbacks.
+// GROUP_PARTICIPANT_* events. What an integration's own calls cause comes
+// the same way: the delivery status of each message sent
+// ([MessageStatusUpdate]), template reviews ([TemplateUpdate]), notes,
+// chat assignment, conversations opened and closed, their cost and SLA
+// escalations. [Parse] turns a body into one typed event; [NewHandler]
+// verifies each request with a [Verifier], decodes it, drops redeliveries,
+// and calls your callbacks.
 //
-// DoubleTick documents two payload formats, and Parse accepts both: the newer
-// one names its type in "event" and carries "orgId" and "integrationId"; the
-// older one carries no type field in its samples, so its type is read from
-// "eventType" when present and otherwise inferred from its timestamp field.
-// Group messages come in their own shape, recognised by "type": "wa_group".
+// DoubleTick documents two payload formats for group events, and Parse
+// accepts both: the newer one names its type in "event" and carries "orgId"
+// and "integrationId"; the older one carries no type field in its samples,
+// so its type is read from "eventType" when present and otherwise inferred
+// from its timestamp field. Group messages come in their own shape,
+// recognised by "type": "wa_group".
+//
+// Several other payloads name no type at all (MESSAGE_STATUS_UPDATE,
+// CHAT_ASSIGNED_TO_AGENT, CHAT_UNASSIGNED, CONVERSATION_OPENED,
+// CLOSE_CONVERSATION, CONVERSATION_COST_DEDUCTED): DoubleTick conveys it
+// only by where the webhook was registered. This package never guesses it
+// from a payload's shape. Register one URL per such event and tell the
+// [Handler] which type each path receives ([WithPathType]), or decode with
+// [ParseAs]; without that they come as [*Unknown].
 //
 // Decoding is strict so that the verified bytes, the typed event and
 // [Event.RawJSON] always agree: JSON object keys match field names exactly
@@ -52,8 +66,11 @@ const (
 // (https://docs.doubletick.io/reference/register-webhook), for
 // [github.com/doubletick-go/doubletick.WebhookRegistration]'s Events. It documents no group event:
 // group webhooks are subscribed in DoubleTick's dashboard (Settings →
-// Webhooks → WhatsApp Group Webhooks). Parse decodes none of these into a
-// type of its own yet: they come as [*Unknown].
+// Webhooks → WhatsApp Group Webhooks). Parse decodes these into types of
+// their own: MESSAGE_STATUS_UPDATE, TEMPLATE_UPDATE, CUSTOMER_NOTE_CREATED,
+// _UPDATED and _DELETED, CHAT_ASSIGNED_TO_AGENT, CHAT_UNASSIGNED,
+// CONVERSATION_OPENED and CLOSE_CONVERSATION; the others come as
+// [*Unknown].
 const (
 	TypeMessageReceived               Type = "MESSAGE_RECEIVED"
 	TypeMessageStatusUpdate           Type = "MESSAGE_STATUS_UPDATE"
@@ -87,6 +104,18 @@ const (
 	TypeMessagingHandover             Type = "MESSAGING_HANDOVER"
 )
 
+// The event types DoubleTick delivers that its registration API cannot
+// subscribe to: they are set up in its dashboard (Settings → Webhooks),
+// as the group events are.
+const (
+	// TypeConversationCostDeducted is "Conversation Cost Webhooks"
+	// (https://docs.doubletick.io/reference/conversation-cost-webhooks).
+	TypeConversationCostDeducted Type = "CONVERSATION_COST_DEDUCTED"
+	// TypeSLAEscalated is ON_SLA_ESCALATED_PUBLIC
+	// (https://docs.doubletick.io/reference/sla-webhooks).
+	TypeSLAEscalated Type = "ON_SLA_ESCALATED_PUBLIC"
+)
+
 // ErrMalformedPayload matches every error [Parse] returns: the body is empty,
 // not JSON or form data, repeats a key, lacks a required field, or a
 // documented field has the wrong type.
@@ -112,24 +141,36 @@ func (e *FieldError) Is(target error) bool { return target == ErrMalformedPayloa
 
 func missing(field string) error { return &FieldError{Field: field, Problem: "is required"} }
 
-// Event is one decoded webhook. Use a type switch on *GroupCreated,
-// *ParticipantJoined, *ParticipantLeft, *ParticipantRemoved,
-// *GroupMessageReceived and *Unknown.
+// Event is one decoded webhook. Use a type switch on the event types
+// (*GroupCreated, *ParticipantJoined, …, *MessageStatusUpdate, …) and
+// *Unknown.
 type Event interface {
-	// Type returns the event's type.
+	// Type returns the event's type: the name it is subscribed by, which
+	// for a template review or a note differs from the name its payload
+	// carries (TypeTemplateUpdate for "TEMPLATE_STATUS_UPDATE",
+	// TypeCustomerNoteCreated for "note-created").
 	Type() Type
 	// Group returns the group's ID as the group API knows it, or "" when the
-	// payload has none (it may be null while a group is being created, and
-	// group messages carry only Meta's group ID; see GroupMessageReceived).
+	// payload has none (it may be null while a group is being created, group
+	// messages carry only Meta's group ID, see GroupMessageReceived, and the
+	// other families name no group).
 	Group() string
-	// Time returns when the event happened, by the sender's clock.
+	// Time returns when the event happened, by the sender's clock; the zero
+	// time for an event whose payload carries no time.
 	Time() time.Time
 	// DedupKey returns a key that is the same for every delivery of one
-	// event and differs between different events. Group payloads carry no
-	// event ID, so for them it is derived from the type, group, participant
-	// and event time (and, while the group ID is null, from the whole body);
-	// for messages it is the message ID; for unknown events, a hash of the
-	// body.
+	// event and differs between different events. DoubleTick's payloads
+	// carry no event ID, so it is derived from what identifies the event:
+	// for group events the type, group, participant and event time (and,
+	// while the group ID is null, the whole body); for messages the message
+	// ID; for a status update the message ID and status; for unknown
+	// events, a hash of the body.
+	//
+	// It is "" for an event whose payload carries neither an ID nor a time
+	// (a template review, chat assignment, a conversation opened or
+	// closed, an SLA escalation): a second assignment of one chat to one
+	// agent reads exactly as a redelivery of the first, so such events are
+	// never deduplicated. Handle them idempotently.
 	DedupKey() string
 	// RawJSON returns the payload as JSON, with every field, known or not.
 	RawJSON() json.RawMessage
@@ -211,6 +252,24 @@ type Phone struct {
 	// E164 is the number as "+" and digits, e.g. "+919876543210"; "" when
 	// Raw is not a phone number.
 	E164 string
+}
+
+// UnmarshalJSONFrom reads a phone number from a JSON string; null reads as
+// no number.
+func (p *Phone) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	switch tok.Kind() {
+	case 'n':
+		*p = Phone{}
+	case '"':
+		*p = newPhone(tok.String())
+	default:
+		return fmt.Errorf("want a string, got %s", tok.Kind())
+	}
+	return nil
 }
 
 // String returns the E.164 form, or the raw value when there is none.
@@ -655,13 +714,59 @@ func malformed(err error) error {
 // Parse decodes a JSON webhook body into its typed event: the body of a
 // webhook registered with bodyFormat JSON. Use [ParseContent] for form data.
 //
-// An event of a type this package does not know is returned as *Unknown,
-// not as an error. Every error matches [ErrMalformedPayload].
+// An event of a type this package does not know, or of a payload that names
+// no type (see [ParseAs]), is returned as *Unknown, not as an error. Every
+// error matches [ErrMalformedPayload].
 func Parse(body []byte) (Event, error) {
-	return parseJSON(body)
+	return parseJSON(body, "")
 }
 
-func parseJSON(body []byte) (Event, error) {
+// ParseAs is [Parse] for a body delivered to a URL registered for events of
+// type t: a body that names no type of its own is decoded as t. A body that
+// names its type is decoded as that type, whatever t is: a URL may be
+// registered for several events.
+//
+// DoubleTick's status updates, chat assignments and conversation events
+// carry no type field; it is known only from the registration the delivery
+// came through.
+func ParseAs(t Type, body []byte) (Event, error) {
+	return parseJSON(body, t)
+}
+
+// payloadNames are the type names payloads carry where they differ from the
+// names the events are subscribed by
+// (https://docs.doubletick.io/reference/template-webhooks,
+// https://docs.doubletick.io/reference/customer-notes-webhooks-1).
+var payloadNames = map[Type]Type{
+	"TEMPLATE_STATUS_UPDATE": TypeTemplateUpdate,
+	"note-created":           TypeCustomerNoteCreated,
+	"note-updated":           TypeCustomerNoteUpdated,
+	"note-deleted":           TypeCustomerNoteDeleted,
+}
+
+// typeOf returns the type of a body decoded into w: the type it names, or
+// the older group format's inferred from its timestamp, or else given, the
+// type of the URL it came to.
+func typeOf(w *wire, given Type) Type {
+	t := Type(w.Event.s)
+	if t == "" {
+		t = w.EventType
+	}
+	if subscribed, ok := payloadNames[t]; ok {
+		return subscribed
+	}
+	if t != "" {
+		return t
+	}
+	for _, candidate := range inferOrder {
+		if registry[candidate].inferred(w) {
+			return candidate
+		}
+	}
+	return given
+}
+
+func parseJSON(body []byte, given Type) (Event, error) {
 	if !startsWith(body, '{') {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformedPayload)
 	}
@@ -669,19 +774,11 @@ func parseJSON(body []byte) (Event, error) {
 	if err := jsonv2.Unmarshal(body, &w); err != nil {
 		return nil, malformed(err)
 	}
-	t := Type(w.Event.s)
-	if t == "" {
-		t = w.EventType
-	}
-	if t == "" {
-		for _, candidate := range inferOrder {
-			if registry[candidate].inferred(&w) {
-				t = candidate
-				break
-			}
-		}
-	}
+	t := typeOf(&w, given)
 	raw := json.RawMessage(bytes.Clone(body))
+	if f, ok := families[t]; ok {
+		return f.parse(t, raw)
+	}
 	k, ok := registry[t]
 	if !ok {
 		return &Unknown{typ: t, groupID: w.GroupID.s, raw: raw}, nil

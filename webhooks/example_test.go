@@ -77,3 +77,35 @@ func ExampleNewHandler() {
 	// 200
 	// 200
 }
+
+// A status update names no type: register MESSAGE_STATUS_UPDATE at a URL of
+// its own and tell the handler which path that is. Join each update to its
+// send by the message ID the send returned.
+func ExampleWithPathType() {
+	verifier, err := webhooks.NewBearerVerifier("token-registered-with-doubletick")
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler, err := webhooks.NewHandler(verifier,
+		webhooks.WithPathType("/doubletick/status", webhooks.TypeMessageStatusUpdate),
+		webhooks.OnMessageStatusUpdate(func(ctx context.Context, e *webhooks.MessageStatusUpdate) error {
+			fmt.Println(e.MessageID, e.Status, e.FailMessage)
+			return nil
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// In production: http.Handle("/doubletick/status", handler)
+
+	body := []byte(`{"messageId":"dt_message_id","to":"919999999999","status":"FAILED",
+	  "statusTimestamp":"2026-06-04T11:48:14.000Z","failMessage":"Message delivery failed",
+	  "message":{"type":"TEXT","text":"Hello"}}`)
+	req, _ := webhookstest.NewRequest("/doubletick/status", body, webhookstest.Bearer("token-registered-with-doubletick"))
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	// Output:
+	// dt_message_id FAILED Message delivery failed
+	// 200
+}

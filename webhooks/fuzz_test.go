@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -36,29 +37,57 @@ func FuzzParse(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded", []byte("event=GROUP_CREATED&groupId=g&message[context][id]=1"))
 	f.Add("multipart/form-data; boundary=XYZ", []byte("--XYZ\r\nContent-Disposition: form-data; name=\"event\"\r\n\r\nGROUP_CREATED\r\n--XYZ--\r\n"))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
-		ev, err := webhooks.ParseContent(contentType, body)
-		if err != nil {
-			if !errors.Is(err, webhooks.ErrMalformedPayload) || ev != nil {
-				t.Fatalf("error %v with event %v", err, ev)
-			}
-			return
-		}
-		if ev.DedupKey() == "" {
-			t.Fatal("empty dedup key")
-		}
-		if !json.Valid(ev.RawJSON()) {
-			t.Fatalf("raw JSON is not JSON: %q", ev.RawJSON())
-		}
-		// The raw JSON says what the typed event says: parsed again, it is
-		// the same event.
-		again, err := webhooks.Parse(ev.RawJSON())
-		if err != nil {
-			t.Fatalf("raw JSON of a parsed event does not parse: %v", err)
-		}
-		if again.Type() != ev.Type() || again.DedupKey() != ev.DedupKey() || again.Group() != ev.Group() || !again.Time().Equal(ev.Time()) {
-			t.Fatalf("raw JSON reads as another event: %s %s vs %s %s", ev.Type(), ev.DedupKey(), again.Type(), again.DedupKey())
+		checkParsed(t, "", contentType, body)
+	})
+}
+
+// pathTypes are the types FuzzParseAs decodes as: the untyped families, and
+// a type this package does not decode.
+var pathTypes = []webhooks.Type{webhooks.TypeMessageStatusUpdate, webhooks.TypeChatAssignedToAgent, webhooks.TypeChatUnassigned,
+	webhooks.TypeConversationOpened, webhooks.TypeCloseConversation, webhooks.TypeConversationCostDeducted, webhooks.TypeMessageReceived}
+
+func FuzzParseAs(f *testing.F) {
+	addSamples(f, func(b []byte) {
+		for i := range pathTypes {
+			f.Add(uint8(i), "", b)
 		}
 	})
+	f.Add(uint8(0), "application/x-www-form-urlencoded", []byte("messageId=m&status=SENT&statusTimestamp=2026-06-04T11:48:14Z&message[text]=1"))
+	f.Add(uint8(5), "application/x-www-form-urlencoded", []byte("conversationId=c&customerPhone=1&wabaNumber=2&conversationType=SERVICE&countryCode=IN&cost=0"))
+	f.Fuzz(func(t *testing.T, i uint8, contentType string, body []byte) {
+		checkParsed(t, pathTypes[int(i)%len(pathTypes)], contentType, body)
+	})
+}
+
+// keyless are the types whose payloads carry no ID or time.
+var keyless = []webhooks.Type{webhooks.TypeTemplateUpdate, webhooks.TypeChatAssignedToAgent, webhooks.TypeChatUnassigned,
+	webhooks.TypeConversationOpened, webhooks.TypeCloseConversation, webhooks.TypeSLAEscalated}
+
+// checkParsed parses body as a delivery to a URL of type given and checks
+// what every parse must hold.
+func checkParsed(t *testing.T, given webhooks.Type, contentType string, body []byte) {
+	ev, err := webhooks.ParseContentAs(given, contentType, body)
+	if err != nil {
+		if !errors.Is(err, webhooks.ErrMalformedPayload) || ev != nil {
+			t.Fatalf("error %v with event %v", err, ev)
+		}
+		return
+	}
+	if ev.DedupKey() == "" && !slices.Contains(keyless, ev.Type()) {
+		t.Fatalf("empty dedup key for %s", ev.Type())
+	}
+	if !json.Valid(ev.RawJSON()) {
+		t.Fatalf("raw JSON is not JSON: %q", ev.RawJSON())
+	}
+	// The raw JSON says what the typed event says: parsed again, it is
+	// the same event.
+	again, err := webhooks.ParseAs(given, ev.RawJSON())
+	if err != nil {
+		t.Fatalf("raw JSON of a parsed event does not parse: %v", err)
+	}
+	if again.Type() != ev.Type() || again.DedupKey() != ev.DedupKey() || again.Group() != ev.Group() || !again.Time().Equal(ev.Time()) {
+		t.Fatalf("raw JSON reads as another event: %s %s vs %s %s", ev.Type(), ev.DedupKey(), again.Type(), again.DedupKey())
+	}
 }
 
 // checkVerify fails unless err is nil exactly when accepted says so, and

@@ -48,6 +48,7 @@ type Handler struct {
 	methods  []string
 	maxBody  int64
 	format   BodyFormat
+	paths    map[string]Type // WithPathType's
 	dedup    Deduplicator
 	typed    map[Type]func(context.Context, Event) error
 	any      []func(context.Context, Event) error
@@ -102,8 +103,36 @@ func WithBodyFormat(f BodyFormat) HandlerOption {
 	}
 }
 
+// WithPathType tells the handler that requests to path (the request URL's
+// path, as the handler sees it) are deliveries of a webhook registered for
+// events of type t, so that a body naming no type of its own is decoded as
+// t (see [ParseAs]): DoubleTick's status updates, chat assignments,
+// conversation events and cost events carry no type field, and this package
+// never guesses one from a payload's shape. Register each such event at a
+// URL of its own. A body that names its type is decoded as that type.
+// Without it, such bodies come as [*Unknown] with an empty Type. A type
+// this package does not decode gives an *Unknown of that Type.
+func WithPathType(path string, t Type) HandlerOption {
+	return func(h *Handler) error {
+		switch {
+		case !strings.HasPrefix(path, "/"):
+			return fmt.Errorf("webhooks: WithPathType: path %q does not start with /", path)
+		case t == "":
+			return fmt.Errorf("webhooks: WithPathType: no type for %s", path)
+		case h.paths[path] != "" && h.paths[path] != t:
+			return fmt.Errorf("webhooks: WithPathType: %s is given both %s and %s", path, h.paths[path], t)
+		}
+		if h.paths == nil {
+			h.paths = map[string]Type{}
+		}
+		h.paths[path] = t
+		return nil
+	}
+}
+
 // WithDeduplicator makes the handler acknowledge a redelivered event without
-// running its callbacks again (see [Event.DedupKey]). A delivery that
+// running its callbacks again (see [Event.DedupKey]; an event whose key is
+// "" always runs them). A delivery that
 // arrives while an earlier one of the same event is still being handled
 // waits for it, since DoubleTick retries no delivery answered with an
 // error: it is answered 200 once that one's callbacks have all returned
@@ -170,6 +199,61 @@ func OnGroupMessageReceived(f func(context.Context, *GroupMessageReceived) error
 	return on(TypeGroupMessageReceived, f)
 }
 
+// OnMessageStatusUpdate sets the callback for MESSAGE_STATUS_UPDATE.
+func OnMessageStatusUpdate(f func(context.Context, *MessageStatusUpdate) error) HandlerOption {
+	return on(TypeMessageStatusUpdate, f)
+}
+
+// OnTemplateUpdate sets the callback for TEMPLATE_UPDATE.
+func OnTemplateUpdate(f func(context.Context, *TemplateUpdate) error) HandlerOption {
+	return on(TypeTemplateUpdate, f)
+}
+
+// OnCustomerNoteCreated sets the callback for CUSTOMER_NOTE_CREATED.
+func OnCustomerNoteCreated(f func(context.Context, *CustomerNoteCreated) error) HandlerOption {
+	return on(TypeCustomerNoteCreated, f)
+}
+
+// OnCustomerNoteUpdated sets the callback for CUSTOMER_NOTE_UPDATED.
+func OnCustomerNoteUpdated(f func(context.Context, *CustomerNoteUpdated) error) HandlerOption {
+	return on(TypeCustomerNoteUpdated, f)
+}
+
+// OnCustomerNoteDeleted sets the callback for CUSTOMER_NOTE_DELETED.
+func OnCustomerNoteDeleted(f func(context.Context, *CustomerNoteDeleted) error) HandlerOption {
+	return on(TypeCustomerNoteDeleted, f)
+}
+
+// OnChatAssignedToAgent sets the callback for CHAT_ASSIGNED_TO_AGENT.
+func OnChatAssignedToAgent(f func(context.Context, *ChatAssignedToAgent) error) HandlerOption {
+	return on(TypeChatAssignedToAgent, f)
+}
+
+// OnChatUnassigned sets the callback for CHAT_UNASSIGNED.
+func OnChatUnassigned(f func(context.Context, *ChatUnassigned) error) HandlerOption {
+	return on(TypeChatUnassigned, f)
+}
+
+// OnConversationOpened sets the callback for CONVERSATION_OPENED.
+func OnConversationOpened(f func(context.Context, *ConversationOpened) error) HandlerOption {
+	return on(TypeConversationOpened, f)
+}
+
+// OnCloseConversation sets the callback for CLOSE_CONVERSATION.
+func OnCloseConversation(f func(context.Context, *CloseConversation) error) HandlerOption {
+	return on(TypeCloseConversation, f)
+}
+
+// OnConversationCostDeducted sets the callback for CONVERSATION_COST_DEDUCTED.
+func OnConversationCostDeducted(f func(context.Context, *ConversationCostDeducted) error) HandlerOption {
+	return on(TypeConversationCostDeducted, f)
+}
+
+// OnSLAEscalated sets the callback for ON_SLA_ESCALATED_PUBLIC.
+func OnSLAEscalated(f func(context.Context, *SLAEscalated) error) HandlerOption {
+	return on(TypeSLAEscalated, f)
+}
+
 func on[T Event](t Type, f func(context.Context, T) error) HandlerOption {
 	return func(h *Handler) error {
 		if f == nil {
@@ -209,6 +293,10 @@ type Delivery struct {
 	// Body is the request body as received, and ContentType its header.
 	Body        []byte
 	ContentType string
+	// PathType is the type [WithPathType] gave the request's path, ""
+	// when none: decode Body again with [ParseContentAs](PathType,
+	// ContentType, Body) to get Event back.
+	PathType Type
 }
 
 // Refusal is why [Handler.Receive] refused a request, with the status to
@@ -284,11 +372,12 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, err
 	if !h.format.accepts(mediaType) {
 		return Delivery{}, &Refusal{http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q is not of body format %s", ct, h.format)}
 	}
-	ev, err := parseMedia(mediaType, params, body)
+	given := h.paths[r.URL.Path]
+	ev, err := parseMedia(mediaType, params, body, given)
 	if err != nil {
 		return Delivery{}, &Refusal{http.StatusBadRequest, err}
 	}
-	return Delivery{Event: ev, Body: body, ContentType: ct}, nil
+	return Delivery{Event: ev, Body: body, ContentType: ct, PathType: given}, nil
 }
 
 // Refuse logs a refusal from [Handler.Receive] at Warn and answers it with
@@ -372,10 +461,10 @@ var errInFlight = errors.New("webhooks: event is being handled")
 // handle runs the callbacks of ev once per event; dup reports that they had
 // run already, for an earlier delivery.
 func (h *Handler) handle(ctx context.Context, ev Event) (dup bool, err error) {
-	if h.dedup == nil {
+	key := ev.DedupKey()
+	if h.dedup == nil || key == "" {
 		return false, h.Dispatch(ctx, ev)
 	}
-	key := ev.DedupKey()
 	state, err := h.dedup.Claim(ctx, key)
 	// Another delivery of the event is running its callbacks. DoubleTick
 	// retries no delivery answered with an error, so this one waits for
@@ -460,17 +549,17 @@ func (h *Handler) logFailure(ctx context.Context, ev Event, err error) {
 
 // Middleware returns a middleware that verifies each request with v, within
 // the handler options' method and body limits, and hands it to next with its
-// body restored, or answers 405, 413 or 401 itself. It runs no callback:
-// given a callback option (OnEvent, OnGroupCreated, …) or WithDeduplicator,
-// which would have no effect here, it returns an error; use [NewHandler]
-// for those.
+// body restored, or answers 405, 413 or 401 itself. It decodes nothing and
+// runs no callback: given a callback option (OnEvent, OnGroupCreated, …),
+// WithDeduplicator or WithPathType, which would have no effect here, it
+// returns an error; use [NewHandler] for those.
 func Middleware(v Verifier, opts ...HandlerOption) (func(http.Handler) http.Handler, error) {
 	h, err := NewHandler(v, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if len(h.typed) > 0 || len(h.any) > 0 || h.dedup != nil {
-		return nil, errors.New("webhooks: Middleware runs no callback: callback options and WithDeduplicator belong to NewHandler")
+	if len(h.typed) > 0 || len(h.any) > 0 || h.dedup != nil || len(h.paths) > 0 {
+		return nil, errors.New("webhooks: Middleware runs no callback: callback options, WithDeduplicator and WithPathType belong to NewHandler")
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // Chats, their notes and their assignment to team members (create-note,
@@ -123,6 +125,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UTC().Truncate(time.Millisecond) // as the answers write it, so that cursors compare exactly
 	n := &note{id: s.newUUID(), text: text, chat: chat, createdBy: s.notesAuthor(), created: now, updated: now}
 	s.notes = append(s.notes, n)
+	s.emitNote(webhooks.TypeCustomerNoteCreated, n, now)
 	writeJSON(w, http.StatusCreated, n.json())
 }
 
@@ -246,6 +249,7 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.text, n.updated = text, s.now().UTC().Truncate(time.Millisecond)
+	s.emitNote(webhooks.TypeCustomerNoteUpdated, n, n.updated)
 	writeJSON(w, http.StatusCreated, n.json())
 }
 
@@ -267,6 +271,7 @@ func (s *Server) handleDeleteNote(w http.ResponseWriter, r *http.Request) {
 		writeBareError(w, http.StatusNotFound, "Note not found")
 		return
 	}
+	s.emitNote(webhooks.TypeCustomerNoteDeleted, s.notes[i], s.now().UTC())
 	s.notes = slices.Delete(s.notes, i, i+1)
 	writeJSON(w, http.StatusCreated, map[string]any{})
 }
@@ -329,7 +334,10 @@ func (s *Server) handleAssignChat(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, bad)
 		return
 	}
-	s.assigned[chat] = agent
+	if s.assigned[chat] != agent {
+		s.assigned[chat] = agent
+		s.emitAssignment(chat, s.teamMember(agent))
+	}
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -354,7 +362,10 @@ func (s *Server) handleUnassignChat(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, bad)
 		return
 	}
-	delete(s.assigned, chat)
+	if _, had := s.assigned[chat]; had {
+		delete(s.assigned, chat)
+		s.emitAssignment(chat, nil)
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"success": true})
 }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // WithListener serves the fake on ln instead of a free loopback port; the
@@ -66,7 +68,7 @@ func (s *Server) controlRoutes() http.Handler {
 	// post serves a control whose body has fields: "name" required,
 	// "name?" optional. A field it does not take, or a required one
 	// missing, is refused by name, with the fields it takes.
-	post := func(name, fields, does string, run func(body controlBody) error) {
+	postWith := func(name, fields, does string, run func(body controlBody) (any, error)) {
 		index = append(index, newControlEntry("POST", name, fields, does))
 		entry := index[len(index)-1]
 		mux.HandleFunc("POST "+ControlPath+name, func(w http.ResponseWriter, r *http.Request) {
@@ -85,12 +87,16 @@ func (s *Server) controlRoutes() http.Handler {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error() + "; " + entry.takes()})
 				return
 			}
-			if err := run(body); err != nil {
+			answer, err := run(body)
+			if err != nil {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{})
+			writeJSON(w, http.StatusOK, answer)
 		})
+	}
+	post := func(name, fields, does string, run func(body controlBody) error) {
+		postWith(name, fields, does, func(b controlBody) (any, error) { return map[string]any{}, run(b) })
 	}
 	get := func(name, does string, read func() any) {
 		index = append(index, newControlEntry("GET", name, "", does))
@@ -119,6 +125,21 @@ func (s *Server) controlRoutes() http.Handler {
 		s.SetWalletBalance(*b.Balance)
 		return nil
 	})
+	postWith("trigger", "event", "Server.Trigger: a realistic event of this type (GROUP_CREATED, MESSAGE_STATUS_UPDATE, …) "+
+		"to the receivers that get it; answers {\"receivers\": how many}", func(b controlBody) (any, error) {
+		n, err := s.Trigger(webhooks.Type(b.Event))
+		return map[string]int{"receivers": n}, err
+	})
+	post("fail-messages", "n failMessage?", "Server.FailNextMessages: the next n messages sent are reported FAILED",
+		func(b controlBody) error {
+			if b.N < 0 {
+				return fmt.Errorf("want n ≥ 0, got %d", b.N)
+			}
+			s.FailNextMessages(b.N, b.FailMessage)
+			return nil
+		})
+	post("template-status", "id templateStatus rejectedReason?", "Server.SetTemplateStatus: a template's review ends; TEMPLATE_UPDATE",
+		func(b controlBody) error { return s.SetTemplateStatus(b.ID, b.TemplateStatus, b.RejectedReason) })
 	post("fail-next", "n status", "Server.FailNext: the next n API requests are answered status", func(b controlBody) error {
 		if b.N < 0 || b.Status < 400 || b.Status > 599 {
 			return fmt.Errorf("want n ≥ 0 and a status from 400 to 599, got n %d, status %d", b.N, b.Status)
@@ -142,7 +163,7 @@ func (s *Server) controlRoutes() http.Handler {
 		return nil
 	})
 	index = append(index, controlEntry{Method: "POST", Path: ControlPath + "receivers", Body: map[string]string{"…": "a Receiver, as JSON"},
-		Does: "Server.AddReceiver: a receiver added as DoubleTick's dashboard adds one; it gets every event"})
+		Does: "Server.AddReceiver: a receiver added as DoubleTick's dashboard adds one; it gets the group events, or its Events"})
 	mux.HandleFunc("POST "+ControlPath+"receivers", func(w http.ResponseWriter, r *http.Request) {
 		var rec Receiver
 		if err := decodeBody(w, r, &rec); err != nil {
@@ -265,6 +286,11 @@ type controlBody struct {
 	Language       string `json:"language"`
 	Category       string `json:"category"`
 	TemplateStatus string `json:"templateStatus"`
+	// Trigger's, FailNextMessages' and SetTemplateStatus'.
+	Event          string `json:"event"`
+	FailMessage    string `json:"failMessage"`
+	ID             int    `json:"id"`
+	RejectedReason string `json:"rejectedReason"`
 }
 
 // controlDelivery is a SentWebhook as the control API shows it.

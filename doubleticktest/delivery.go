@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,13 +67,26 @@ type Receiver struct {
 	HMACSecret     []byte
 	HMACEncoding   webhooks.Encoding
 	StandardSecret string
+	// Events are the events it gets. For a receiver added with
+	// AddReceiver, as DoubleTick's dashboard adds one (Settings →
+	// Webhooks), nil means the group events (GROUP_CREATED, …,
+	// WA_GROUP_MESSAGE_RECEIVED); name others to get them too, e.g.
+	// CONVERSATION_COST_DEDUCTED, which only the dashboard subscribes
+	// to. A registration through the subscription API gets exactly the
+	// events it was accepted for.
+	Events []webhooks.Type
 
 	// subscribed is true for a receiver registered through the
-	// subscription API, which gets exactly events (AddReceiver's gets
-	// every event, as a receiver set up in DoubleTick's dashboard for
-	// the group events does).
+	// subscription API: nil Events is then no event.
 	subscribed bool
-	events     []webhooks.Type
+}
+
+// wants reports whether r gets events of type t.
+func (r *Receiver) wants(t webhooks.Type) bool {
+	if r.subscribed || len(r.Events) > 0 {
+		return slices.Contains(r.Events, t)
+	}
+	return slices.Contains(groupEvents, string(t))
 }
 
 // SentWebhook is one webhook the fake sent, or tried to send, to one receiver.
@@ -97,8 +108,9 @@ type delivery struct {
 	ctype    string
 }
 
-// AddReceiver registers a webhook receiver; every later event is delivered
-// to it.
+// AddReceiver registers a webhook receiver, as DoubleTick's dashboard
+// does: every later event of its Events (by default, the group events) is
+// delivered to it.
 func (s *Server) AddReceiver(r Receiver) error {
 	u, err := url.Parse(r.URL)
 	if err != nil || u.Host == "" {
@@ -213,13 +225,11 @@ func (s *Server) emitCreated(g *groupState) {
 	s.emit(webhooks.TypeGroupCreated, g, fields)
 }
 
-// emit builds the event for every receiver and queues it. The caller holds
+// emit queues a group event for every receiver that wants it, in the
+// receiver's payload format, and returns how many do. The caller holds
 // s.mu.
-func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) {
-	for _, r := range s.receivers {
-		if r.subscribed && !slices.Contains(r.events, t) {
-			continue
-		}
+func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) int {
+	return s.emitEach(t, func(r *Receiver) map[string]any {
 		payload := map[string]any{}
 		if t != webhooks.TypeGroupMessageReceived {
 			payload["groupId"], payload["groupName"] = g.GroupID, g.Subject
@@ -233,7 +243,31 @@ func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) {
 			}
 			payload[k] = v
 		}
-		body, ctype := encodePayload(r.BodyFormat, payload)
+		return payload
+	})
+}
+
+// emitPayload queues an event of one of the other families, the same
+// payload for every receiver that wants it, and returns how many do. The
+// caller holds s.mu.
+func (s *Server) emitPayload(t webhooks.Type, payload map[string]any) int {
+	return s.emitEach(t, func(*Receiver) map[string]any { return payload })
+}
+
+// emitEach queues an event of type t, with the payload build makes, for
+// every receiver that wants it, and returns how many do. The caller holds
+// s.mu.
+func (s *Server) emitEach(t webhooks.Type, build func(*Receiver) map[string]any) int {
+	n := 0
+	for _, r := range s.receivers {
+		if !r.wants(t) {
+			continue
+		}
+		n++
+		body, ctype, err := webhookstest.Encode(r.BodyFormat, build(r))
+		if err != nil {
+			continue // unreachable: the fake's payloads are strings, numbers, booleans and nulls
+		}
 		d := &delivery{receiver: r, event: t, body: body, ctype: ctype}
 		copies := 1
 		if s.duplicate {
@@ -247,6 +281,7 @@ func (s *Server) emit(t webhooks.Type, g *groupState, fields map[string]any) {
 			}
 		}
 	}
+	return n
 }
 
 // enqueue hands d to the senders. The caller holds s.mu; the queue grows
@@ -257,45 +292,6 @@ func (s *Server) enqueue(d *delivery) {
 	}
 	s.queue = append(s.queue, d)
 	s.queued.Signal()
-}
-
-func encodePayload(f BodyFormat, payload map[string]any) ([]byte, string) {
-	if f == BodyFormData {
-		form := url.Values{}
-		flatten(form, "", payload)
-		return []byte(form.Encode()), "application/x-www-form-urlencoded"
-	}
-	b, _ := json.Marshal(payload)
-	return b, "application/json"
-}
-
-// flatten writes nested objects as a[b] keys and list items as a[0],
-// leaving out null fields and empty objects.
-func flatten(form url.Values, prefix string, v map[string]any) {
-	for k, val := range v {
-		flattenValue(form, prefix, k, val)
-	}
-}
-
-func flattenValue(form url.Values, prefix, k string, val any) {
-	key := k
-	if prefix != "" {
-		key = prefix + "[" + k + "]"
-	}
-	switch x := val.(type) {
-	case map[string]any:
-		flatten(form, key, x)
-	case []any:
-		for i, item := range x {
-			flattenValue(form, key, strconv.Itoa(i), item)
-		}
-	case nil:
-	case string:
-		form.Set(key, x)
-	default:
-		b, _ := json.Marshal(x)
-		form.Set(key, string(b))
-	}
 }
 
 // Hold keeps every later webhook back until Release, to test a receiver

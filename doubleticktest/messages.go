@@ -1,6 +1,7 @@
 package doubleticktest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,8 +10,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // Messaging, as DoubleTick's send pages
@@ -22,6 +26,17 @@ import (
 //     failure besides 401);
 //   - a group send answers the guides' 201 {status: "SENT", recipient:
 //     groupId, messageId}.
+//
+// Each send's delivery status is reported by MESSAGE_STATUS_UPDATE, as the
+// messaging webhooks page documents it
+// (https://docs.doubletick.io/reference/messaging-webhooks-1), to the
+// receivers subscribed to it: SENT at once, then DELIVERED and READ after
+// the delays of [WithMessageStatusDelays] (none by default); a send
+// [Server.FailNextMessages] picks is reported FAILED instead. Where the page
+// is silent: a send to a group is reported too, once, with no "to" (whether
+// DoubleTick reports group sends, and to whom, is not documented); the
+// message's customData is spread at the payload's root, as the template
+// send pages say.
 
 // SentMessage is a message sent through the fake's send endpoints.
 type SentMessage struct {
@@ -34,8 +49,115 @@ type SentMessage struct {
 	MessageID string
 	// Content is the message's content object, as sent.
 	Content json.RawMessage
+	// CustomData is the send's customData, if any.
+	CustomData map[string]string
 	// SentAt is when the fake received it.
 	SentAt time.Time
+	// Status is the last status reported: SENT, DELIVERED, READ or
+	// FAILED. DeliveredAt, ReadAt and FailedAt are when it reached each,
+	// zero until then.
+	Status                        string
+	DeliveredAt, ReadAt, FailedAt time.Time
+	// FailMessage is why it FAILED.
+	FailMessage string
+}
+
+// WithMessageStatusDelays makes the fake report a send DELIVERED after
+// delivered, and READ after read more (both 0 or more; 0 by default, at
+// once).
+func WithMessageStatusDelays(delivered, read time.Duration) Option {
+	return func(s *Server) {
+		if delivered < 0 || read < 0 {
+			s.refuse("WithMessageStatusDelays(%v, %v): delays are 0 or more", delivered, read)
+		}
+		s.deliveredDelay, s.readDelay = delivered, read
+	}
+}
+
+// FailNextMessages makes the next n messages sent be answered as usual and
+// then reported FAILED, with failMessage ("Message delivery failed" when
+// empty) as the reason.
+func (s *Server) FailNextMessages(n int, failMessage string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failMessages, s.failMessage = n, cmp.Or(failMessage, "Message delivery failed")
+}
+
+// reportStatuses reports the statuses of sent message i. The caller holds
+// s.mu.
+func (s *Server) reportStatuses(i int) {
+	if s.failMessages > 0 {
+		s.failMessages--
+		s.setStatus(i, webhooks.MessageFailed)
+		return
+	}
+	s.setStatus(i, webhooks.MessageSent)
+	s.later(s.deliveredDelay, func() {
+		s.setStatus(i, webhooks.MessageDelivered)
+		s.later(s.readDelay, func() { s.setStatus(i, webhooks.MessageRead) })
+	})
+}
+
+// later runs f with s.mu held after d, or now, when d is 0 (the caller
+// then holds s.mu). Nothing runs once the server is closed.
+func (s *Server) later(d time.Duration, f func()) {
+	if d == 0 {
+		f()
+		return
+	}
+	time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.closed {
+			f()
+		}
+	})
+}
+
+// setStatus records that message i reached status and reports it. The
+// caller holds s.mu.
+func (s *Server) setStatus(i int, status string) {
+	m := &s.sent[i]
+	now := s.now().UTC()
+	m.Status = status
+	switch status {
+	case webhooks.MessageDelivered:
+		m.DeliveredAt = now
+	case webhooks.MessageRead:
+		m.ReadAt = now
+	case webhooks.MessageFailed:
+		m.FailedAt, m.FailMessage = now, s.failMessage
+	}
+	p := map[string]any{"messageId": m.MessageID, "status": status, "statusTimestamp": now.Format(time.RFC3339Nano)}
+	for k, v := range m.CustomData {
+		p[k] = v
+	}
+	if m.To != "" {
+		p["to"] = phoneDigits(m.To)
+	}
+	if status == webhooks.MessageSent || status == webhooks.MessageFailed {
+		content := map[string]any{"type": strings.ToUpper(m.Type)}
+		var c struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(m.Content, &c) == nil && c.Text != "" {
+			content["text"] = c.Text
+		}
+		p["message"] = content
+	}
+	switch status {
+	case webhooks.MessageSent:
+		if waba := s.sendingNumber(m); waba != "" {
+			p["wabaNumber"] = "+" + phoneDigits(waba)
+		}
+		if m.To != "" {
+			p["dtCustomerId"] = "customer_" + phoneDigits(m.To)
+		}
+		p["sentBy"] = "api"
+	case webhooks.MessageFailed:
+		p["failMessage"] = m.FailMessage
+	}
+	s.emitPayload(webhooks.TypeMessageStatusUpdate, p)
 }
 
 // Sent returns the messages sent so far, in order.
@@ -106,18 +228,21 @@ func (s *Server) handleSend(kind string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, msg)
 			return
 		}
-		m := s.record(kind, groupID, to, from, messageID, b["content"])
+		m := s.record(kind, groupID, to, from, messageID, b["content"], b["customData"])
 		writeJSON(w, http.StatusCreated, map[string]any{"status": "SENT", "recipient": groupID + to, "messageId": m.MessageID})
 	}
 }
 
-// record keeps a sent message. The caller holds s.mu.
-func (s *Server) record(kind, groupID, to, from, messageID string, content json.RawMessage) SentMessage {
+// record keeps a sent message and reports its statuses. The caller holds
+// s.mu.
+func (s *Server) record(kind, groupID, to, from, messageID string, content, customData json.RawMessage) SentMessage {
 	if messageID == "" {
 		messageID = s.newUUID()
 	}
 	m := SentMessage{Type: kind, GroupID: groupID, To: to, From: from, MessageID: messageID, Content: content, SentAt: s.now().UTC()}
+	_ = json.Unmarshal(customData, &m.CustomData) // checked by the send's rules, when present
 	s.sent = append(s.sent, m)
+	s.reportStatuses(len(s.sent) - 1)
 	return m
 }
 
@@ -159,7 +284,7 @@ func (s *Server) handleTemplate(v2 bool) http.HandlerFunc {
 			}
 		}
 		for i, it := range items {
-			m := s.record("template", it.groupID, it.to, it.from, it.messageID, req.Messages[i]["content"])
+			m := s.record("template", it.groupID, it.to, it.from, it.messageID, req.Messages[i]["content"], req.Messages[i]["customData"])
 			results[i] = map[string]any{"status": "SENT", "recipient": it.groupID + it.to, "messageId": m.MessageID}
 		}
 		switch {
@@ -190,8 +315,36 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No message found with this messageId")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messageId": id, "sentAt": s.sent[i].SentAt.Format(time.RFC3339Nano),
-		"deliveredAt": nil, "readAt": nil, "repliedAt": nil, "failedAt": nil})
+	m := s.sent[i]
+	answer := map[string]any{"messageId": id, "sentAt": m.SentAt.Format(time.RFC3339Nano),
+		"deliveredAt": timeOrNull(m.DeliveredAt), "readAt": timeOrNull(m.ReadAt), "repliedAt": nil, "failedAt": timeOrNull(m.FailedAt)}
+	if m.FailMessage != "" {
+		answer["failedReason"] = m.FailMessage
+	}
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// sendingNumber is the WABA number m went out from: its from, its group's,
+// or the first channel's. The caller holds s.mu.
+func (s *Server) sendingNumber(m *SentMessage) string {
+	if m.From != "" {
+		return m.From
+	}
+	if g := s.groups[m.GroupID]; g != nil {
+		return g.WABANumber
+	}
+	if len(s.channels) > 0 {
+		return s.channels[0].waba
+	}
+	return ""
+}
+
+// timeOrNull is t in RFC 3339, or null when zero.
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 // maxUpload is the upload limit upload-media documents.

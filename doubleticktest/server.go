@@ -137,6 +137,10 @@ type Server struct {
 
 	// Messaging and webhook subscriptions.
 	sent                    []SentMessage
+	deliveredDelay          time.Duration // WithMessageStatusDelays'
+	readDelay               time.Duration
+	failMessages            int // FailNextMessages'
+	failMessage             string
 	groupEventSubscriptions bool
 	uploads                 int
 

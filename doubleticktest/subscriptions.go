@@ -144,7 +144,7 @@ func (s *Server) answerRegistration(w http.ResponseWriter, wh *webhook) {
 			}
 		}
 	}
-	wh.receiver.subscribed, wh.receiver.events = true, events
+	wh.receiver.subscribed, wh.receiver.Events = true, events
 	if wh.receiver.Method == "" {
 		wh.receiver.Method = http.MethodPost
 	}
@@ -204,8 +204,8 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	list := make([]map[string]any, 0, len(s.webhooks))
 	for _, wh := range s.webhooks {
-		events := make([]string, len(wh.receiver.events))
-		for i, e := range wh.receiver.events {
+		events := make([]string, len(wh.receiver.Events))
+		for i, e := range wh.receiver.Events {
 			events[i] = string(e)
 		}
 		list = append(list, map[string]any{"webhookId": wh.id, "url": wh.url, "eventTypes": events,

@@ -263,6 +263,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 		cp := *t
 		cp.WABANumber, cp.ID = n, len(s.templates)+1
 		s.templates = append(s.templates, &cp)
+		s.emitTemplateStatus(&cp, "")
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"success": true})
 }
@@ -288,7 +289,9 @@ func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := s.templates[id-1]
+	old := t.Status
 	t.Name, t.Language, t.Category, t.Body, t.Status, t.RejectedReason = edited.Name, edited.Language, edited.Category, edited.Body, "PENDING", ""
+	s.emitTemplateStatus(t, old)
 	writeJSON(w, http.StatusCreated, map[string]any{"success": true})
 }
 

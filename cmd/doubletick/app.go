@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,7 +138,7 @@ powershell" prints a shell completion script.`,
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
 		a.webhooksCommand(), a.channelsCommand(), a.templatesCommand(), a.notesCommand(), a.chatsCommand(), a.customersCommand(),
 		a.teamCommand(),
-		a.walletCommand(), a.listenCommand(),
+		a.walletCommand(), a.listenCommand(), a.triggerCommand(),
 		a.verifyCommand(),
 		a.fakeCommand(), a.inboxCommand(), a.versionCommand())
 	// --version prints what the version command prints.
@@ -250,13 +251,7 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := a.baseURL
-	if base == "" {
-		base = a.getenv(envBaseURL)
-	}
-	if base == "" {
-		base = doubletick.DefaultBaseURL
-	}
+	base := a.apiBase()
 	if err := checkBaseURL(base); err != nil {
 		return nil, err
 	}
@@ -266,6 +261,12 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 		return nil, usageError{err}
 	}
 	return c, nil
+}
+
+// apiBase is the API's address: --base-url, or $DOUBLETICK_BASE_URL, or
+// DoubleTick's.
+func (a *app) apiBase() string {
+	return cmp.Or(a.baseURL, a.getenv(envBaseURL), doubletick.DefaultBaseURL)
 }
 
 // checkBaseURL refuses, before the SDK does, a base URL that would send the
@@ -290,12 +291,13 @@ func checkBaseURL(raw string) error {
 	return nil
 }
 
-// printableURL is u as an error may show it: without a password, a query
-// or a fragment, which may hold credentials.
+// printableURL is u as an error may show it: without its user information
+// (a token may be given as the user name), a query or a fragment, which
+// may hold credentials.
 func printableURL(u *url.URL) string {
 	v := *u
-	v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = "", false, "", ""
-	return v.Redacted()
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
 }
 
 // isTerminal reports whether w is a terminal.

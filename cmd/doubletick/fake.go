@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doubletick-go/doubletick/doubleticktest"
+	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/spf13/cobra"
 )
 
@@ -23,6 +24,8 @@ type fakeFlags struct {
 	latency         time.Duration
 	wabas           []string
 	receivers       []string
+	receiverEvents  []string
+	statusDelays    []time.Duration
 	receiverAuth    string
 	receiverFormat  string
 	legacyPayloads  bool
@@ -46,10 +49,15 @@ never a real one).
 
 A test plays the people in the groups, and sets faults, over HTTP with the
 same key, under ` + doubleticktest.ControlPath + `: POST join, leave, message, receivers,
-team-member, templates, wallet, fail-next, drop-next, latency; GET groups,
-sent, deliveries; GET ` + doubleticktest.ControlPath + ` lists them with their bodies'
-fields (see the package's WithControlAPI). DoubleTick has no such
-endpoints.
+team-member, templates, template-status, wallet, trigger, fail-messages,
+fail-next, drop-next, latency; GET groups, sent, deliveries; GET
+` + doubleticktest.ControlPath + ` lists them with their bodies' fields (see the
+package's WithControlAPI). DoubleTick has no such endpoints. "doubletick
+trigger EVENT" sends the receivers a realistic event of any type.
+
+Each message sent is reported to the subscribers of MESSAGE_STATUS_UPDATE:
+SENT, then DELIVERED and READ (--status-delays); notes, chat assignment and
+template reviews send their events too.
 
 Its defaults are DoubleTick's: each webhook is sent once, the subscription
 API refuses group events and delivers exactly what a registration was
@@ -100,7 +108,9 @@ accepted for; flags opt in to conveniences.`,
 	fl.StringArrayVar(&f.rateLimits, "rate-limit", nil, "'METHOD PATH=N/PERIOD': answer 429 past N requests per fixed window (repeat for more)")
 	fl.DurationVar(&f.latency, "latency", 0, "a delay before every API answer")
 	fl.StringArrayVar(&f.wabas, "waba", nil, "a WABA number with an integration, and a channel (repeat; default: every number, and one channel, "+doubleticktest.DefaultWABANumber+")")
-	fl.StringArrayVar(&f.receivers, "receiver", nil, "a URL that gets every webhook (repeat for more)")
+	fl.StringArrayVar(&f.receivers, "receiver", nil, "a URL that gets webhooks as one set up in DoubleTick's dashboard: the group events, or --receiver-event's (repeat for more)")
+	fl.StringArrayVar(&f.receiverEvents, "receiver-event", nil, "an event the --receiver URLs get instead of the group events, e.g. CONVERSATION_COST_DEDUCTED (repeat for more)")
+	fl.DurationSliceVar(&f.statusDelays, "status-delays", []time.Duration{0, 0}, "DELIVERED,READ: how long after a send each status is reported")
 	fl.StringVar(&f.receiverAuth, "receiver-auth", "", "bearer or basic: the receivers get the secret from the environment in Authorization")
 	fl.StringVar(&f.receiverFormat, "receiver-format", "json", "the receivers' body format: json or form-data")
 	fl.BoolVar(&f.legacyPayloads, "legacy-format", false, "the older payload format (no event field, customerPhone without +)")
@@ -122,8 +132,11 @@ func (a *app) fakeOptions(f *fakeFlags) ([]doubleticktest.Option, []doubletickte
 		return nil, nil, usagef("--latency %s: want 0 or more", f.latency)
 	case f.webhookRetries < 1:
 		return nil, nil, usagef("--webhook-retries %d: want 1 or more attempts", f.webhookRetries)
+	case len(f.statusDelays) != 2 || f.statusDelays[0] < 0 || f.statusDelays[1] < 0:
+		return nil, nil, usagef("--status-delays %v: want two durations of 0 or more, DELIVERED,READ, e.g. 2s,30s", f.statusDelays)
 	}
-	opts := []doubleticktest.Option{doubleticktest.WithPageSize(f.pageSize), doubleticktest.WithCreationDelay(f.creationDelay)}
+	opts := []doubleticktest.Option{doubleticktest.WithPageSize(f.pageSize), doubleticktest.WithCreationDelay(f.creationDelay),
+		doubleticktest.WithMessageStatusDelays(f.statusDelays[0], f.statusDelays[1])}
 	if f.log {
 		opts = append(opts, doubleticktest.WithRequestLog(slog.New(slog.NewTextHandler(a.stderr, nil))))
 	}
@@ -169,9 +182,13 @@ func (a *app) fakeOptions(f *fakeFlags) ([]doubleticktest.Option, []doubletickte
 	if f.legacyPayloads {
 		payloads = doubleticktest.FormatLegacy
 	}
+	var events []webhooks.Type
+	for _, e := range f.receiverEvents {
+		events = append(events, webhooks.Type(strings.ToUpper(e)))
+	}
 	var receivers []doubleticktest.Receiver
 	for _, u := range f.receivers {
-		receivers = append(receivers, doubleticktest.Receiver{URL: u, BodyFormat: format, Authorization: auth, Format: payloads})
+		receivers = append(receivers, doubleticktest.Receiver{URL: u, BodyFormat: format, Authorization: auth, Format: payloads, Events: events})
 	}
 	return opts, receivers, nil
 }

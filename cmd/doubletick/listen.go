@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 type verifierFlags struct {
 	auth, name, encoding, format string
 	methods                      []string
+	pathTypes                    []string
 }
 
 func (f *verifierFlags) add(cmd *cobra.Command) {
@@ -36,6 +38,8 @@ func (f *verifierFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.encoding, "encoding", "hex", "hmac: the signature's encoding, hex or base64")
 	fl.StringVar(&f.format, "format", "json", "the body format the webhook was registered with: json or form-data")
 	fl.StringSliceVar(&f.methods, "methods", []string{http.MethodPost}, "the HTTP methods the webhook was registered with")
+	fl.StringArrayVar(&f.pathTypes, "path-type", nil, "PATH=EVENT: deliveries to PATH are of EVENT when their payload names no type, "+
+		"e.g. /status=MESSAGE_STATUS_UPDATE (repeat for more)")
 }
 
 // handler builds the webhook handler the flags describe, with the secrets
@@ -83,6 +87,13 @@ func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhoo
 		return nil, err
 	}
 	opts = append([]webhooks.HandlerOption{webhooks.WithMethods(f.methods...), webhooks.WithBodyFormat(format)}, opts...)
+	for _, pt := range f.pathTypes {
+		path, t, ok := strings.Cut(pt, "=")
+		if !ok || !strings.HasPrefix(path, "/") || t == "" {
+			return nil, usagef("--path-type %q: want PATH=EVENT, e.g. /status=MESSAGE_STATUS_UPDATE", pt)
+		}
+		opts = append(opts, webhooks.WithPathType(path, webhooks.Type(strings.ToUpper(t))))
+	}
 	h, err := webhooks.NewHandler(v, opts...)
 	if err != nil {
 		return nil, usageError{err}
@@ -408,6 +419,12 @@ func (a *app) printEvent(e webhooks.Event) error {
 		return json.NewEncoder(a.stdout).Encode(eventJSON(e, payload))
 	}
 	summary := fmt.Sprintf("%s group=%q at %s", e.Type(), e.Group(), e.Time().Format(time.RFC3339))
+	if details := familyDetails(e); details != "" {
+		summary = string(e.Type()) + details
+		if !e.Time().IsZero() {
+			summary += " at " + e.Time().Format(time.RFC3339)
+		}
+	}
 	switch ev := e.(type) {
 	case *webhooks.ParticipantJoined:
 		summary += " participant=" + ev.Phone.String()
@@ -419,6 +436,9 @@ func (a *app) printEvent(e webhooks.Event) error {
 		summary += fmt.Sprintf(" from=%s text=%q", ev.From.String(), ev.Message.Text)
 	case *webhooks.Unknown:
 		summary += " (unknown to this SDK; raw payload below)"
+		if ev.Type() == "" {
+			summary += "; if it is of an event that names no type, tell listen its path: --path-type PATH=EVENT"
+		}
 	}
 	pretty, err := json.MarshalIndent(payload, "  ", "  ")
 	if err != nil {
@@ -428,4 +448,45 @@ func (a *app) printEvent(e webhooks.Event) error {
 	// as they came: escaped, as the tables are.
 	_, err = fmt.Fprintf(terminalSafe{a.stdout}, "%s\n  %s\n", summary, pretty)
 	return err
+}
+
+// familyDetails summarises an event of the families that name no group:
+// what identifies it. It is "" for group events and unknown ones.
+func familyDetails(e webhooks.Event) string {
+	switch ev := e.(type) {
+	case *webhooks.MessageStatusUpdate:
+		s := fmt.Sprintf(" message=%s status=%s", ev.MessageID, ev.Status)
+		if ev.To.Raw != "" {
+			s += " to=" + ev.To.String()
+		}
+		if ev.FailMessage != "" {
+			s += fmt.Sprintf(" reason=%q", ev.FailMessage)
+		}
+		return s
+	case *webhooks.TemplateUpdate:
+		return fmt.Sprintf(" template=%s language=%s status=%s (was %s)", ev.TemplateName, ev.TemplateLanguage, ev.NewStatus, cmp.Or(ev.OldStatus, "none"))
+	case *webhooks.CustomerNoteCreated:
+		return noteDetails(&ev.NoteEvent)
+	case *webhooks.CustomerNoteUpdated:
+		return noteDetails(&ev.NoteEvent)
+	case *webhooks.CustomerNoteDeleted:
+		return noteDetails(&ev.NoteEvent)
+	case *webhooks.ChatAssignedToAgent:
+		return fmt.Sprintf(" chat=%s customer=%s agent=%q", ev.ChatID, ev.CustomerPhone, ev.AssignedUserName)
+	case *webhooks.ChatUnassigned:
+		return fmt.Sprintf(" chat=%s customer=%s", ev.ChatID, ev.CustomerPhone)
+	case *webhooks.ConversationOpened:
+		return fmt.Sprintf(" customer=%s number=%s", ev.CustomerPhone, ev.To)
+	case *webhooks.CloseConversation:
+		return fmt.Sprintf(" customer=%s number=%s", ev.CustomerPhone, ev.To)
+	case *webhooks.ConversationCostDeducted:
+		return fmt.Sprintf(" conversation=%s type=%s cost=%v", ev.ConversationID, ev.ConversationType, ev.Cost)
+	case *webhooks.SLAEscalated:
+		return fmt.Sprintf(" customer=%s level=%d", ev.CustomerPhone, ev.EscalationLevel)
+	}
+	return ""
+}
+
+func noteDetails(n *webhooks.NoteEvent) string {
+	return fmt.Sprintf(" note=%s customer=%s by=%q", n.NoteID, n.CustomerPhone, n.Agent)
 }

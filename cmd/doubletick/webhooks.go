@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 	"github.com/spf13/cobra"
 )
 
@@ -143,6 +146,9 @@ edit guide requires the authorization: give --auth-type.`
 		}); perr != nil {
 			return perr
 		}
+		if err == nil {
+			a.noteUntyped(reg.URL, res)
+		}
 		return err
 	}
 	fl := cmd.Flags()
@@ -244,4 +250,42 @@ func joinTypes(types []webhooks.Type) string {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ",")
+}
+
+// noteUntyped tells, on stderr, how a receiver knows the events just
+// registered whose payloads name no type: by the URL they come to.
+func (a *app) noteUntyped(rawURL string, res *doubletick.RegisterWebhookResult) {
+	var untyped []webhooks.Type
+	for _, v := range res.ValidWebhooks {
+		if t := webhooks.Type(v.WebhookEventType); namesNoType(t) && !slices.Contains(untyped, t) {
+			untyped = append(untyped, t)
+		}
+	}
+	path := "/PATH"
+	if u, err := url.Parse(rawURL); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	switch {
+	case len(untyped) == 1:
+		fmt.Fprintf(a.stderr, "note: %s payloads name no type: tell the receiver their path (listen --path-type %s=%s; "+
+			"the SDK: webhooks.WithPathType)\n", untyped[0], path, untyped[0])
+	case len(untyped) > 1:
+		fmt.Fprintf(a.stderr, "note: %s name no type in their payloads: at one URL a receiver cannot tell them apart; "+
+			"register each at a URL of its own and tell the receiver each path (listen --path-type PATH=EVENT)\n", joinTypes(untyped))
+	}
+}
+
+// namesNoType reports whether payloads of t carry no type field: the SDK
+// reads its own realistic payload of t without being told the type.
+func namesNoType(t webhooks.Type) bool {
+	p, err := webhookstest.Payload(t, time.Now())
+	if err != nil {
+		return false
+	}
+	body, _, err := webhookstest.Encode(webhooks.BodyJSON, p)
+	if err != nil {
+		return false
+	}
+	ev, err := webhooks.Parse(body)
+	return err == nil && ev.Type() == ""
 }

@@ -454,8 +454,8 @@ func TestARegistrationThatAcceptedNothingIsAnError(t *testing.T) {
 	require.ErrorAs(t, err, &rerr)
 	assert.Same(t, res, rerr.Result, "the answer comes with the error")
 	assert.Equal(t, "doubletick: no webhook was registered: numbers without an integration: +918888888888; refused: GROUP_CREATED on +919999999999; "+
-		"group events (GROUP_CREATED) are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
-		"Settings → Webhooks → WhatsApp Group Webhooks", err.Error())
+		"GROUP_CREATED are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+		"Settings → Webhooks (WhatsApp Group Webhooks for the group events, Conversation Cost Webhooks for CONVERSATION_COST_DEDUCTED)", err.Error())
 
 	partial := newTestClient(t, respond(201, `{"validWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"MESSAGE_RECEIVED"}],"invalidWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"GROUP_CREATED"}],"invalidWabaNumbers":[]}`))
 	res, _, err = partial.Webhooks.Update(context.Background(), "wh_1", reg)
@@ -466,5 +466,5 @@ func TestARegistrationThatAcceptedNothingIsAnError(t *testing.T) {
 	_, _, err = refused.Webhooks.Register(context.Background(), reg)
 	var apiErr *doubletick.APIError
 	require.ErrorAs(t, err, &apiErr)
-	assert.Contains(t, err.Error(), "Settings → Webhooks → WhatsApp Group Webhooks")
+	assert.Contains(t, err.Error(), "Settings → Webhooks (WhatsApp Group Webhooks")
 }

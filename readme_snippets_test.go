@@ -3,6 +3,7 @@ package doubletick_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/doubletick-go/doubletick/doubleticktest"
 	"github.com/doubletick-go/doubletick/internal/readmetest"
 	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
 
 // readmeSend is the README's snippet on sending, run against the fake.
@@ -81,6 +83,47 @@ var _ = readmeWebhooks
 
 func TestREADMEWebhooksIsCompiledCode(t *testing.T) {
 	readmetest.Check(t, "README.md", "readme_snippets_test.go", "webhooks")
+}
+
+// deliveryRecords is what the README's status snippet updates.
+type deliveryRecords interface {
+	MarkDelivery(ctx context.Context, messageID, status, reason string) error
+}
+
+// readmePathType is the README's snippet on events that name no type.
+func readmePathType(verifier webhooks.Verifier, crm deliveryRecords) (*webhooks.Handler, error) {
+	// README:pathtype:begin
+	h, err := webhooks.NewHandler(verifier,
+		webhooks.WithPathType("/doubletick/status", webhooks.TypeMessageStatusUpdate),
+		webhooks.OnMessageStatusUpdate(func(ctx context.Context, e *webhooks.MessageStatusUpdate) error {
+			return crm.MarkDelivery(ctx, e.MessageID, e.Status, e.FailMessage)
+		}),
+	)
+	// README:pathtype:end
+	return h, err
+}
+
+type markedDeliveries []string
+
+func (m *markedDeliveries) MarkDelivery(_ context.Context, id, status, reason string) error {
+	*m = append(*m, id+" "+status+" "+reason)
+	return nil
+}
+
+func TestREADMEPathTypeRuns(t *testing.T) {
+	readmetest.Check(t, "README.md", "readme_snippets_test.go", "pathtype")
+	verifier, err := webhooks.NewBearerVerifier("readme-token")
+	require.NoError(t, err)
+	var crm markedDeliveries
+	h, err := readmePathType(verifier, &crm)
+	require.NoError(t, err)
+	body := `{"messageId":"dt_1","to":"919999999999","status":"FAILED","statusTimestamp":"2026-06-04T11:48:14.000Z","failMessage":"Message delivery failed"}`
+	r, err := webhookstest.NewRequest("/doubletick/status", []byte(body), webhookstest.Bearer("readme-token"))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, markedDeliveries{"dt_1 FAILED Message delivery failed"}, crm)
 }
 
 // readmeLimits is the README's snippet on limits and retries.

@@ -247,10 +247,11 @@ type RegisterWebhookResult struct {
 // *[RegistrationError] (with the result), since that webhook would
 // receive nothing.
 //
-// Group events (GROUP_CREATED, …, WA_GROUP_MESSAGE_RECEIVED) are not among
-// the events this API documents: DoubleTick subscribes them in its
-// dashboard (Settings → Webhooks → WhatsApp Group Webhooks), and an error
-// for a registration naming them says so.
+// Group events (GROUP_CREATED, …, WA_GROUP_MESSAGE_RECEIVED),
+// CONVERSATION_COST_DEDUCTED and ON_SLA_ESCALATED_PUBLIC are not among the
+// events this API documents: DoubleTick subscribes them in its dashboard
+// (Settings → Webhooks: WhatsApp Group Webhooks, Conversation Cost
+// Webhooks), and an error for a registration naming them says so.
 //
 // DoubleTick API docs: https://docs.doubletick.io/reference/register-webhook
 func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) (*RegisterWebhookResult, *Response, error) {
@@ -267,36 +268,38 @@ func (s *WebhooksService) Register(ctx context.Context, r *WebhookRegistration) 
 
 // registered checks DoubleTick's answer to a registration of r: an answer
 // that accepted nothing is an error that says what was refused, and a
-// refusal of a registration naming group events says where those are
+// refusal of a registration naming dashboard events says where those are
 // subscribed.
 func registered(r *WebhookRegistration, res *RegisterWebhookResult, resp *Response, err error) (*RegisterWebhookResult, *Response, error) {
-	group := groupEventsOf(r.Events)
+	dashboard := dashboardEventsOf(r.Events)
 	var apiErr *APIError
 	switch {
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && len(group) > 0:
-		return res, resp, fmt.Errorf("%w (%s)", err, groupEventsHint(group))
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && len(dashboard) > 0:
+		return res, resp, fmt.Errorf("%w (%s)", err, dashboardHint(dashboard))
 	case err == nil && len(res.ValidWebhooks) == 0:
-		return res, resp, &RegistrationError{Result: res, GroupEvents: group}
+		return res, resp, &RegistrationError{Result: res, DashboardEvents: dashboard}
 	}
 	return res, resp, err
 }
 
-// groupEventsOf returns the group events among events.
-func groupEventsOf(events []webhooks.Type) []webhooks.Type {
+// dashboardEventsOf returns the events among events that DoubleTick
+// subscribes in its dashboard only.
+func dashboardEventsOf(events []webhooks.Type) []webhooks.Type {
 	var out []webhooks.Type
 	for _, e := range events {
 		switch e {
 		case webhooks.TypeGroupCreated, webhooks.TypeParticipantJoined, webhooks.TypeParticipantLeft,
-			webhooks.TypeParticipantRemoved, webhooks.TypeGroupMessageReceived:
+			webhooks.TypeParticipantRemoved, webhooks.TypeGroupMessageReceived,
+			webhooks.TypeConversationCostDeducted, webhooks.TypeSLAEscalated:
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-func groupEventsHint(group []webhooks.Type) string {
-	return fmt.Sprintf("group events (%s) are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
-		"Settings → Webhooks → WhatsApp Group Webhooks", joinTypes(group))
+func dashboardHint(events []webhooks.Type) string {
+	return fmt.Sprintf("%s are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+		"Settings → Webhooks (WhatsApp Group Webhooks for the group events, Conversation Cost Webhooks for CONVERSATION_COST_DEDUCTED)", joinTypes(events))
 }
 
 func joinTypes(types []webhooks.Type) string {
@@ -313,12 +316,15 @@ func joinTypes(types []webhooks.Type) string {
 // refused.
 type RegistrationError struct {
 	Result *RegisterWebhookResult
-	// GroupEvents are the group events the registration named, which
-	// DoubleTick's subscription API does not document.
-	GroupEvents []webhooks.Type
+	// DashboardEvents are the events the registration named that
+	// DoubleTick's subscription API does not document: the group events,
+	// CONVERSATION_COST_DEDUCTED and ON_SLA_ESCALATED_PUBLIC, subscribed in
+	// its dashboard.
+	DashboardEvents []webhooks.Type
 }
 
-// Error says what was refused and, for group events, where to subscribe.
+// Error says what was refused and, for dashboard events, where to
+// subscribe.
 func (e *RegistrationError) Error() string {
 	var parts []string
 	if len(e.Result.InvalidWABANumbers) > 0 {
@@ -331,8 +337,8 @@ func (e *RegistrationError) Error() string {
 		}
 		parts = append(parts, "refused: "+strings.Join(refused, ", "))
 	}
-	if len(e.GroupEvents) > 0 {
-		parts = append(parts, groupEventsHint(e.GroupEvents))
+	if len(e.DashboardEvents) > 0 {
+		parts = append(parts, dashboardHint(e.DashboardEvents))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "the answer listed no accepted webhook")

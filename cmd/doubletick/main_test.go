@@ -232,7 +232,7 @@ func TestWebhookSubscriptionCommands(t *testing.T) {
 	r := c.run(t, "webhooks", "register", "--name", "groups", "--url", "https://crm.example.com/g", "--waba", "911111111111",
 		"--event", "GROUP_CREATED")
 	assert.Equal(t, exitAPI, r.code)
-	assert.Contains(t, r.stderr, "Settings → Webhooks → WhatsApp Group Webhooks")
+	assert.Contains(t, r.stderr, "Settings → Webhooks (WhatsApp Group Webhooks")
 	elsewhere := newCLI(t, doubleticktest.WithWABANumbers("911111111111"))
 	r = elsewhere.run(t, "webhooks", "register", "--name", "x", "--url", "https://crm.example.com/x", "--waba", "919999999999",
 		"--event", "MESSAGE_RECEIVED")

@@ -454,7 +454,7 @@ func TestARegistrationThatAcceptedNothingIsAnError(t *testing.T) {
 	require.ErrorAs(t, err, &rerr)
 	assert.Same(t, res, rerr.Result, "the answer comes with the error")
 	assert.Equal(t, "doubletick: no webhook was registered: numbers without an integration: +918888888888; refused: GROUP_CREATED on +919999999999; "+
-		"GROUP_CREATED are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+		"not in the subscription API's documented events: GROUP_CREATED; subscribe to them in DoubleTick's dashboard, "+
 		"Settings → Webhooks (WhatsApp Group Webhooks for the group events, Conversation Cost Webhooks for CONVERSATION_COST_DEDUCTED)", err.Error())
 
 	partial := newTestClient(t, respond(201, `{"validWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"MESSAGE_RECEIVED"}],"invalidWebhooks":[{"wabaNumber":"+919999999999","webhookEventType":"GROUP_CREATED"}],"invalidWabaNumbers":[]}`))

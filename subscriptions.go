@@ -298,7 +298,7 @@ func dashboardEventsOf(events []webhooks.Type) []webhooks.Type {
 }
 
 func dashboardHint(events []webhooks.Type) string {
-	return fmt.Sprintf("%s are not in the subscription API's documented events: subscribe to them in DoubleTick's dashboard, "+
+	return fmt.Sprintf("not in the subscription API's documented events: %s; subscribe to them in DoubleTick's dashboard, "+
 		"Settings → Webhooks (WhatsApp Group Webhooks for the group events, Conversation Cost Webhooks for CONVERSATION_COST_DEDUCTED)", joinTypes(events))
 }
 

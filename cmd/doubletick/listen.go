@@ -42,6 +42,17 @@ func (f *verifierFlags) add(cmd *cobra.Command) {
 		"e.g. /status=MESSAGE_STATUS_UPDATE (repeat for more)")
 }
 
+// encodingFlag reads an --encoding flag.
+func encodingFlag(s string) (webhooks.Encoding, error) {
+	switch s {
+	case "hex":
+		return webhooks.Hex, nil
+	case "base64":
+		return webhooks.Base64, nil
+	}
+	return 0, usagef("--encoding %q: want hex or base64", s)
+}
+
 // handler builds the webhook handler the flags describe, with the secrets
 // from the environment.
 func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhooks.Handler, error) {
@@ -61,13 +72,9 @@ func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhoo
 	case "query":
 		v, err = webhooks.NewQueryVerifier(f.name, secrets...)
 	case "hmac":
-		enc := webhooks.Hex
-		switch f.encoding {
-		case "hex":
-		case "base64":
-			enc = webhooks.Base64
-		default:
-			return nil, usagef("--encoding %q: want hex or base64", f.encoding)
+		enc, encErr := encodingFlag(f.encoding)
+		if encErr != nil {
+			return nil, encErr
 		}
 		keys := make([][]byte, len(secrets))
 		for i, s := range secrets {
@@ -418,12 +425,14 @@ func (a *app) printEvent(e webhooks.Event) error {
 	if a.json {
 		return json.NewEncoder(a.stdout).Encode(eventJSON(e, payload))
 	}
-	summary := fmt.Sprintf("%s group=%q at %s", e.Type(), e.Group(), e.Time().Format(time.RFC3339))
+	summary := fmt.Sprintf("%s group=%q", e.Type(), e.Group())
 	if details := familyDetails(e); details != "" {
 		summary = string(e.Type()) + details
-		if !e.Time().IsZero() {
-			summary += " at " + e.Time().Format(time.RFC3339)
-		}
+	} else if e.Type() == "" {
+		summary = "an event whose payload names no type"
+	}
+	if !e.Time().IsZero() {
+		summary += " at " + e.Time().Format(time.RFC3339)
 	}
 	switch ev := e.(type) {
 	case *webhooks.ParticipantJoined:

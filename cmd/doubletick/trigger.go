@@ -174,13 +174,9 @@ func (a *app) triggerSigner(f *triggerFlags) (webhookstest.Signer, error) {
 	case "query":
 		return webhookstest.Query(f.name, secret), needName()
 	case "hmac":
-		enc := webhooks.Hex
-		switch f.encoding {
-		case "hex":
-		case "base64":
-			enc = webhooks.Base64
-		default:
-			return nil, usagef("--encoding %q: want hex or base64", f.encoding)
+		enc, err := encodingFlag(f.encoding)
+		if err != nil {
+			return nil, err
 		}
 		return webhookstest.HMAC(f.name, enc, []byte(secret)), needName()
 	case "standard":

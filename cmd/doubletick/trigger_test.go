@@ -55,7 +55,7 @@ func TestStatusUpdatesAndTriggeredEventsArriveTyped(t *testing.T) {
 	}
 	assert.Contains(t, res.stdout, `CHAT_ASSIGNED_TO_AGENT chat=chat_abc123 customer=+919111222333 agent="John Doe"`)
 	assert.Contains(t, res.stdout, "TEMPLATE_UPDATE template=order_confirmation language=en status=APPROVED (was PENDING)")
-	assert.Contains(t, res.stdout, "(unknown to this SDK; raw payload below); if it is of an event that names no type",
+	assert.Contains(t, res.stdout, "an event whose payload names no type (unknown to this SDK; raw payload below); if it is of an event that names no type",
 		"the cost event at a path listen was not told of is not guessed")
 	assert.NotContains(t, res.stdout, "GROUP_CREATED", "the refused registration delivered nothing")
 	assert.Equal(t, 6, strings.Count(res.stdout, "\n  {"), "six events printed: five from the fake, one sent straight")

@@ -266,6 +266,7 @@ func TestKillAndRestartPostgresRescue(t *testing.T) {
 	if os.Getenv("DOUBLETICK_SOAK") != "1" {
 		t.Skip("about 2 minutes; DOUBLETICK_SOAK=1 runs it")
 	}
+	t.Parallel() // mostly waiting for the rescuer: the two rescue tests wait together
 	dsn := pgtest.Schema(t, pgtest.DSN(t))
 	took := killWhileRunning(t, []string{childDriver + "=postgres", childDB + "=" + dsn}, func() *sql.DB {
 		db, err := sql.Open("pgx", dsn)
@@ -273,6 +274,62 @@ func TestKillAndRestartPostgresRescue(t *testing.T) {
 		return db
 	}, 3*time.Minute)
 	assert.Less(t, took, 2*time.Minute, "rescued by the live replica")
+}
+
+// TestKillNonLeaderPostgresRescue is the rescue when the replica that dies
+// is not River's leader: the leader, alive all along, runs the rescuer
+// every 30 s, so the delivery runs again between DefaultRescueAfter and 30
+// s more after it started. Replica A starts first and is the leader; B's
+// callbacks hang; events go to B until B's worker (not A's) takes one; B
+// is killed and A is timed until it runs that one.
+func TestKillNonLeaderPostgresRescue(t *testing.T) {
+	if os.Getenv("DOUBLETICK_SOAK") != "1" {
+		t.Skip("about 2 minutes; DOUBLETICK_SOAK=1 runs it")
+	}
+	t.Parallel() // mostly waiting for the rescuer: the two rescue tests wait together
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, stmt := range []string{`CREATE TABLE runs (key TEXT NOT NULL, pid INTEGER NOT NULL)`, `CREATE TABLE applied (key TEXT PRIMARY KEY)`, `CREATE TABLE started (key TEXT NOT NULL)`} {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err)
+	}
+	env := []string{childDriver + "=postgres", childDB + "=" + dsn, childPlain + "=1"}
+	leader := &receiver{t: t, env: env, addr: freeAddr(t)}
+	leader.start(true)
+	defer leader.kill()
+	eventually(t, "A is River's leader", func() bool {
+		var n int
+		return db.QueryRow(`SELECT count(*) FROM river_leader`).Scan(&n) == nil && n == 1
+	})
+	hanging := &receiver{t: t, env: append(slices.Clone(env), childHang+"=1"), addr: freeAddr(t)}
+	hanging.start(true)
+	defer hanging.kill()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	var key string
+	for i := 1; key == ""; i++ { // A's worker may take an event first: it applies it; send another
+		require.NoError(t, deliver(ctx, hc, []string{hanging.addr}, event(i)))
+		time.Sleep(100 * time.Millisecond)
+		_ = db.QueryRow(`SELECT key FROM started`).Scan(&key)
+		require.Less(t, i, 200, "B's worker never took an event")
+	}
+	hanging.kill()
+	killed := time.Now()
+	applied := func() bool {
+		var n int
+		return db.QueryRow(`SELECT count(*) FROM applied WHERE key = $1`, key).Scan(&n) == nil && n == 1
+	}
+	for !applied() && time.Since(killed) < 3*time.Minute {
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	t.Logf("the delivery left running by the killed non-leader ran on the leader %s after the kill (DefaultRescueAfter %s)", took.Round(time.Millisecond), inbox.DefaultRescueAfter)
+	require.True(t, applied())
+	assert.Less(t, took, 2*time.Minute, "rescued by the leader")
 }
 
 // killWhileRunning starts a receiver whose callbacks hang, delivers one

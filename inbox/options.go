@@ -94,8 +94,23 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(d)
 }
 
-// WithWorkers sets how many deliveries this process handles at once
-// (default 10).
+// DefaultWorkers is how many deliveries a process handles at once, at most,
+// by default. See [WithWorkers].
+const DefaultWorkers = 200
+
+// WithWorkers sets how many deliveries this process handles at once, at
+// most (default [DefaultWorkers]). It is a bound, not a pool: River runs
+// one goroutine per delivery it has fetched, none while the inbox is idle,
+// and fetches at most n at a time, once per 25 ms at most, so n also
+// bounds the handling rate: n ÷ (callback time + up to 25 ms). Size it by
+// the load: deliveries per second × callback time is how many run at once
+// (1,000/s of 150 ms CRM calls: 150), with headroom; lower it when what the
+// callbacks call cannot take that many at once.
+//
+// Each running delivery holds its body in memory: DoubleTick's are 0.3 to
+// 2 KB, so 200 hold well under a megabyte, but a body may be as large as
+// the Handler's WithMaxBodySize (1 MiB by default), and 200 of those hold
+// 200 MiB.
 func WithWorkers(n int) Option {
 	return option(func(c *config) error {
 		if n < 1 {

@@ -1,0 +1,168 @@
+package inbox_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/doubletick-go/doubletick/inbox"
+	"github.com/doubletick-go/doubletick/internal/pgtest"
+	"github.com/doubletick-go/doubletick/webhooks"
+)
+
+// The database stalls for 5 s in the middle of a drain, while deliveries
+// keep coming and a tenth of the callbacks fail their first run: every
+// acknowledged delivery is handled, and the drain resumes when the
+// database does.
+func TestADatabaseStallLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stalls a database for 5 s")
+	}
+	ctx := context.Background()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "inbox.db")
+		db, err := inbox.OpenSQLite(ctx, path)
+		require.NoError(t, err)
+		defer db.Close()
+		other, err := inbox.OpenSQLite(ctx, path) // another connection to the file
+		require.NoError(t, err)
+		defer other.Close()
+		stallDuring(t, func(h *webhooks.Handler) servingInbox { return startedInbox(t, riversqlite.New(db), h) }, func() {
+			// A write transaction holds SQLite's one writer lock; the inbox's
+			// statements wait for it (busy_timeout, 10 s).
+			conn, err := other.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = conn.ExecContext(ctx, `BEGIN IMMEDIATE`)
+			require.NoError(t, err)
+			time.Sleep(5 * time.Second)
+			_, err = conn.ExecContext(ctx, `COMMIT`)
+			require.NoError(t, err)
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.Schema(t, pgtest.DSN(t))
+		pool, err := pgxpool.New(ctx, dsn)
+		require.NoError(t, err)
+		defer pool.Close()
+		other, err := sql.Open("pgx", dsn)
+		require.NoError(t, err)
+		defer other.Close()
+		stallDuring(t, func(h *webhooks.Handler) servingInbox { return startedInbox(t, riverpgxv5.New(pool), h) }, func() {
+			tx, err := other.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			_, err = tx.Exec(`LOCK TABLE river_job IN ACCESS EXCLUSIVE MODE`)
+			require.NoError(t, err)
+			time.Sleep(5 * time.Second)
+			require.NoError(t, tx.Commit())
+		})
+	})
+}
+
+type servingInbox interface {
+	http.Handler
+	Stop(context.Context) error
+}
+
+func startedInbox[TTx any](t *testing.T, driver riverdriver.Driver[TTx], h *webhooks.Handler) servingInbox {
+	ctx := context.Background()
+	in, err := inbox.New(ctx, driver, h, inbox.WithBackoff(20*time.Millisecond, 100*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	return in
+}
+
+// stallDuring delivers 1,000 events from 16 senders, each until it is
+// acknowledged, runs stall once 200 have been, and checks that every event
+// is handled once its callback succeeds.
+func stallDuring(t *testing.T, start func(*webhooks.Handler) servingInbox, stall func()) {
+	const events, senders = 1000, 16
+	var mu sync.Mutex
+	handled := map[string]int{}
+	var failures atomic.Int64
+	h := handler(t, webhooks.OnEvent(func(_ context.Context, ev webhooks.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := handled[ev.DedupKey()]; !seen && len(handled)%10 == 0 {
+			handled[ev.DedupKey()] = 0 // a tenth fail their first run
+			failures.Add(1)
+			return assert.AnError
+		}
+		handled[ev.DedupKey()]++
+		return nil
+	}))
+	in := start(h)
+	srv := httptest.NewServer(in)
+	defer srv.Close()
+	var acked, slowest atomic.Int64
+	stalled := make(chan struct{})
+	go func() {
+		for acked.Load() < 200 {
+			time.Sleep(time.Millisecond)
+		}
+		stall()
+		close(stalled)
+	}()
+	keys := make(chan int, events)
+	for range events {
+		keys <- int(seq.Add(1))
+	}
+	close(keys)
+	var wg sync.WaitGroup
+	sentKeys := make([]string, 0, events)
+	var keysMu sync.Mutex
+	for range senders {
+		wg.Go(func() {
+			hc := &http.Client{Timeout: 60 * time.Second}
+			for i := range keys {
+				body := event(i)
+				t0 := time.Now()
+				require.NoError(t, deliver(context.Background(), hc, []string{srv.Listener.Addr().String()}, body))
+				for took := time.Since(t0); ; {
+					old := slowest.Load()
+					if int64(took) <= old || slowest.CompareAndSwap(old, int64(took)) {
+						break
+					}
+				}
+				ev, err := webhooks.Parse(body)
+				require.NoError(t, err)
+				keysMu.Lock()
+				sentKeys = append(sentKeys, ev.DedupKey())
+				keysMu.Unlock()
+				acked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	<-stalled
+	lastAck := time.Now()
+	assert.Greater(t, time.Duration(slowest.Load()), 4*time.Second, "the stall held an acknowledgement")
+	eventually(t, "every acknowledged delivery handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range sentKeys {
+			if handled[k] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d acknowledged (the slowest in %s, held by the stall), %d first runs failed; all handled %s after the last acknowledgement",
+		len(sentKeys), time.Duration(slowest.Load()).Round(time.Millisecond), failures.Load(), time.Since(lastAck).Round(time.Millisecond))
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, in.Stop(stopCtx))
+}

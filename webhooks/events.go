@@ -411,8 +411,9 @@ func (id *TemplateID) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	return nil
 }
 
-// Message is the content of a group message. Which fields are set depends on
-// Type, one of the types DoubleTick documents:
+// Message is a message's content: a group message's, a status update's
+// (the message you sent), or an assignment's text. Which fields are set
+// depends on Type, one of the types DoubleTick documents:
 //
 //	TEXT                        Text
 //	IMAGE, VIDEO                URL, Caption

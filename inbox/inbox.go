@@ -26,12 +26,15 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -73,6 +76,18 @@ type JobArgs struct {
 	// Carried is what the Observer's Carry kept at receipt (trace
 	// context), nil without one.
 	Carried map[string]string `json:"carried,omitempty"`
+}
+
+// storedKey is the dedup key as the inbox stores it: as it is, or, when it
+// holds a NUL, which PostgreSQL's jsonb refuses (and a refused row fails
+// the whole batch it was stored with), its SHA-256: the same for every
+// delivery of the event, and no key without a NUL is ever one.
+func storedKey(key string) string {
+	if !strings.ContainsRune(key, 0) {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Kind returns [Kind].
@@ -229,7 +244,7 @@ func riverConfig(c *config) *river.Config {
 //	river.AddWorker(workers, &MyWorker{})
 //	inbox.AddWorker(workers, handler, inbox.WithLogger(logger))
 //	client, _ := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: workers,
-//		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}, inbox.Queue: {MaxWorkers: 10}}})
+//		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}, inbox.Queue: {MaxWorkers: inbox.DefaultWorkers}}})
 //	in, _ := inbox.Attach(client, handler, inbox.WithLogger(logger))
 //	http.Handle("/doubletick/webhooks", in)
 func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, opts ...AttachOption) (*Inbox[TTx], error) {
@@ -350,7 +365,7 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.handler.Refuse(w, r, err)
 		return
 	}
-	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: d.Event.DedupKey(), PathType: d.PathType}
+	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: storedKey(d.Event.DedupKey()), PathType: d.PathType}
 	if obs.Carry != nil {
 		job.Carried = carried(obs.Carry(r.Context()))
 	}

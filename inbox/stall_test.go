@@ -21,6 +21,7 @@ import (
 	"github.com/doubletick-go/doubletick/inbox"
 	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/webhooks"
+	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
 
 // The database stalls for 5 s in the middle of a drain, while deliveries
@@ -165,4 +166,34 @@ func stallDuring(t *testing.T, start func(*webhooks.Handler) servingInbox, stall
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, in.Stop(stopCtx))
+}
+
+// A dedup key with a NUL (a group ID of "g\u0000x", from anyone holding
+// the credential) is stored on PostgreSQL, whose jsonb refuses a NUL: before,
+// it failed its whole batch, every delivery in it answered 500. Its
+// redelivery is still absorbed.
+func TestAKeyWithANULIsStored(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	var calls atomic.Int32
+	h := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error { calls.Add(1); return nil }))
+	in := startedInbox(t, riverpgxv5.New(pool), h)
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		assert.NoError(t, in.Stop(stop))
+	}()
+	nul := []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g\u0000x","groupName":"G",` +
+		`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:00:00.000Z"}`)
+	var wg sync.WaitGroup
+	for _, body := range [][]byte{nul, nul, joined("2026-01-15T10:00:01.000Z"), joined("2026-01-15T10:00:02.000Z")} {
+		wg.Go(func() { assert.Equal(t, http.StatusOK, serve(in, post(t, body, webhookstest.Bearer(token))).Code) })
+	}
+	wg.Wait()
+	eventually(t, "the three events handled", func() bool { return calls.Load() == 3 })
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, int32(3), calls.Load(), "the NUL event's redelivery was absorbed")
 }

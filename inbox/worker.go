@@ -15,10 +15,12 @@ import (
 // AddWorker registers the inbox's worker, which runs h's callbacks for each
 // stored delivery, in the workers of an app's own River client. Give that
 // client's config the inbox's queue too, e.g.
-// Queues[inbox.Queue] = river.QueueConfig{MaxWorkers: 10}, and receive
-// through [Attach]. It takes the [AttachOption]s: [WithLogger] (failed and
-// panicking callbacks, dead letters) and [WithObserver] (each run); the
-// app's client's config says the rest.
+// Queues[inbox.Queue] = river.QueueConfig{MaxWorkers: [DefaultWorkers]}
+// (sized as [WithWorkers] says), and receive through [Attach]. It takes the
+// [AttachOption]s: [WithLogger] (failed and panicking callbacks, dead
+// letters) and [WithObserver] (each run); the app's client's config says
+// the rest: with River's default FetchCooldown (100 ms), MaxWorkers ÷ 0.1 s
+// caps the handling rate.
 func AddWorker(workers *river.Workers, h *webhooks.Handler, opts ...AttachOption) error {
 	if h == nil {
 		return errors.New("inbox: AddWorker: nil Handler")

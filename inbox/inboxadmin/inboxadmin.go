@@ -14,8 +14,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -152,9 +155,22 @@ func DeadLetters(ctx context.Context, in Inbox, w io.Writer, limit int, asJSON b
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDIED\tATTEMPTS\tEVENT\tGROUP\tLAST ERROR")
 	for _, d := range out {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.DiedAt.Format(time.RFC3339), d.Attempts, d.Event, d.GroupID, d.LastError)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.DiedAt.Format(time.RFC3339), d.Attempts,
+			printable(d.Event), printable(d.GroupID), printable(d.LastError))
 	}
 	return tw.Flush()
+}
+
+// printable returns s for the table: the event type and group come from a
+// payload and the error from a callback, so control characters (terminal
+// escapes, and tabs and newlines that would forge columns or rows) are
+// shown escaped, as Go quotes them.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // Replay queues the dead letter id again, and says so.

@@ -24,6 +24,18 @@ import (
 // an inbox whose callback failed, and stopped since.
 func deadInbox(t *testing.T, n int) string {
 	t.Helper()
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
+			`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:0` + string(rune('0'+i)) + `:00.000Z"}`)
+	}
+	return deadLetters(t, bodies, errors.New("schema mismatch"))
+}
+
+// deadLetters returns a SQLite inbox file holding a dead letter of each
+// body, whose callback failed with failure.
+func deadLetters(t *testing.T, bodies [][]byte, failure error) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "inbox.db")
 	db, err := inbox.OpenSQLite(ctx, path)
@@ -31,16 +43,13 @@ func deadInbox(t *testing.T, n int) string {
 	defer db.Close()
 	v, err := webhooks.NewBearerVerifier("admin-token-123")
 	require.NoError(t, err)
-	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error {
-		return errors.New("schema mismatch")
-	}))
+	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return failure }))
 	require.NoError(t, err)
 	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
 	require.NoError(t, err)
 	require.NoError(t, in.Start(ctx))
-	for i := range n {
-		body := []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
-			`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:0` + string(rune('0'+i)) + `:00.000Z"}`)
+	n := len(bodies)
+	for _, body := range bodies {
 		r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", body, webhookstest.Bearer("admin-token-123"))
 		require.NoError(t, err)
 		rec := httptest.NewRecorder()
@@ -122,4 +131,23 @@ func TestOpenRefusesAMissingFile(t *testing.T) {
 	_, _, err = inboxadmin.Open(context.Background(), "", "postgres://user:pa55word-x@[::1")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "pa55word-x")
+}
+
+// A dead letter's event type and group come from its payload, and its
+// error from a callback: the table shows their control characters escaped,
+// so none drives the terminal or forges a row.
+func TestTheDeadLettersTableEscapesWhatItPrints(t *testing.T) {
+	ctx := context.Background()
+	path := deadLetters(t, [][]byte{[]byte(`{"event":"EVIL\u001b]0;pwned\u0007","groupId":"g\nID  1999-01-01"}`)},
+		errors.New("boom\x1b[2J\nforged row"))
+	in, closeInbox, err := inboxadmin.Open(ctx, path, "")
+	require.NoError(t, err)
+	defer closeInbox()
+	var out bytes.Buffer
+	require.NoError(t, inboxadmin.DeadLetters(ctx, in, &out, 100, false))
+	assert.NotContains(t, out.String(), "\x1b")
+	assert.Equal(t, 2, bytes.Count(out.Bytes(), []byte("\n")), "a header and one row")
+	assert.Contains(t, out.String(), `EVIL\x1b]0;pwned\a`)
+	assert.Contains(t, out.String(), `g\nID  1999-01-01`)
+	assert.Contains(t, out.String(), `boom\x1b[2J\nforged row`)
 }

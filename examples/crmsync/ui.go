@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/time/rate"
 	"riverqueue.com/riverui"
 	"riverqueue.com/riverui/uiendpoints"
 
@@ -39,8 +40,8 @@ func uiEndpoints(in webhookInbox) (uiendpoints.Bundle, error) {
 // deletes deliveries, and shows their bodies. ready, when not nil, gets the
 // address it listens on.
 func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log *slog.Logger, ready chan<- string) (stop func(), err error) {
-	if credential != "" && !strings.Contains(credential, ":") {
-		return nil, fmt.Errorf("%s must be user:password", envUICredential)
+	if err := checkCredential(credential); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -64,9 +65,16 @@ func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log 
 		ln.Close()
 		return nil, err
 	}
-	var h http.Handler = ui
+	// A page the operator visits must not act through their browser: a
+	// cross-origin write (a form posting text/plain JSON to
+	// /api/jobs/delete did) is refused, with or without the credential a
+	// browser adds by itself.
+	var h http.Handler = http.NewCrossOriginProtection().Handler(ui)
 	if credential != "" {
-		h = basicAuth(credential, ui)
+		h = basicAuth(credential, h)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		h = loopbackHost(h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -85,15 +93,58 @@ func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log 
 	}, nil
 }
 
+// minUIPassword is the shortest password the UI's credential may have: it
+// guards retries and deletions of every delivery, and may be guessed over
+// plain HTTP.
+const minUIPassword = 16
+
+// checkCredential refuses a credential that is not user:password with a
+// user and a password of minUIPassword characters or more ("" means none).
+func checkCredential(credential string) error {
+	if credential == "" {
+		return nil
+	}
+	user, pass, ok := strings.Cut(credential, ":")
+	if !ok || user == "" || len(pass) < minUIPassword {
+		return fmt.Errorf("%s must be user:password, with a user and a password of %d characters or more", envUICredential, minUIPassword)
+	}
+	return nil
+}
+
 // basicAuth lets through requests that carry credential, compared in
-// constant time.
+// constant time. Wrong guesses are limited: 10 at once, then one every 6
+// seconds; past that a request is answered 429 without being checked.
 func basicAuth(credential string, next http.Handler) http.Handler {
 	wantUser, wantPass, _ := strings.Cut(credential, ":")
+	guesses := rate.NewLimiter(rate.Every(6*time.Second), 10)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(wantUser))&subtle.ConstantTimeCompare([]byte(pass), []byte(wantPass)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="crmsync River UI", charset="UTF-8"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		if ok && subtle.ConstantTimeCompare([]byte(user), []byte(wantUser))&subtle.ConstantTimeCompare([]byte(pass), []byte(wantPass)) == 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if ok && !guesses.Allow() {
+			w.Header().Set("Retry-After", "6")
+			http.Error(w, "too many wrong credentials", http.StatusTooManyRequests)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="crmsync River UI", charset="UTF-8"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	})
+}
+
+// loopbackHost refuses a request whose Host is not a loopback name or
+// address: a page that rebinds its own name to 127.0.0.1 reaches a
+// loopback server from the operator's browser, but with its own name as
+// the Host.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "this server answers only to a loopback Host", http.StatusMisdirectedRequest)
 			return
 		}
 		next.ServeHTTP(w, r)

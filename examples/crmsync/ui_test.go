@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	stop, err := serveUI(ctx, in, "127.0.0.1:0", "operator:ui-pass-123", log, ready)
+	stop, err := serveUI(ctx, in, "127.0.0.1:0", "operator:ui-pass-1234567890", log, ready)
 	require.NoError(t, err)
 	defer stop()
 	base := "http://" + <-ready
@@ -104,7 +105,7 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 	fixed.Store(true) // the CRM is back: a replay now succeeds
 	authorize := chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
-			Headers: network.Headers{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:ui-pass-123"))}})
+			Headers: network.Headers{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:ui-pass-1234567890"))}})
 		return err
 	})
 	enable := chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -132,8 +133,55 @@ func TestUIRefusesAnOpenAddressWithoutACredential(t *testing.T) {
 	_, err := serveUI(context.Background(), in, "0.0.0.0:0", "", log, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), envUICredential)
-	_, err = serveUI(context.Background(), in, "127.0.0.1:0", "no-colon", log, nil)
-	assert.ErrorContains(t, err, "user:password")
+	for _, weak := range []string{"no-colon", ":", "admin:", "admin:short-pass", ":a-long-enough-password"} {
+		_, err = serveUI(context.Background(), in, "127.0.0.1:0", weak, log, nil)
+		assert.ErrorContains(t, err, "user:password, with a user and a password of 16 characters or more", weak)
+	}
+}
+
+// A page the operator visits cannot act through their browser: River UI
+// refuses a cross-origin write (a text/plain form posting JSON to
+// /api/jobs/delete deleted a delivery before), and a request whose Host is
+// not loopback (a page that rebinds its name to 127.0.0.1); wrong
+// credentials are answered 429 after 10.
+func TestUIRefusesCrossOriginWritesRebindingAndGuessing(t *testing.T) {
+	in, id, _, _ := deadLetterInbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	const credential = "ops:a-long-enough-password"
+	stop, err := serveUI(ctx, in, "127.0.0.1:0", credential, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	require.NoError(t, err)
+	defer stop()
+	addr := <-ready
+	send := func(host, site, auth string) int {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/jobs/delete", strings.NewReader(fmt.Sprintf(`{"job_ids":["%d"]}`, id)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/plain")
+		if host != "" {
+			req.Host = host
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+			req.Header.Set("Origin", "http://evil.example")
+		}
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, send("", "cross-site", credential), "a cross-origin form, with the credential the browser adds")
+	assert.Equal(t, http.StatusMisdirectedRequest, send("evil.example:"+strings.Split(addr, ":")[1], "", credential), "a rebound name")
+	dead, err := in.DeadLetters(ctx, 10)
+	require.NoError(t, err)
+	assert.Len(t, dead, 1, "nothing deleted")
+	codes := map[int]int{}
+	for range 12 {
+		codes[send("", "", "ops:wrong-guess")]++
+	}
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 10, http.StatusTooManyRequests: 2}, codes)
+	assert.NotEqual(t, http.StatusForbidden, send("localhost:"+strings.Split(addr, ":")[1], "same-origin", credential), "the operator's own page")
 }
 
 func TestUIFlag(t *testing.T) {

@@ -150,3 +150,31 @@ func TestWithoutTheControlAPIThereIsNone(t *testing.T) {
 	status, body := control(t, srv, http.MethodGet, "groups", "")
 	assert.Equal(t, http.StatusNotFound, status, body)
 }
+
+// A web page whose name is rebound to 127.0.0.1 reaches the fake from a
+// developer's browser with its own name as the Host: refused, API and
+// control API alike, before the key is even checked; loopback names pass.
+func TestTheFakeAnswersOnlyALoopbackHost(t *testing.T) {
+	srv := doubleticktest.NewServer(doubleticktest.WithControlAPI())
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	require.NoError(t, err)
+	for host, want := range map[string]int{
+		"rebound.example:" + port: http.StatusMisdirectedRequest,
+		"10.0.0.7:" + port:        http.StatusMisdirectedRequest,
+		"localhost:" + port:       http.StatusOK,
+		"127.0.0.1:" + port:       http.StatusOK,
+		"[::1]:" + port:           http.StatusOK,
+	} {
+		for _, path := range []string{doubleticktest.ControlPath + "groups", "/whatsapp/wa-group/list?wabaNumber=911111111111"} {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			require.NoError(t, err)
+			req.Host = host
+			req.Header.Set("Authorization", doubleticktest.APIKey)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, want, res.StatusCode, "%s %s", host, path)
+		}
+	}
+}

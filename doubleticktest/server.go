@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -335,7 +336,10 @@ func keepCredentialsOnHost(req *http.Request, via []*http.Request) error {
 }
 
 // NewServer starts a fake on a loopback port. Close it when done. It panics
-// when an option was given a value it cannot use (see [Option]).
+// when an option was given a value it cannot use (see [Option]). It
+// answers only requests whose Host is a loopback name or address
+// (localhost, 127.0.0.1, [::1]; 421 otherwise), so that a web page whose
+// name is rebound to 127.0.0.1 cannot drive it from a browser.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		apiKey: APIKey, now: time.Now, pageSize: 20, duplicateIDErr: http.StatusUnprocessableEntity,
@@ -414,6 +418,7 @@ func NewServer(opts ...Option) *Server {
 		top.Handle("/", h)
 		h = top
 	}
+	h = loopbackHost(h)
 	if s.requestLog != nil {
 		h = logRequests(s.requestLog, h)
 	}
@@ -429,6 +434,25 @@ func NewServer(opts ...Option) *Server {
 		go s.sender()
 	}
 	return s
+}
+
+// loopbackHost answers 421 to a request whose Host is not a loopback name
+// or address. The fake listens on loopback only, but a web page whose name
+// is rebound to 127.0.0.1 reaches it from a developer's browser, Host and
+// all: it could read every group and add a receiver at any URL, which the
+// fake would then call from that machine.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			writeError(w, http.StatusMisdirectedRequest, "doubleticktest answers only to a loopback Host, not "+strconv.Quote(r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Close shuts the fake down: it waits for the API requests under way, stops

@@ -168,7 +168,7 @@ func TestARegistrationPrintsWithoutItsCredentials(t *testing.T) {
 			assert.NotContains(t, s, secret)
 		}
 	}
-	assert.Equal(t, `doubletick.WebhookRegistration{URL: https://crm:xxxxx@crm.example.com/hooks?[REDACTED], Method: , `+
+	assert.Equal(t, `doubletick.WebhookRegistration{URL: https://[REDACTED]@crm.example.com/hooks?[REDACTED], Method: , `+
 		`Events: [MESSAGE_RECEIVED], Name: "crm", WABANumbers: [911111111111], Headers: {"X-Token": [REDACTED]}, `+
 		`Query: {"token": [REDACTED]}, Body: {"tenant": [REDACTED]}, BodyFormat: , `+
 		`Authorization: webhooks.Authorization{Type: BEARER, Payload: [REDACTED]}, RetryOnTimeout: false}`, fmt.Sprint(reg))
@@ -179,4 +179,20 @@ func ignoreNothingRegistered(err error) error {
 		return nil
 	}
 	return err
+}
+
+// A token given as a URL's user name (https://TOKEN@host/) is a credential
+// too: neither a registration's description nor WithBaseURL's error shows
+// it.
+func TestAURLUserNameIsNeverShown(t *testing.T) {
+	reg := doubletick.WebhookRegistration{URL: "https://tok-as-user-123456@crm.example.com/hooks", Name: "crm"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		shown := fmt.Sprintf(verb, reg)
+		assert.NotContains(t, shown, "tok-as-user-123456")
+		assert.Contains(t, shown, "https://[REDACTED]@crm.example.com/hooks")
+	}
+	_, err := doubletick.NewClient("key_leaks_test", doubletick.WithBaseURL("http://tok-as-user-123456@api.example.com/"))
+	require.Error(t, err, "plain http to a host that is not loopback")
+	assert.NotContains(t, err.Error(), "tok-as-user-123456")
+	assert.Contains(t, err.Error(), "[REDACTED]@api.example.com")
 }

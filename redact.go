@@ -13,10 +13,17 @@ import (
 )
 
 // printableURL is u as an error or a description may show it: without
-// its password, query or fragment, which may hold credentials.
+// its user information (a token may be given as the user name, as
+// https://TOKEN@host/), query or fragment, which may hold credentials;
+// "[REDACTED]@" marks where user information was.
 func printableURL(u url.URL) string {
-	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
-	return u.Redacted()
+	hadUser := u.User != nil
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	s := u.String()
+	if hadUser {
+		s = strings.Replace(s, "//", "//[REDACTED]@", 1)
+	}
+	return s
 }
 
 // withoutQuery returns err, a transport error (http.Client.Do returns a

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -281,14 +280,16 @@ func parseForm(values map[string][]string, given Type) (Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
 	}
+	w, err := decodeWire(body)
+	if err != nil {
+		return nil, err
+	}
+	t := typeOf(w, given)
 	// Form data has no null: a nullable field is null by its absence. Write
 	// the nulls of the body's type out, so that the JSON made here reads as
-	// the same event.
-	var w wire
-	if err := jsonv2.Unmarshal(body, &w); err != nil {
-		return nil, malformed(err)
-	}
-	if nulls := formNulls[typeOf(&w, given)]; len(nulls) > 0 {
+	// the same event (and decode it again: a null is present, an absence is
+	// not).
+	if nulls := formNulls[t]; len(nulls) > 0 {
 		for _, k := range nulls {
 			if _, ok := obj[k]; !ok {
 				obj[k] = nil
@@ -297,8 +298,11 @@ func parseForm(values map[string][]string, given Type) (Event, error) {
 		if body, err = json.Marshal(obj); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
 		}
+		if w, err = decodeWire(body); err != nil {
+			return nil, err
+		}
 	}
-	return parseJSON(body, given)
+	return parseWire(w, t, body)
 }
 
 // formPath splits "a[b][c]" into a, b, c.

@@ -771,11 +771,24 @@ func parseJSON(body []byte, given Type) (Event, error) {
 	if !startsWith(body, '{') {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformedPayload)
 	}
+	w, err := decodeWire(body)
+	if err != nil {
+		return nil, err
+	}
+	return parseWire(w, typeOf(w, given), body)
+}
+
+// decodeWire decodes a JSON object's type fields and group event fields.
+func decodeWire(body []byte) (*wire, error) {
 	var w wire
 	if err := jsonv2.Unmarshal(body, &w); err != nil {
 		return nil, malformed(err)
 	}
-	t := typeOf(&w, given)
+	return &w, nil
+}
+
+// parseWire builds the event of type t from body, already decoded into w.
+func parseWire(w *wire, t Type, body []byte) (Event, error) {
 	raw := json.RawMessage(bytes.Clone(body))
 	if f, ok := families[t]; ok {
 		return f.parse(t, raw)
@@ -785,13 +798,13 @@ func parseJSON(body []byte, given Type) (Event, error) {
 		return &Unknown{typ: t, groupID: w.GroupID.s, raw: raw}, nil
 	}
 	if t == TypeGroupMessageReceived {
-		return k.build(&w, GroupEvent{raw: raw})
+		return k.build(w, GroupEvent{raw: raw})
 	}
-	if err := checkCommon(&w); err != nil {
+	if err := checkCommon(w); err != nil {
 		return nil, err
 	}
 	c := GroupEvent{OrgID: w.OrgID.s, IntegrationID: w.IntegrationID.s, GroupID: w.GroupID.s, GroupName: w.GroupName.s, raw: raw}
-	return k.build(&w, c)
+	return k.build(w, c)
 }
 
 // checkCommon checks the fields every lifecycle and membership event

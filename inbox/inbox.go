@@ -78,6 +78,12 @@ type JobArgs struct {
 	Carried map[string]string `json:"carried,omitempty"`
 }
 
+// Event decodes the stored delivery as it was received: by its Content-Type,
+// as the type its path was given when its body names none.
+func (a JobArgs) Event() (webhooks.Event, error) {
+	return webhooks.ParseContentAs(a.PathType, a.ContentType, a.Body)
+}
+
 // storedKey is the dedup key as the inbox stores it: as it is, or, when it
 // holds a NUL, which PostgreSQL's jsonb refuses (and a refused row fails
 // the whole batch it was stored with), its SHA-256: the same for every

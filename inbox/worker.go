@@ -62,7 +62,7 @@ type worker struct {
 
 // Work decodes the stored body again and runs the callbacks.
 func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
-	ev, err := webhooks.ParseContentAs(job.Args.PathType, job.Args.ContentType, job.Args.Body)
+	ev, err := job.Args.Event()
 	if err != nil {
 		// It parsed when it was received: only a change of this package's
 		// rules can bring this. Keep it, do not retry.

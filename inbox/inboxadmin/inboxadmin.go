@@ -27,7 +27,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/doubletick-go/doubletick/inbox"
-	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // Inbox is what the commands need of an inbox: an [inbox.Admin] (or an
@@ -145,7 +144,7 @@ func DeadLetters(ctx context.Context, in Inbox, w io.Writer, limit int, asJSON b
 	out := make([]deadLetter, len(dead))
 	for i, d := range dead {
 		out[i] = deadLetter{ID: d.ID, Event: "(unreadable)", Attempts: d.Attempts, LastError: d.LastError, DiedAt: d.DiedAt}
-		if ev, err := webhooks.ParseContent(d.Delivery.ContentType, d.Delivery.Body); err == nil {
+		if ev, err := d.Delivery.Event(); err == nil {
 			out[i].Event, out[i].GroupID = string(ev.Type()), ev.Group()
 		}
 	}

@@ -33,8 +33,8 @@ func deadInbox(t *testing.T, n int) string {
 }
 
 // deadLetters returns a SQLite inbox file holding a dead letter of each
-// body, whose callback failed with failure.
-func deadLetters(t *testing.T, bodies [][]byte, failure error) string {
+// body, posted to /hooks, whose callback failed with failure.
+func deadLetters(t *testing.T, bodies [][]byte, failure error, opts ...webhooks.HandlerOption) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "inbox.db")
@@ -43,7 +43,7 @@ func deadLetters(t *testing.T, bodies [][]byte, failure error) string {
 	defer db.Close()
 	v, err := webhooks.NewBearerVerifier("admin-token-123")
 	require.NoError(t, err)
-	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return failure }))
+	h, err := webhooks.NewHandler(v, append(opts, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return failure }))...)
 	require.NoError(t, err)
 	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
 	require.NoError(t, err)
@@ -150,4 +150,18 @@ func TestTheDeadLettersTableEscapesWhatItPrints(t *testing.T) {
 	assert.Contains(t, out.String(), `EVIL\x1b]0;pwned\a`)
 	assert.Contains(t, out.String(), `g\nID  1999-01-01`)
 	assert.Contains(t, out.String(), `boom\x1b[2J\nforged row`)
+}
+
+// A dead letter of an event whose payload names no type is listed as the
+// type its path was given, as the worker decoded it.
+func TestDeadLettersAreDecodedAsTheyWereReceived(t *testing.T) {
+	ctx := context.Background()
+	status := []byte(`{"messageId":"dt_1","to":"919999999999","status":"FAILED","statusTimestamp":"2026-06-04T11:48:14.000Z"}`)
+	path := deadLetters(t, [][]byte{status}, errors.New("crm down"), webhooks.WithPathType("/hooks", webhooks.TypeMessageStatusUpdate))
+	in, closeInbox, err := inboxadmin.Open(ctx, path, "")
+	require.NoError(t, err)
+	defer closeInbox()
+	var out bytes.Buffer
+	require.NoError(t, inboxadmin.DeadLetters(ctx, in, &out, 100, true))
+	assert.Contains(t, out.String(), `"event": "MESSAGE_STATUS_UPDATE"`)
 }

@@ -45,16 +45,6 @@ func (n *note) json() map[string]any {
 		"dateCreated": n.created.Format("2006-01-02T15:04:05.000Z07:00"), "dateUpdated": n.updated.Format("2006-01-02T15:04:05.000Z07:00")}
 }
 
-// notesAuthor is who the API key's notes are by: the organization's owner.
-func (s *Server) notesAuthor() string {
-	for _, m := range s.team {
-		if m.Owner {
-			return m.Name
-		}
-	}
-	return "API"
-}
-
 // customerKnown reports whether a customer has a record (see customers.go)
 // and waba is one of the fake's channels. The caller holds s.mu.
 func (s *Server) customerKnown(waba, digits string) bool {
@@ -123,7 +113,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as the answers write it, so that cursors compare exactly
-	n := &note{id: s.newUUID(), text: text, chat: chat, createdBy: s.notesAuthor(), created: now, updated: now}
+	n := &note{id: s.newUUID(), text: text, chat: chat, createdBy: s.keyOwner().Name, created: now, updated: now}
 	s.notes = append(s.notes, n)
 	s.emitNote(webhooks.TypeCustomerNoteCreated, n, now)
 	writeJSON(w, http.StatusCreated, n.json())

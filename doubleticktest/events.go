@@ -33,8 +33,9 @@ import (
 // (whether ADD_TAG and REMOVE_TAG fire then is not documented).
 // [Server.Trigger] sends any typed event on demand.
 
-// agentOwner is the team member the API key acts as. The caller holds s.mu.
-func (s *Server) agentOwner() TeamMember {
+// keyOwner is the team member the API key acts as: the organization's
+// owner. It writes the API's notes and assigns chats. The caller holds s.mu.
+func (s *Server) keyOwner() TeamMember {
 	if i := slices.IndexFunc(s.team, func(m TeamMember) bool { return m.Owner }); i >= 0 {
 		return s.team[i]
 	}
@@ -60,7 +61,7 @@ func (s *Server) emitNote(t webhooks.Type, n *note, at time.Time) {
 	}
 	verb := map[webhooks.Type]string{webhooks.TypeCustomerNoteCreated: "created", webhooks.TypeCustomerNoteUpdated: "updated",
 		webhooks.TypeCustomerNoteDeleted: "deleted"}[t]
-	owner := s.agentOwner()
+	owner := s.keyOwner()
 	p := map[string]any{"event": "note-" + verb, "noteId": n.id, "wabaNumber": "+" + waba, "customerPhone": "+" + digits,
 		"customerName": s.customerName(digits), "note": n.text, "dtCustomerId": "customer_" + digits,
 		verb + "ByAgent": owner.Name, verb + "ByAgentNumber": "+" + owner.Phone, verb + "At": at.Format(time.RFC3339Nano)}
@@ -89,7 +90,7 @@ func (s *Server) emitAssignment(chat chatKey, agent *TeamMember) {
 		s.emitPayload(webhooks.TypeChatUnassigned, p)
 		return
 	}
-	by := s.agentOwner().Name
+	by := s.keyOwner().Name
 	p["assignedUserId"], p["assignedUserName"], p["assignedUserPhone"] = agent.ID, agent.Name, "+"+agent.Phone
 	p["assignedUserEmail"], p["assignedUserOrgRole"], p["assignedUserWabaNumber"] = agent.Email, agent.OrgRole, "+"+waba
 	p["message"] = map[string]any{"text": fmt.Sprintf("%s assigned conversation to %s", by, agent.Name)}
@@ -108,7 +109,7 @@ func (s *Server) emitTemplateStatus(t *Template, old string) {
 	if t.Status == old {
 		return // "no-op changes are suppressed"
 	}
-	owner := s.agentOwner()
+	owner := s.keyOwner()
 	var oldStatus any
 	if old != "" {
 		oldStatus = old

@@ -224,6 +224,15 @@ func describeEnvironment(cmd *cobra.Command) []string {
 	return vars
 }
 
+// sendingSecret is the webhook secret deliveries are sent with: the first of
+// $DOUBLETICK_WEBHOOK_SECRET's, which may list several while one is being
+// rotated (a receiver accepts them all; a sender uses the first).
+func (a *app) sendingSecret() (string, error) {
+	raw, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+	first, _, _ := strings.Cut(raw, ",")
+	return first, err
+}
+
 // secret reads a secret from the variable name, or from the file named by
 // the variable fileName; trailing line ends of the file are dropped.
 func (a *app) secret(name, fileName string) (string, error) {

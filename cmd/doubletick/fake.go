@@ -170,11 +170,11 @@ func (a *app) fakeOptions(f *fakeFlags) ([]doubleticktest.Option, []doubletickte
 	switch f.receiverAuth {
 	case "":
 	case "bearer", "basic":
-		secret, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+		secret, err := a.sendingSecret()
 		if err != nil {
 			return nil, nil, err
 		}
-		auth = &doubleticktest.Authorization{Type: strings.ToUpper(f.receiverAuth), Payload: strings.Split(secret, ",")[0]}
+		auth = &doubleticktest.Authorization{Type: strings.ToUpper(f.receiverAuth), Payload: secret}
 	default:
 		return nil, nil, usagef("--receiver-auth %q: want bearer or basic", f.receiverAuth)
 	}

@@ -153,11 +153,10 @@ func (a *app) triggerTo(cmd *cobra.Command, t webhooks.Type, f *triggerFlags) er
 // triggerSigner returns the signer --auth names, with the secret from the
 // environment (the first, while several are being rotated).
 func (a *app) triggerSigner(f *triggerFlags) (webhookstest.Signer, error) {
-	raw, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+	secret, err := a.sendingSecret()
 	if err != nil {
 		return nil, err
 	}
-	secret, _, _ := strings.Cut(raw, ",")
 	needName := func() error {
 		if f.name == "" {
 			return usagef("--auth %s needs --name: the header or query parameter that carries the secret", f.auth)

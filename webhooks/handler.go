@@ -54,6 +54,9 @@ type Handler struct {
 	any      []func(context.Context, Event) error
 	logger   *slog.Logger
 	observer Observer
+	// orgs and orgID: a Handler of many organisations (NewOrgHandler).
+	orgs  OrgLookup
+	orgID func(*http.Request) string
 }
 
 // HandlerOption configures a [Handler].
@@ -269,14 +272,24 @@ func NewHandler(v Verifier, opts ...HandlerOption) (*Handler, error) {
 	if v == nil {
 		return nil, errors.New("webhooks: NewHandler: nil Verifier; every webhook must be verified")
 	}
-	h := &Handler{
-		verifier: v,
-		methods:  []string{http.MethodPost},
-		maxBody:  DefaultMaxBodySize,
-		format:   BodyJSON,
-		typed:    map[Type]func(context.Context, Event) error{},
-		logger:   slog.New(slog.DiscardHandler),
+	h := newHandler()
+	h.verifier = v
+	return h.apply(opts)
+}
+
+// newHandler returns a Handler with the defaults, and no verifier.
+func newHandler() *Handler {
+	return &Handler{
+		methods: []string{http.MethodPost},
+		maxBody: DefaultMaxBodySize,
+		format:  BodyJSON,
+		typed:   map[Type]func(context.Context, Event) error{},
+		logger:  slog.New(slog.DiscardHandler),
 	}
+}
+
+// apply applies opts to h and returns it.
+func (h *Handler) apply(opts []HandlerOption) (*Handler, error) {
 	for _, opt := range opts {
 		if err := opt(h); err != nil {
 			return nil, err
@@ -297,16 +310,33 @@ type Delivery struct {
 	// when none: decode Body again with [ParseContentAs](PathType,
 	// ContentType, Body) to get Event back.
 	PathType Type
+	// Org is the ID of the organisation the request was addressed to, for
+	// a Handler made by [NewOrgHandler]; "" for one of one organisation.
+	Org string
+	// orgCtx is Org in an interface, when Orgs made one.
+	orgCtx any
 }
+
+// DedupKey is the event's dedup key in its organisation's namespace
+// ([OrgDedupKey]): what the Handler's Deduplicator and the inbox remember.
+func (d Delivery) DedupKey() string { return OrgDedupKey(d.Org, d.Event.DedupKey()) }
 
 // Refusal is why [Handler.Receive] refused a request, with the status to
 // answer it with.
 type Refusal struct {
-	// Status is the HTTP status: 400, 401, 405, 413 or 415.
+	// Status is the HTTP status: 400, 401, 404 (an organisation the
+	// Handler does not serve), 405, 413 or 415; 500 when an organisation's
+	// lookup failed.
 	Status int
 	// Err is the reason, for logs; it is never sent to the client.
 	Err error
+	// Org is the ID of the organisation the request was addressed to, when
+	// the Handler serves many and knew it; "" otherwise.
+	Org string
 }
+
+// refusal returns a Refusal with status and err.
+func refusal(status int, err error) *Refusal { return &Refusal{Status: status, Err: err} }
 
 // Error gives the status and the reason.
 func (r *Refusal) Error() string {
@@ -334,8 +364,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := d.Event
-	info := DeliveryInfo{EventType: ObservedType(ev), Status: http.StatusOK, Verdict: VerdictHandled}
-	switch dup, err := h.handle(ctx, ev); {
+	if d.Org != "" {
+		ctx = contextWithOrg(ctx, &d)
+	}
+	info := DeliveryInfo{EventType: ObservedType(ev), Status: http.StatusOK, Verdict: VerdictHandled, Org: d.Org}
+	switch dup, err := h.handle(ctx, d); {
 	case errors.Is(err, errInFlight):
 		info.Status, info.Verdict = http.StatusServiceUnavailable, VerdictInFlight
 		w.Header().Set("Retry-After", inFlightRetryAfter)
@@ -357,27 +390,60 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Receive checks a request, reads its body and decodes it, as ServeHTTP
-// does before it runs the callbacks: the method, the body size, the
-// credential (before the body is read, for a [RequestVerifier]), the
-// Content-Type against the body format, and the payload. Every error is a
-// *[Refusal]; answer it with [Handler.Refuse]. Use Receive to store
-// deliveries before handling them.
+// does before it runs the callbacks: the method, the organisation (for a
+// Handler of many), the body size, the credential (before the body is
+// read, for a [RequestVerifier]), the Content-Type against the body
+// format, and the payload. Every error is a *[Refusal]; answer it with
+// [Handler.Refuse]. Use Receive to store deliveries before handling them.
 func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (Delivery, error) {
-	body, err := h.read(w, r)
-	if err != nil {
-		return Delivery{}, err
+	if ref := h.checkMethod(r); ref != nil {
+		return Delivery{}, ref
+	}
+	org, ref := h.resolveOrg(r)
+	if ref != nil {
+		return Delivery{}, ref
+	}
+	d, ref := h.receive(w, r, org)
+	if ref != nil {
+		ref.Org = org.ID
+		return Delivery{}, ref
+	}
+	return d, nil
+}
+
+// receive reads, verifies and decodes a request to org.
+func (h *Handler) receive(w http.ResponseWriter, r *http.Request, org Org) (Delivery, *Refusal) {
+	body, ref := h.read(w, r, org.Verifier)
+	if ref != nil {
+		return Delivery{}, ref
 	}
 	ct := r.Header.Get("Content-Type")
 	mediaType, params, _ := mime.ParseMediaType(ct)
-	if !h.format.accepts(mediaType) {
-		return Delivery{}, &Refusal{http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q is not of body format %s", ct, h.format)}
+	if !org.Format.accepts(mediaType) {
+		return Delivery{}, refusal(http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q is not of body format %s", ct, org.Format))
 	}
-	given := h.paths[r.URL.Path]
+	given := h.pathType(r)
 	ev, err := parseMedia(mediaType, params, body, given)
 	if err != nil {
-		return Delivery{}, &Refusal{http.StatusBadRequest, err}
+		return Delivery{}, refusal(http.StatusBadRequest, err)
 	}
-	return Delivery{Event: ev, Body: body, ContentType: ct, PathType: given}, nil
+	return Delivery{Event: ev, Body: body, ContentType: ct, PathType: given, Org: org.ID, orgCtx: org.ctxValue}, nil
+}
+
+// pathType is the type WithPathType gave r's path, or the path of the
+// ServeMux pattern that routed r ("POST /hooks/{org}/status" gives
+// "/hooks/{org}/status"); "" when none.
+func (h *Handler) pathType(r *http.Request) Type {
+	if len(h.paths) == 0 {
+		return ""
+	}
+	if t := h.paths[r.URL.Path]; t != "" || r.Pattern == "" {
+		return t
+	}
+	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
+		return h.paths[r.Pattern[i:]]
+	}
+	return ""
 }
 
 // Refuse logs a refusal from [Handler.Receive] at Warn and answers it with
@@ -391,11 +457,11 @@ func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, err error, start time.Time) {
 	ref, ok := errors.AsType[*Refusal](err)
 	if !ok {
-		ref = &Refusal{http.StatusInternalServerError, err}
+		ref = refusal(http.StatusInternalServerError, err)
 	}
 	h.logger.WarnContext(ctx, "webhook refused", "status", ref.Status, "error", ref.Err)
 	switch ref.Status {
-	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusNotFound:
 		// The body may be unread, and an unverified sender may trickle
 		// it: closing the connection keeps net/http from reading the
 		// rest before it answers.
@@ -410,7 +476,7 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, err error, 
 	}
 	http.Error(w, text, ref.Status)
 	if h.observer.Delivery != nil {
-		info := DeliveryInfo{Status: ref.Status, Verdict: VerdictRefused, Reason: refusalReason(ref.Status)}
+		info := DeliveryInfo{Status: ref.Status, Verdict: VerdictRefused, Reason: refusalReason(ref.Status), Org: ref.Org}
 		if ref.Status == http.StatusInternalServerError {
 			info.Verdict, info.Reason = VerdictFailed, ""
 		}
@@ -421,31 +487,36 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, err error, 
 	}
 }
 
-// read checks the method, the credential when it needs no body, reads the
-// body within the limit and verifies it.
-func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// checkMethod refuses a method the handler does not accept.
+func (h *Handler) checkMethod(r *http.Request) *Refusal {
 	if !slices.Contains(h.methods, r.Method) {
-		return nil, &Refusal{http.StatusMethodNotAllowed, fmt.Errorf("method %s", r.Method)}
+		return refusal(http.StatusMethodNotAllowed, fmt.Errorf("method %s", r.Method))
 	}
-	rv, headersOnly := h.verifier.(RequestVerifier)
+	return nil
+}
+
+// read checks the credential with v when it needs no body, reads the body
+// within the limit and verifies it.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request, v Verifier) ([]byte, *Refusal) {
+	rv, headersOnly := v.(RequestVerifier)
 	if headersOnly {
 		if err := rv.VerifyRequest(r); err != nil {
-			return nil, &Refusal{http.StatusUnauthorized, err}
+			return nil, refusal(http.StatusUnauthorized, err)
 		}
 	}
 	if r.ContentLength > h.maxBody {
-		return nil, &Refusal{http.StatusRequestEntityTooLarge, fmt.Errorf("Content-Length %d over %d", r.ContentLength, h.maxBody)}
+		return nil, refusal(http.StatusRequestEntityTooLarge, fmt.Errorf("Content-Length %d over %d", r.ContentLength, h.maxBody))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			return nil, &Refusal{http.StatusRequestEntityTooLarge, err}
+			return nil, refusal(http.StatusRequestEntityTooLarge, err)
 		}
-		return nil, &Refusal{http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)}
+		return nil, refusal(http.StatusBadRequest, fmt.Errorf("reading the body: %w", err))
 	}
 	if !headersOnly {
-		if err := h.verifier.Verify(r, body); err != nil {
-			return nil, &Refusal{http.StatusUnauthorized, err}
+		if err := v.Verify(r, body); err != nil {
+			return nil, refusal(http.StatusUnauthorized, err)
 		}
 	}
 	return body, nil
@@ -458,12 +529,16 @@ const inFlightRetryAfter = "5"
 // errInFlight says another delivery of the event holds its claim.
 var errInFlight = errors.New("webhooks: event is being handled")
 
-// handle runs the callbacks of ev once per event; dup reports that they had
-// run already, for an earlier delivery.
-func (h *Handler) handle(ctx context.Context, ev Event) (dup bool, err error) {
-	key := ev.DedupKey()
-	if h.dedup == nil || key == "" {
-		return false, h.Dispatch(ctx, ev)
+// handle runs the callbacks of d's event once per event; dup reports that
+// they had run already, for an earlier delivery.
+func (h *Handler) handle(ctx context.Context, d Delivery) (dup bool, err error) {
+	ev := d.Event
+	if h.dedup == nil {
+		return false, h.dispatch(ctx, ev)
+	}
+	key := d.DedupKey()
+	if key == "" {
+		return false, h.dispatch(ctx, ev)
 	}
 	state, err := h.dedup.Claim(ctx, key)
 	// Another delivery of the event is running its callbacks. DoubleTick
@@ -485,7 +560,7 @@ func (h *Handler) handle(ctx context.Context, ev Event) (dup bool, err error) {
 	case state == Done:
 		return true, nil
 	}
-	if err := h.Dispatch(ctx, ev); err != nil {
+	if err := h.dispatch(ctx, ev); err != nil {
 		if relErr := h.dedup.Release(ctx, key); relErr != nil {
 			return false, errors.Join(err, fmt.Errorf("releasing the de-duplication claim: %w", relErr))
 		}
@@ -512,14 +587,28 @@ func (e *PanicError) Error() string { return fmt.Sprintf("webhooks: callback pan
 // received: the typed callback of its type, then every OnEvent callback,
 // stopping at the first error. A callback that panics is recovered, and its
 // panic returned as a *[PanicError].
-func (h *Handler) Dispatch(ctx context.Context, ev Event) (err error) {
+//
+// For a Handler of many organisations ([NewOrgHandler]), ctx names the
+// event's organisation ([ContextWithOrg]); one that names none, or one the
+// Handler's OrgLookup no longer knows, runs nothing and returns an error
+// matching [ErrUnknownOrg].
+func (h *Handler) Dispatch(ctx context.Context, ev Event) error {
+	if err := h.checkDispatchOrg(ctx); err != nil {
+		return err
+	}
+	return h.dispatch(ctx, ev)
+}
+
+// dispatch runs the callbacks of an event whose organisation, if any, is
+// known to be served.
+func (h *Handler) dispatch(ctx context.Context, ev Event) (err error) {
 	start := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 		if h.observer.Callbacks != nil {
-			h.observer.Callbacks(ctx, CallbackInfo{EventType: ObservedType(ev), Duration: time.Since(start), ErrorType: CallbackErrorType(err)})
+			h.observer.Callbacks(ctx, CallbackInfo{EventType: ObservedType(ev), Duration: time.Since(start), ErrorType: CallbackErrorType(err), Org: OrgFromContext(ctx)})
 		}
 	}()
 	if f := h.typed[ev.Type()]; f != nil {
@@ -563,9 +652,13 @@ func Middleware(v Verifier, opts ...HandlerOption) (func(http.Handler) http.Hand
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, err := h.read(w, r)
-			if err != nil {
-				h.Refuse(w, r, err)
+			ref := h.checkMethod(r)
+			var body []byte
+			if ref == nil {
+				body, ref = h.read(w, r, h.verifier)
+			}
+			if ref != nil {
+				h.Refuse(w, r, ref)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

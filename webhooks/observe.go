@@ -13,7 +13,7 @@ import (
 // into spans and metrics (the otel module does so for OpenTelemetry).
 //
 // It is told nothing personal: event types, statuses, verdicts, short
-// reasons and durations; never a group ID, phone, name, message text, body
+// reasons, durations and organisation IDs (yours); never a group ID, phone, name, message text, body
 // or secret.
 //
 // Every field may be nil. The functions run on the goroutine of the
@@ -52,12 +52,17 @@ type DeliveryInfo struct {
 	// Verdict is one of the Verdict constants.
 	Verdict string
 	// Reason says why a delivery was refused: "method" (405), "too_large"
-	// (413), "unauthorized" (401), "media_type" (415) or "malformed" (400);
-	// "" otherwise.
+	// (413), "unauthorized" (401), "media_type" (415), "malformed" (400)
+	// or "unknown_org" (404); "" otherwise.
 	Reason string
 	// Duration runs from the start of the delivery to its answer, for
 	// ServeHTTP; 0 from Refuse, which does not see the start.
 	Duration time.Duration
+	// Org is the ID of the organisation the delivery was addressed to, for
+	// a Handler of many ([NewOrgHandler]) once it knew it; "" otherwise.
+	// There may be thousands: an adapter adds it to a metric only when
+	// asked, and bounds its values.
+	Org string
 }
 
 // CallbackInfo is how an event's callbacks went.
@@ -69,6 +74,9 @@ type CallbackInfo struct {
 	// ErrorType is "" when every callback returned nil, "error" when one
 	// returned an error, "panic" when one panicked.
 	ErrorType string
+	// Org is the event's organisation ([OrgFromContext]), as in
+	// [DeliveryInfo].
+	Org string
 }
 
 // WithObserver makes the handler report each delivery to o.
@@ -119,6 +127,8 @@ func refusalReason(status int) string {
 		return "media_type"
 	case http.StatusBadRequest:
 		return "malformed"
+	case http.StatusNotFound:
+		return "unknown_org"
 	}
 	return "other"
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/doubletick-go/doubletick/webhooks"
 )
 
 // Admin is the operator's face of an inbox: what it holds (Idle, Stats),
@@ -19,9 +22,49 @@ import (
 // field, whose methods an Inbox has too); an operator's tool makes one
 // with [NewAdmin].
 //
+// An inbox that serves many organisations ([webhooks.NewOrgHandler])
+// keeps each delivery's organisation: [Admin.ForOrg] returns an Admin that
+// sees one organisation's deliveries only, and the Admin of the inbox sees
+// them all.
+//
 // An Admin is safe for concurrent use.
 type Admin[TTx any] struct {
 	client *river.Client[TTx]
+	// org, when not "", limits the Admin to that organisation's deliveries.
+	org string
+}
+
+// ForOrg returns an Admin of the same inbox that sees, counts, replays and
+// purges only the deliveries addressed to the organisation id (see
+// [webhooks.Orgs]). Its queries filter each job's arguments, which no index
+// covers: they read every delivery kept in the states asked for, which an
+// operator's tool can afford and a per-request health check may not.
+func (a *Admin[TTx]) ForOrg(id string) (*Admin[TTx], error) {
+	if !webhooks.ValidOrgID(id) {
+		return nil, fmt.Errorf("inbox: ForOrg: %q cannot name an organisation (1 to 64 letters, digits, '.', '_' or '-')", id)
+	}
+	return &Admin[TTx]{client: a.client, org: id}, nil
+}
+
+// Org returns the organisation the Admin is limited to, "" for all.
+func (a *Admin[TTx]) Org() string { return a.org }
+
+// deadStates are the states of a dead letter: discarded (its attempts
+// used up) and cancelled (it will never run by itself again: its stored
+// body no longer parses, or its organisation is no longer served).
+var deadStates = []rivertype.JobState{rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
+
+// orgFilter is the SQL predicate of one organisation's deliveries: the
+// same text for PostgreSQL (jsonb ->> key) and SQLite (->> label).
+const orgFilter = "args ->> 'org' = @inbox_org"
+
+// list is a JobListParams of the inbox's kind, limited to a.org.
+func (a *Admin[TTx]) list() *river.JobListParams {
+	p := river.NewJobListParams().Kinds(Kind)
+	if a.org != "" {
+		p = p.Where(orgFilter, river.NamedArgs{"inbox_org": a.org})
+	}
+	return p
 }
 
 // NewAdmin returns the Admin of the inbox whose deliveries client's
@@ -40,7 +83,7 @@ func NewAdmin[TTx any](client *river.Client[TTx]) (*Admin[TTx], error) {
 // Idle reports whether every stored delivery has been handled or kept as a
 // dead letter: none is waiting, scheduled for a retry, or running.
 func (a *Admin[TTx]) Idle(ctx context.Context) (bool, error) {
-	res, err := a.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).First(1).States(
+	res, err := a.client.JobList(ctx, a.list().First(1).States(
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 		rivertype.JobStateRetryable, rivertype.JobStateScheduled))
 	if err != nil {
@@ -56,7 +99,8 @@ type Stats struct {
 	Waiting, Running int
 	// Retrying deliveries failed and wait for their next attempt.
 	Retrying int
-	// Dead are the dead letters.
+	// Dead are the dead letters: deliveries whose attempts are used up, and
+	// those cancelled (see [Admin.DeadLetters]).
 	Dead int
 	// OldestWaiting is how long the delivery waiting longest for a worker
 	// has waited, 0 when none waits: a growing value means the workers do
@@ -65,7 +109,8 @@ type Stats struct {
 }
 
 // StatsCap is the count past which Stats counts retrying deliveries and dead
-// letters no further: it reads StatsCap.
+// letters (and, for one organisation, waiting and running ones) no
+// further: it reads StatsCap.
 const StatsCap = 10_000
 
 // Stats counts the inbox's deliveries by state. The counts are read one
@@ -73,28 +118,38 @@ const StatsCap = 10_000
 // one may be counted twice or not at all.
 func (a *Admin[TTx]) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
-	exec := a.client.Driver().GetExecutor()
-	counts, err := exec.JobCountByQueueAndState(ctx, &riverdriver.JobCountByQueueAndStateParams{QueueNames: []string{Queue}})
-	if err != nil {
-		return st, fmt.Errorf("inbox: stats: %w", err)
-	}
-	for _, c := range counts {
-		st.Waiting, st.Running = int(c.CountAvailable), int(c.CountRunning)
-	}
 	count := func(states ...rivertype.JobState) (int, error) {
-		res, err := a.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(states...).First(StatsCap))
+		res, err := a.client.JobList(ctx, a.list().States(states...).First(StatsCap))
 		if err != nil {
 			return 0, fmt.Errorf("inbox: stats: %w", err)
 		}
 		return len(res.Jobs), nil
 	}
+	var err error
+	if a.org == "" {
+		exec := a.client.Driver().GetExecutor()
+		counts, err := exec.JobCountByQueueAndState(ctx, &riverdriver.JobCountByQueueAndStateParams{QueueNames: []string{Queue}})
+		if err != nil {
+			return st, fmt.Errorf("inbox: stats: %w", err)
+		}
+		for _, c := range counts {
+			st.Waiting, st.Running = int(c.CountAvailable), int(c.CountRunning)
+		}
+	} else {
+		if st.Waiting, err = count(rivertype.JobStateAvailable); err != nil {
+			return st, err
+		}
+		if st.Running, err = count(rivertype.JobStateRunning); err != nil {
+			return st, err
+		}
+	}
 	if st.Retrying, err = count(rivertype.JobStateRetryable, rivertype.JobStateScheduled); err != nil {
 		return st, err
 	}
-	if st.Dead, err = count(rivertype.JobStateDiscarded); err != nil {
+	if st.Dead, err = count(deadStates...); err != nil {
 		return st, err
 	}
-	oldest, err := a.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateAvailable).
+	oldest, err := a.client.JobList(ctx, a.list().States(rivertype.JobStateAvailable).
 		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1))
 	if err != nil {
 		return st, fmt.Errorf("inbox: stats: %w", err)
@@ -105,7 +160,9 @@ func (a *Admin[TTx]) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// DeadLetter is a delivery whose callbacks failed on every attempt.
+// DeadLetter is a delivery whose callbacks failed on every attempt, or that
+// was cancelled: its stored body no longer parses, its organisation is no
+// longer served, or an operator cancelled it (LastError says which).
 type DeadLetter struct {
 	// ID is River's job ID; pass it to [Admin.Replay].
 	ID int64
@@ -119,12 +176,13 @@ type DeadLetter struct {
 	DiedAt time.Time
 }
 
-// DeadLetters lists up to limit dead letters, oldest first.
+// DeadLetters lists up to limit dead letters, oldest first; their
+// Delivery.Org names the organisation of each.
 func (a *Admin[TTx]) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
 	if limit < 1 || limit > 10_000 {
 		return nil, fmt.Errorf("inbox: DeadLetters: limit %d, need 1 to 10000", limit)
 	}
-	res, err := a.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateDiscarded).First(limit))
+	res, err := a.client.JobList(ctx, a.list().States(deadStates...).First(limit))
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
@@ -148,7 +206,8 @@ func (a *Admin[TTx]) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, 
 
 // ErrNotDeadLetter is the error of [Admin.Replay] for a job that is not one
 // of the inbox's dead letters: a delivery waiting, running or handled, a job
-// of another kind, or no job at all. Nothing is run then.
+// of another kind, another organisation's delivery (for an Admin of one),
+// or no job at all. Nothing is run then.
 var ErrNotDeadLetter = errors.New("inbox: not a dead letter of the inbox")
 
 // Replay makes one of the inbox's dead letters (see [Admin.DeadLetters]) run
@@ -164,8 +223,14 @@ func (a *Admin[TTx]) Replay(ctx context.Context, id int64) error {
 		return fmt.Errorf("inbox: replaying %d: %w: no such job", id, ErrNotDeadLetter)
 	case err != nil:
 		return fmt.Errorf("inbox: replaying %d: %w", id, err)
-	case job.Kind != Kind || job.State != rivertype.JobStateDiscarded:
+	case job.Kind != Kind || !slices.Contains(deadStates, job.State):
 		return fmt.Errorf("inbox: replaying %d: %w: a %s job, %s", id, ErrNotDeadLetter, job.Kind, job.State)
+	}
+	if a.org != "" {
+		var d JobArgs
+		if err := unmarshalArgs(job.EncodedArgs, &d); err != nil || d.Org != a.org {
+			return fmt.Errorf("inbox: replaying %d: %w: not a delivery of organisation %s", id, ErrNotDeadLetter, a.org)
+		}
 	}
 	if _, err := a.client.JobRetry(ctx, id); err != nil {
 		return fmt.Errorf("inbox: replaying %d: %w", id, err)
@@ -197,7 +262,7 @@ func (a *Admin[TTx]) ReplayAll(ctx context.Context) (int, error) {
 func (a *Admin[TTx]) PurgeDeadLetters(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
 	for {
-		res, err := a.client.JobList(ctx, river.NewJobListParams().Kinds(Kind).States(rivertype.JobStateDiscarded).
+		res, err := a.client.JobList(ctx, a.list().States(deadStates...).
 			OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderAsc).First(1000))
 		if err != nil {
 			return n, fmt.Errorf("inbox: purging: %w", err)
@@ -215,7 +280,7 @@ func (a *Admin[TTx]) PurgeDeadLetters(ctx context.Context, cutoff time.Time) (in
 		// The state is asked again, so that a dead letter replayed since
 		// the list was read is not deleted.
 		del, err := a.client.JobDeleteMany(ctx, river.NewJobDeleteManyParams().IDs(ids...).Kinds(Kind).
-			States(rivertype.JobStateDiscarded).First(len(ids)))
+			States(deadStates...).First(len(ids)))
 		if err != nil {
 			return n, fmt.Errorf("inbox: purging: %w", err)
 		}

@@ -21,6 +21,14 @@
 // OnEvent), which also holds the verifier and the body format: the inbox
 // refuses a request exactly as that Handler would, and stores nothing then.
 //
+// One inbox serves many DoubleTick organisations when its Handler does
+// ([webhooks.NewOrgHandler]): each delivery is stored with its
+// organisation, which the callbacks find in their context
+// ([webhooks.OrgFromContext]); dedup keys are kept per organisation; one
+// River worker serves them all; [Admin.ForOrg] reads, replays and purges
+// one organisation's deliveries. A delivery whose organisation is no
+// longer served when its turn comes is kept as a dead letter that says so.
+//
 // An Inbox is safe for concurrent use.
 package inbox
 
@@ -65,10 +73,16 @@ type JobArgs struct {
 	ContentType string `json:"content_type"`
 	// ReceivedAt is when the inbox received it.
 	ReceivedAt time.Time `json:"received_at"`
-	// Key is the event's dedup key (webhooks.Event.DedupKey): a redelivery
-	// of an event already in the inbox is absorbed on it. An event whose
-	// key is "" (its payload has no ID or time) is stored every time.
+	// Key is the event's dedup key in its organisation's namespace
+	// (webhooks.Delivery.DedupKey): a redelivery of an event already in the
+	// inbox is absorbed on it. An event whose key is "" (its payload has no
+	// ID or time) is stored every time.
 	Key string `json:"key" river:"unique"`
+	// Org is the ID of the organisation the delivery was addressed to, for
+	// a Handler of many (webhooks.NewOrgHandler); "" for a Handler of one,
+	// and in every delivery stored before v0.2.0. The worker runs the
+	// callbacks with it in their context (webhooks.OrgFromContext).
+	Org string `json:"org,omitempty"`
 	// PathType is the type the Handler's WithPathType gave the path it
 	// came to, "" when none, so that the worker decodes it as it was
 	// received.
@@ -94,6 +108,14 @@ func storedKey(key string) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// orgAttrs is attrs with the organisation first, when there is one.
+func orgAttrs(org string, attrs ...any) []any {
+	if org == "" {
+		return attrs
+	}
+	return append([]any{"org", org}, attrs...)
 }
 
 // Kind returns [Kind].
@@ -371,20 +393,20 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.handler.Refuse(w, r, err)
 		return
 	}
-	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: storedKey(d.Event.DedupKey()), PathType: d.PathType}
+	job := JobArgs{Body: d.Body, ContentType: d.ContentType, ReceivedAt: start.UTC(), Key: storedKey(d.DedupKey()), PathType: d.PathType, Org: d.Org}
 	if obs.Carry != nil {
 		job.Carried = carried(obs.Carry(r.Context()))
 	}
 	status := http.StatusOK
 	if err := in.stores.store(r.Context(), job); err != nil {
 		status = http.StatusInternalServerError
-		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", "type", d.Event.Type(), "group", d.Event.Group(), "error", err)
+		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", orgAttrs(d.Org, "type", d.Event.Type(), "group", d.Event.Group(), "error", err)...)
 		http.Error(w, "webhook not stored", status)
 	} else {
 		w.WriteHeader(status)
 	}
 	if obs.Stored != nil {
-		obs.Stored(r.Context(), StoredInfo{EventType: webhooks.ObservedType(d.Event), Status: status, Duration: time.Since(start)})
+		obs.Stored(r.Context(), StoredInfo{EventType: webhooks.ObservedType(d.Event), Status: status, Duration: time.Since(start), Org: d.Org})
 	}
 }
 

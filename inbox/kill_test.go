@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,6 +50,7 @@ const (
 	childWork   = "INBOX_CHILD_WORK"  // "0": receive only
 	childHang   = "INBOX_CHILD_HANG"  // "1": every callback records that it started, then hangs
 	childPlain  = "INBOX_CHILD_PLAIN" // "1": the inbox's default timeouts
+	childOrgs   = "INBOX_CHILD_ORGS"  // N: serve organisations org-000 to org-(N-1) at /hooks/{org}
 )
 
 // TestChildProcess is the receiver process of the kill tests.
@@ -59,9 +61,12 @@ func TestChildProcess(t *testing.T) {
 	}
 	db, run := openChildDB(t, driver, os.Getenv(childDB))
 	hang := os.Getenv(childHang) == "1"
-	h, err := webhooks.NewHandler(mustBearer(t), webhooks.OnEvent(func(ctx context.Context, ev webhooks.Event) error {
+	callback := webhooks.OnEvent(func(ctx context.Context, ev webhooks.Event) error {
+		// The key the test counts by: the event's, in its organisation's
+		// namespace when there are several.
+		key := webhooks.OrgDedupKey(webhooks.OrgFromContext(ctx), ev.DedupKey())
 		if hang {
-			if _, err := db.ExecContext(ctx, `INSERT INTO started (key) VALUES (`+placeholder(driver)+`)`, ev.DedupKey()); err != nil {
+			if _, err := db.ExecContext(ctx, `INSERT INTO started (key) VALUES (`+placeholder(driver)+`)`, key); err != nil {
 				return err
 			}
 			<-ctx.Done()
@@ -75,13 +80,21 @@ func TestChildProcess(t *testing.T) {
 		}
 		// The callback is idempotent, as a membership store is: the first
 		// run applies the event, a run after a kill finds it applied.
-		_, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO runs (key, pid) VALUES (%s, %d)`, placeholder(driver), os.Getpid()), ev.DedupKey())
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO runs (key, pid) VALUES (%s, %d)`, placeholder(driver), os.Getpid()), key)
 		if err != nil {
 			return err
 		}
-		_, err = db.ExecContext(ctx, `INSERT INTO applied (key) VALUES (`+placeholder(driver)+`) ON CONFLICT DO NOTHING`, ev.DedupKey())
+		_, err = db.ExecContext(ctx, `INSERT INTO applied (key) VALUES (`+placeholder(driver)+`) ON CONFLICT DO NOTHING`, key)
 		return err
-	}))
+	})
+	var h *webhooks.Handler
+	var err error
+	orgs, _ := strconv.Atoi(os.Getenv(childOrgs))
+	if orgs > 0 {
+		h, err = webhooks.NewOrgHandler(newOrgs(t, orgs), callback)
+	} else {
+		h, err = webhooks.NewHandler(mustBearer(t), callback)
+	}
 	require.NoError(t, err)
 	opts := []inbox.Option{inbox.WithBackoff(20*time.Millisecond, 200*time.Millisecond), inbox.WithMaxAttempts(50)}
 	if os.Getenv(childPlain) != "1" {
@@ -91,6 +104,9 @@ func TestChildProcess(t *testing.T) {
 		opts = append(opts, inbox.WithoutWorkers())
 	}
 	srv := run(h, opts)
+	if orgs > 0 {
+		srv = orgMux(srv)
+	}
 	ln, err := net.Listen("tcp", os.Getenv(childAddr))
 	require.NoError(t, err)
 	fmt.Println("listening")
@@ -187,12 +203,22 @@ func (r *receiver) kill() {
 
 // deliver posts body to one of addrs until one answers 200.
 func deliver(ctx context.Context, hc *http.Client, addrs []string, body []byte) error {
+	return deliverTo(ctx, hc, addrs, "", body)
+}
+
+// deliverTo posts body to organisation org's path (/hooks when org is "")
+// on one of addrs, with its token, until one answers 200.
+func deliverTo(ctx context.Context, hc *http.Client, addrs []string, org string, body []byte) error {
+	path, signer := "/hooks", webhookstest.Bearer(token)
+	if org != "" {
+		path, signer = "/hooks/"+org, webhookstest.Bearer(orgToken(org))
+	}
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		addr := addrs[rand.IntN(len(addrs))]
-		req, err := webhookstest.NewRequest("http://"+addr+"/hooks", body, webhookstest.Bearer(token))
+		req, err := webhookstest.NewRequest("http://"+addr+path, body, signer)
 		if err != nil {
 			return err
 		}
@@ -224,7 +250,7 @@ func TestKillAndRestartSQLite(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	killTest(t, []string{childDriver + "=sqlite", childDB + "=" + filepath.Join(dir, "inbox.db")}, 1, func() *sql.DB {
+	killTest(t, []string{childDriver + "=sqlite", childDB + "=" + filepath.Join(dir, "inbox.db")}, 1, 0, func() *sql.DB {
 		db, err := inbox.OpenSQLite(context.Background(), filepath.Join(dir, "inbox.db"))
 		require.NoError(t, err)
 		return db
@@ -233,7 +259,20 @@ func TestKillAndRestartSQLite(t *testing.T) {
 
 func TestKillAndRestartPostgres(t *testing.T) {
 	schemaDSN := pgtest.Schema(t, pgtest.DSN(t))
-	killTest(t, []string{childDriver + "=postgres", childDB + "=" + schemaDSN}, 3, func() *sql.DB {
+	killTest(t, []string{childDriver + "=postgres", childDB + "=" + schemaDSN}, 3, 0, func() *sql.DB {
+		db, err := sql.Open("pgx", schemaDSN)
+		require.NoError(t, err)
+		return db
+	})
+}
+
+// TestKillAndRestartManyOrganisationsPostgres is the kill test of one
+// inbox serving 100 organisations, on PostgreSQL's three receivers: each
+// organisation is sent the same bodies, so that only keys kept per
+// organisation apply them all.
+func TestKillAndRestartManyOrganisationsPostgres(t *testing.T) {
+	schemaDSN := pgtest.Schema(t, pgtest.DSN(t))
+	killTest(t, []string{childDriver + "=postgres", childDB + "=" + schemaDSN, childOrgs + "=100"}, 3, 100, func() *sql.DB {
 		db, err := sql.Open("pgx", schemaDSN)
 		require.NoError(t, err)
 		return db
@@ -369,8 +408,17 @@ func killWhileRunning(t *testing.T, env []string, open func() *sql.DB, wait time
 	return took
 }
 
-func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
+// killTest runs the kill test on processes receivers. With orgs > 0, they
+// serve that many organisations, and event i goes to organisation i%orgs
+// with the body of event i/orgs: every organisation gets the same bodies.
+func killTest(t *testing.T, env []string, processes, orgs int, open func() *sql.DB) {
 	n := events()
+	send := func(ctx context.Context, hc *http.Client, addrs []string, i int) error {
+		if orgs == 0 {
+			return deliver(ctx, hc, addrs, event(i))
+		}
+		return deliverTo(ctx, hc, addrs, orgID(i%orgs), event(i/orgs))
+	}
 	db := open()
 	defer db.Close()
 	for _, stmt := range []string{`CREATE TABLE runs (key TEXT NOT NULL, pid INTEGER NOT NULL)`, `CREATE TABLE applied (key TEXT PRIMARY KEY)`} {
@@ -403,7 +451,7 @@ func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	require.NoError(t, deliver(ctx, hc, []string{first.addr}, event(n)))
+	require.NoError(t, send(ctx, hc, []string{first.addr}, n))
 	first.kill()
 	first.start(true)
 
@@ -414,7 +462,7 @@ func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
 	for range 20 {
 		senders.Go(func() {
 			for i := range work {
-				if err := deliver(ctx, hc, addrs, event(i)); err != nil {
+				if err := send(ctx, hc, addrs, i); err != nil {
 					t.Errorf("event %d: %v", i, err)
 					return
 				}
@@ -459,8 +507,8 @@ func killTest(t *testing.T, env []string, processes int, open func() *sql.DB) {
 	var runs, rerun int
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM runs`).Scan(&runs))
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM (SELECT key FROM runs GROUP BY key HAVING count(*) > 1) AS twice`).Scan(&rerun))
-	t.Logf("%d events, each delivered twice by 20 senders to %d processes, one SIGKILLed and restarted: %d acknowledged in %s; %d applied; %d successful runs, %d events run again after the kill",
-		n, processes, acked.Load(), ackTime.Round(time.Millisecond), applied, runs, rerun)
+	t.Logf("%d events (%d organisations), each delivered twice by 20 senders to %d processes, one SIGKILLed and restarted: %d acknowledged in %s; %d applied; %d successful runs, %d events run again after the kill",
+		n, max(orgs, 1), processes, acked.Load(), ackTime.Round(time.Millisecond), applied, runs, rerun)
 	assert.Equal(t, int64(2*n), acked.Load())
 	assert.Equal(t, want, applied, "every acknowledged event was applied")
 	// Only the deliveries running in the killed process when it died, or

@@ -13,8 +13,8 @@ import (
 // callbacks). An adapter turns these into spans and metrics (the otel
 // module does so for OpenTelemetry).
 //
-// It is told nothing personal: event types, statuses, attempts and
-// durations, never a group ID, phone, text, body or secret. What Carry
+// It is told nothing personal: event types, statuses, attempts, durations
+// and organisation IDs (yours), never a group ID, phone, text, body or secret. What Carry
 // returns is stored with the delivery and given back to RunStart and
 // RunDone: it is for trace context (a W3C traceparent), not for data.
 //
@@ -51,6 +51,9 @@ type StoredInfo struct {
 	// Duration runs from the receipt to the answer: the ack latency,
 	// the wait for the group commit included.
 	Duration time.Duration
+	// Org is the delivery's organisation, "" for a Handler of one (see
+	// webhooks.DeliveryInfo.Org).
+	Org string
 }
 
 // RunInfo is one run of a stored delivery's callbacks.
@@ -69,6 +72,8 @@ type RunInfo struct {
 	ErrorType string
 	// Carried is what Carry returned at receipt, nil when nothing was.
 	Carried map[string]string
+	// Org is as in [StoredInfo].
+	Org string
 }
 
 // WithObserver makes the inbox report each delivery to o: its receipt and

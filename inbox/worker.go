@@ -68,8 +68,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 		// rules can bring this. Keep it, do not retry.
 		return river.JobCancel(fmt.Errorf("the stored body no longer parses: %w", err))
 	}
+	org := job.Args.Org
+	if org != "" {
+		ctx = webhooks.ContextWithOrg(ctx, org)
+	}
 	obs := w.observer
-	info := RunInfo{EventType: webhooks.ObservedType(ev), Attempt: job.Attempt, Carried: job.Args.Carried}
+	info := RunInfo{EventType: webhooks.ObservedType(ev), Attempt: job.Attempt, Carried: job.Args.Carried, Org: org}
 	runStart := time.Now()
 	if obs.RunStart != nil {
 		info.SinceReceipt = runStart.Sub(job.Args.ReceivedAt)
@@ -86,7 +90,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[JobArgs]) error {
 	if err == nil {
 		return nil
 	}
-	attrs := []any{"type", ev.Type(), "group", ev.Group(), "attempt", job.Attempt, "max_attempts", job.MaxAttempts}
+	attrs := orgAttrs(org, "type", ev.Type(), "group", ev.Group(), "attempt", job.Attempt, "max_attempts", job.MaxAttempts)
+	if errors.Is(err, webhooks.ErrUnknownOrg) {
+		// Its organisation was removed since it was stored (or, for a
+		// delivery stored before the inbox served many, it names none):
+		// no attempt can succeed. Keep it, as a dead letter that says so;
+		// replay it once the organisation is served again.
+		w.logger.ErrorContext(ctx, "inbox: webhook kept as a dead letter: its organisation is not served", append(attrs, "error", err)...)
+		return river.JobCancel(err)
+	}
 	if p, ok := errors.AsType[*webhooks.PanicError](err); ok {
 		w.logger.ErrorContext(ctx, "inbox: webhook callback panicked", append(attrs, "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))...)
 	} else {

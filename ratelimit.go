@@ -262,9 +262,6 @@ func NewPathLimiter(cfg PathLimiterConfig) (*PathLimiter, error) {
 		sleep:       pause.Sleep,
 		seed:        maphash.MakeSeed(),
 	}
-	for i := range l.shards {
-		l.shards[i].buckets = make(map[string]*bucket)
-	}
 	return l, nil
 }
 
@@ -397,6 +394,9 @@ func (l *PathLimiter) bucket(key string) *bucket {
 		b.refill = time.Duration(float64(limit.Burst) / float64(limit.Rate) * float64(time.Second))
 	}
 	b.lastUsed.Store(l.now().UnixNano())
+	if s.buckets == nil { // made on first use: most shards of most limiters stay empty
+		s.buckets = make(map[string]*bucket)
+	}
 	s.buckets[strings.Clone(key)] = b
 	return b
 }

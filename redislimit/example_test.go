@@ -1,6 +1,7 @@
 package redislimit_test
 
 import (
+	"context"
 	"log"
 	"os"
 	"time"
@@ -42,4 +43,33 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	_ = client
+}
+
+// A connector serving many organisations gives each its own budget, shared
+// by every replica: one Limiter per organisation, the organisation in its
+// key prefix. keys is the application's (a secrets manager, say); the
+// organisation IDs are the application's too, and must not hold "{" or
+// "}" (Redis Cluster hash tags).
+func ExampleNew_perOrganisation() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	keys := func(ctx context.Context, org string) (string, error) {
+		return os.Getenv("DOUBLETICK_API_KEY_" + org), nil
+	}
+	clients, err := doubletick.NewOrgClients(keys,
+		doubletick.WithOrgClientOptions(func(org string) ([]doubletick.Option, error) {
+			lim, err := redislimit.New(rdb, redislimit.WithPrefix(redislimit.DefaultPrefix+org+":"))
+			if err != nil {
+				return nil, err
+			}
+			return []doubletick.Option{doubletick.WithLimiter(lim)}, nil
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	acme, err := clients.Client(context.Background(), "acme")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = acme // acme.Groups.Create(ctx, …) spends acme's budget only
 }

@@ -328,3 +328,45 @@ func TestCancelledWaitGivesItsSlotBack(t *testing.T) {
 	assert.Less(t, waited, 500*time.Millisecond, "took the given-back slot at +400 ms, not the next at +800 ms")
 	assert.Greater(t, waited, 250*time.Millisecond, "and still kept the rate")
 }
+
+// One budget per organisation and route, shared by the replicas: two
+// replicas, each with OrgClients whose organisations have a Limiter of
+// their own prefix, grant each organisation its burst of 2 between them,
+// and no more; one organisation's spent budget leaves the other's whole.
+func TestOrgClientsBudgetPerOrganisationAcrossReplicas(t *testing.T) {
+	addr := redisClient(t).Options().Addr
+	api := newCounter(t)
+	p := prefix(t)
+	replica := func() *doubletick.OrgClients {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { rdb.Close() })
+		clients, err := doubletick.NewOrgClients(func(_ context.Context, org string) (string, error) { return "key_of_" + org, nil },
+			doubletick.WithClientOptions(doubletick.WithBaseURL(api.srv.URL), doubletick.WithMaxAttempts(1)),
+			doubletick.WithOrgClientOptions(func(org string) ([]doubletick.Option, error) {
+				lim, err := redislimit.New(rdb, redislimit.WithPrefix(p+org+":"), redislimit.WithFailClosed(),
+					redislimit.WithRateLimit(doubletick.RateLimit{Rate: rate.Every(time.Hour), Burst: 2}))
+				if err != nil {
+					return nil, err
+				}
+				return []doubletick.Option{doubletick.WithLimiter(lim)}, nil
+			}))
+		require.NoError(t, err)
+		return clients
+	}
+	one, two := replica(), replica()
+	call := func(clients *doubletick.OrgClients, org string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, err := clients.Client(ctx, org)
+		require.NoError(t, err)
+		return get(ctx, c)
+	}
+	require.NoError(t, call(one, "acme"))
+	require.NoError(t, call(two, "acme"))
+	require.ErrorIs(t, call(one, "acme"), doubletick.ErrRateLimited, "acme's burst is spent, across both replicas")
+	require.ErrorIs(t, call(two, "acme"), doubletick.ErrRateLimited)
+	require.NoError(t, call(two, "globex"), "globex's budget is its own")
+	require.NoError(t, call(one, "globex"))
+	require.ErrorIs(t, call(one, "globex"), doubletick.ErrRateLimited)
+	assert.Equal(t, 4, api.count())
+}

@@ -35,6 +35,9 @@
 //	doubletick.webhook.deliveries       doubletick.webhook.event_type, doubletick.webhook.verdict, doubletick.webhook.reason
 //	doubletick.webhook.callback.duration s  doubletick.webhook.event_type, error.type
 //
+// With [WithOrgAttribute], the webhook metrics and spans (and the inbox's)
+// carry doubletick.org too, for a bounded number of organisations.
+//
 // The inbox's spans and metrics come from the module
 // github.com/doubletick-go/doubletick/otel/otelinbox, so that this one does
 // not bring River and a database driver to an app without an inbox.
@@ -44,6 +47,7 @@ package otel
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,7 +77,14 @@ const (
 	WebhookEventTypeKey = attribute.Key("doubletick.webhook.event_type")
 	WebhookVerdictKey   = attribute.Key("doubletick.webhook.verdict")
 	WebhookReasonKey    = attribute.Key("doubletick.webhook.reason")
+	// OrgKey is the organisation a delivery was addressed to, with
+	// [WithOrgAttribute] only.
+	OrgKey = attribute.Key("doubletick.org")
 )
+
+// OtherOrgs is the value of [OrgKey] for the organisations past
+// [WithOrgAttribute]'s bound.
+const OtherOrgs = "_other"
 
 const (
 	methodKey     = attribute.Key("http.request.method")
@@ -91,7 +102,18 @@ type config struct {
 	mp         metric.MeterProvider
 	propagator propagation.TextMapPropagator
 	server     string
+	maxOrgs    int
 }
+
+// WithOrgAttribute adds [OrgKey], the organisation a delivery was
+// addressed to (a Handler made by webhooks.NewOrgHandler knows it), to the
+// webhook metrics and spans, and to the inbox's (otelinbox). Each
+// organisation is a series of its own for the first max organisations
+// seen; the others are counted together as [OtherOrgs], so that 10,000
+// organisations make at most max+1 series of each. Without it, no
+// organisation is an attribute. The ID is yours (webhooks.Org.ID); no key,
+// phone or group ID is ever one.
+func WithOrgAttribute(max int) Option { return func(c *config) { c.maxOrgs = max } }
 
 // WithTracerProvider sets where spans go (default: the global provider).
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
@@ -127,6 +149,12 @@ type Telemetry struct {
 
 	deliveries       metric.Int64ObservableCounter
 	callbackDuration metric.Float64Histogram
+
+	// maxOrgs bounds the organisations that are values of OrgKey, 0 when
+	// none is; orgs holds those admitted, and orgCount their number.
+	maxOrgs  int
+	orgs     sync.Map // ID → attribute.KeyValue
+	orgCount atomic.Int32
 }
 
 // New returns the adapter, its instruments made.
@@ -134,6 +162,9 @@ func New(opts ...Option) (*Telemetry, error) {
 	c := config{server: "public.doubletick.io"}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.maxOrgs < 0 || c.maxOrgs > 100_000 {
+		return nil, fmt.Errorf("otel: WithOrgAttribute: %d organisations; need 1 to 100000", c.maxOrgs)
 	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
@@ -149,6 +180,7 @@ func New(opts ...Option) (*Telemetry, error) {
 		tracer:     c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version)),
 		propagator: c.propagator,
 		server:     c.server,
+		maxOrgs:    c.maxOrgs,
 	}
 	m := c.mp.Meter(ScopeName, metric.WithInstrumentationVersion(version))
 	t.meter = m
@@ -214,11 +246,44 @@ type route struct {
 	attempts, calls outcomes
 }
 
-// outcome is how an attempt, a call or a delivery ended.
+// outcome is how an attempt, a call or a delivery ended; org is the
+// delivery's organisation as an attribute value, "" when none is.
 type outcome struct {
 	status           int
 	errType, verdict string
 	reason           string
+	org              string
+}
+
+// OrgAttribute returns the [OrgKey] attribute of the organisation id, and
+// false when none is to be added: without [WithOrgAttribute], or for "".
+// Past the bound, its value is [OtherOrgs]. For adapters of other
+// observers (module otel/otelinbox).
+func (t *Telemetry) OrgAttribute(id string) (attribute.KeyValue, bool) {
+	if t.maxOrgs == 0 || id == "" {
+		return attribute.KeyValue{}, false
+	}
+	if v, ok := t.orgs.Load(id); ok {
+		return v.(attribute.KeyValue), true
+	}
+	if t.orgCount.Add(1) > int32(t.maxOrgs) {
+		t.orgCount.Add(-1)
+		return OrgKey.String(OtherOrgs), true
+	}
+	kv := OrgKey.String(id)
+	if _, loaded := t.orgs.LoadOrStore(id, kv); loaded {
+		t.orgCount.Add(-1) // admitted by a concurrent delivery
+	}
+	return kv, true
+}
+
+// orgValue is the value of OrgKey for id, "" when none is added.
+func (t *Telemetry) orgValue(id string) string {
+	kv, ok := t.OrgAttribute(id)
+	if !ok {
+		return ""
+	}
+	return kv.Value.AsString()
 }
 
 // outcomes are the attribute sets of one route's or event type's
@@ -450,6 +515,9 @@ func (e *webhookEvent) deliveryAttributes(o outcome) []attribute.KeyValue {
 	if o.reason != "" {
 		attrs = append(attrs, WebhookReasonKey.String(o.reason))
 	}
+	if o.org != "" {
+		attrs = append(attrs, OrgKey.String(o.org))
+	}
 	return attrs
 }
 
@@ -467,6 +535,9 @@ func (e *webhookEvent) callbackAttributes(o outcome) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{WebhookEventTypeKey.String(e.name)}
 	if o.errType != "" {
 		attrs = append(attrs, errorTypeKey.String(o.errType))
+	}
+	if o.org != "" {
+		attrs = append(attrs, OrgKey.String(o.org))
 	}
 	return attrs
 }
@@ -496,7 +567,8 @@ func (t *Telemetry) WebhookObserver() webhooks.Observer {
 		},
 		Delivery: func(ctx context.Context, d webhooks.DeliveryInfo) {
 			e := t.event(d.EventType)
-			e.delivered(outcome{verdict: d.Verdict, reason: d.Reason}).n.Add(1)
+			org := t.orgValue(d.Org)
+			e.delivered(outcome{verdict: d.Verdict, reason: d.Reason, org: org}).n.Add(1)
 			span := trace.SpanFromContext(ctx)
 			if !span.IsRecording() {
 				return
@@ -505,7 +577,7 @@ func (t *Telemetry) WebhookObserver() webhooks.Observer {
 			// HTTP server's (or the inbox's receipt), whose instrumentation
 			// gives it the status.
 			own := d.Duration > 0 && ctx.Value(annotating{}) == nil
-			o := outcome{verdict: d.Verdict, reason: d.Reason}
+			o := outcome{verdict: d.Verdict, reason: d.Reason, org: org}
 			if own {
 				o.status = d.Status
 			}
@@ -519,7 +591,7 @@ func (t *Telemetry) WebhookObserver() webhooks.Observer {
 		},
 		Callbacks: func(ctx context.Context, c webhooks.CallbackInfo) {
 			e := t.event(c.EventType)
-			t.callbackDuration.Record(ctx, c.Duration.Seconds(), e.callbacks.get(outcome{errType: c.ErrorType}, e.callbackAttributes).record...)
+			t.callbackDuration.Record(ctx, c.Duration.Seconds(), e.callbacks.get(outcome{errType: c.ErrorType, org: t.orgValue(c.Org)}, e.callbackAttributes).record...)
 		},
 	}
 }

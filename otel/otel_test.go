@@ -321,3 +321,66 @@ func assertNothingPersonal(t *testing.T, r *rig, secrets ...string) {
 		assert.NotContains(t, b.String(), s)
 	}
 }
+
+// deliverToOrgs sends one GROUP_CREATED to each of n organisations through
+// a Handler of many observed by r, and one with a wrong credential to the
+// first.
+func deliverToOrgs(t *testing.T, r *rig, n int) {
+	t.Helper()
+	var orgs webhooks.Orgs
+	for i := range n {
+		v, err := webhooks.NewBearerVerifier(fmt.Sprintf("token-of-org-%03d", i))
+		require.NoError(t, err)
+		require.NoError(t, orgs.Set(webhooks.Org{ID: fmt.Sprintf("org-%03d", i), Verifier: v}))
+	}
+	h, err := webhooks.NewOrgHandler(&orgs, webhooks.WithObserver(r.tel.WebhookObserver()),
+		webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }))
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("POST /hooks/{org}", h)
+	body := []byte(`{"event":"GROUP_CREATED","orgId":"o","integrationId":"i","groupId":"grp-secret","groupName":"G","inviteLink":null,"groupCreatedAt":"2026-01-15T10:00:00.000Z"}`)
+	for i := range n {
+		req, err := webhookstest.NewRequest(fmt.Sprintf("http://127.0.0.1/hooks/org-%03d", i), body, webhookstest.Bearer(fmt.Sprintf("token-of-org-%03d", i)))
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code)
+	}
+	req, err := webhookstest.NewRequest("http://127.0.0.1/hooks/org-000", body, webhookstest.Bearer("token-of-org-001"))
+	require.NoError(t, err)
+	mux.ServeHTTP(httptest.NewRecorder(), req)
+}
+
+func TestTheOrganisationIsAnAttributeOnlyWhenAskedAndBounded(t *testing.T) {
+	r := newRig(t)
+	deliverToOrgs(t, r, 20)
+	for name, sets := range r.metrics(t) {
+		for _, s := range sets {
+			_, has := s.Value(dtotel.OrgKey)
+			assert.False(t, has, "%s: no organisation unless asked", name)
+		}
+	}
+
+	r = newRig(t, dtotel.WithOrgAttribute(5))
+	deliverToOrgs(t, r, 20)
+	orgs := map[string]bool{}
+	m := r.metrics(t)
+	for _, s := range append(m["doubletick.webhook.deliveries"], m["doubletick.webhook.callback.duration"]...) {
+		orgs[value(s, dtotel.OrgKey)] = true
+	}
+	assert.Equal(t, map[string]bool{"org-000": true, "org-001": true, "org-002": true, "org-003": true, "org-004": true, dtotel.OtherOrgs: true}, orgs,
+		"20 organisations: the first 5 by name, the rest together")
+	refused := false
+	for _, s := range m["doubletick.webhook.deliveries"] {
+		if value(s, "doubletick.webhook.reason") == "unauthorized" {
+			refused = true
+			assert.Equal(t, "org-000", value(s, dtotel.OrgKey), "a refusal names the organisation addressed")
+		}
+	}
+	assert.True(t, refused)
+	assert.Len(t, m["doubletick.webhook.deliveries"], 7, "6 organisation values handled, 1 refused")
+	assertNothingPersonal(t, r, "grp-secret", "token-of-org")
+
+	_, err := dtotel.New(dtotel.WithOrgAttribute(-1))
+	require.Error(t, err)
+}

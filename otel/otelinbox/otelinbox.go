@@ -10,7 +10,9 @@
 //	obs, err := otelinbox.Observer(tel)
 //	in, err := inbox.New(ctx, driver, handler, inbox.WithObserver(obs))
 //
-// [ObserveStats] reports the inbox's counts as gauges.
+// [ObserveStats] reports the inbox's counts as gauges. With
+// otel.WithOrgAttribute, the spans and metrics carry the delivery's
+// organisation (doubletick.org), bounded as that option says.
 //
 // It is a module of its own, github.com/doubletick-go/doubletick/otel/otelinbox,
 // so that the otel module does not bring River and a database driver to an
@@ -56,10 +58,10 @@ func Observer(tel *dtotel.Telemetry) (inbox.Observer, error) {
 			return carrier
 		},
 		Stored: func(ctx context.Context, s inbox.StoredInfo) {
-			ack.Record(ctx, s.Duration.Seconds(), metric.WithAttributes(
-				dtotel.WebhookEventTypeKey.String(string(s.EventType)), attribute.Int("http.response.status_code", s.Status)))
+			attrs := withOrg(tel, s.Org, dtotel.WebhookEventTypeKey.String(string(s.EventType)), attribute.Int("http.response.status_code", s.Status))
+			ack.Record(ctx, s.Duration.Seconds(), metric.WithAttributes(attrs...))
 			span := trace.SpanFromContext(ctx)
-			span.SetAttributes(dtotel.WebhookEventTypeKey.String(string(s.EventType)), attribute.Int("http.response.status_code", s.Status))
+			span.SetAttributes(attrs...)
 			if s.Status >= 500 {
 				span.SetStatus(codes.Error, strconv.Itoa(s.Status))
 			}
@@ -67,7 +69,7 @@ func Observer(tel *dtotel.Telemetry) (inbox.Observer, error) {
 		},
 		RunStart: func(ctx context.Context, r inbox.RunInfo) context.Context {
 			opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
-				dtotel.WebhookEventTypeKey.String(string(r.EventType)), attribute.Int("doubletick.inbox.attempt", r.Attempt))}
+				withOrg(tel, r.Org, dtotel.WebhookEventTypeKey.String(string(r.EventType)), attribute.Int("doubletick.inbox.attempt", r.Attempt))...)}
 			if receipt := trace.SpanContextFromContext(prop.Extract(context.Background(), propagation.MapCarrier(r.Carried))); receipt.IsValid() {
 				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: receipt}))
 			}
@@ -75,7 +77,7 @@ func Observer(tel *dtotel.Telemetry) (inbox.Observer, error) {
 			return ctx
 		},
 		RunDone: func(ctx context.Context, r inbox.RunInfo) {
-			attrs := []attribute.KeyValue{dtotel.WebhookEventTypeKey.String(string(r.EventType))}
+			attrs := withOrg(tel, r.Org, dtotel.WebhookEventTypeKey.String(string(r.EventType)))
 			if r.ErrorType != "" {
 				attrs = append(attrs, attribute.String("error.type", r.ErrorType))
 			}
@@ -88,4 +90,12 @@ func Observer(tel *dtotel.Telemetry) (inbox.Observer, error) {
 			span.End()
 		},
 	}, nil
+}
+
+// withOrg is attrs with the organisation's, when tel adds one.
+func withOrg(tel *dtotel.Telemetry, org string, attrs ...attribute.KeyValue) []attribute.KeyValue {
+	if kv, ok := tel.OrgAttribute(org); ok {
+		attrs = append(attrs, kv)
+	}
+	return attrs
 }

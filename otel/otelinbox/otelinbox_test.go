@@ -2,6 +2,7 @@ package otelinbox_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -123,4 +124,56 @@ func TestObserveStatsReportsCountsOnCollection(t *testing.T) {
 		"doubletick.inbox.oldest_waiting": 1.5,
 	}, got)
 	assert.Equal(t, 1, in.reads, "one read per collection")
+}
+
+func TestTheOrganisationIsAnAttributeWhenAsked(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	reader := sdkmetric.NewManualReader()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	tel, err := dtotel.New(dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp), dtotel.WithOrgAttribute(10))
+	require.NoError(t, err)
+	obs, err := otelinbox.Observer(tel)
+	require.NoError(t, err)
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	v, err := webhooks.NewBearerVerifier("acme-token-123")
+	require.NoError(t, err)
+	var orgs webhooks.Orgs
+	require.NoError(t, orgs.Set(webhooks.Org{ID: "acme", Verifier: v}))
+	h, err := webhooks.NewOrgHandler(&orgs, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return nil }))
+	require.NoError(t, err)
+	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithObserver(obs))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	defer func() { assert.NoError(t, in.Stop(ctx)) }()
+	mux := http.NewServeMux()
+	mux.Handle("POST /hooks/{org}", in)
+	r, err := webhookstest.NewRequest("http://127.0.0.1/hooks/acme", []byte(`{"event":"GROUP_CREATED","orgId":"o","integrationId":"i",`+
+		`"groupId":"grp-secret","groupName":"G","inviteLink":null,"groupCreatedAt":"2026-01-15T10:00:00.000Z"}`), webhookstest.Bearer("acme-token-123"))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, r)
+	require.Equal(t, 200, rec.Code)
+	require.Eventually(t, func() bool { return len(spans.Ended()) == 2 }, 20*time.Second, 5*time.Millisecond)
+	for _, s := range spans.Ended() {
+		assert.Contains(t, s.Attributes(), dtotel.OrgKey.String("acme"), s.Name())
+	}
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	seen := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && (m.Name == "doubletick.inbox.ack.duration" || m.Name == "doubletick.inbox.delivery.duration") {
+				for _, p := range h.DataPoints {
+					v, _ := p.Attributes.Value(dtotel.OrgKey)
+					assert.Equal(t, "acme", v.AsString(), m.Name)
+					seen++
+				}
+			}
+		}
+	}
+	assert.Equal(t, 2, seen)
 }

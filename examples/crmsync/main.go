@@ -20,6 +20,13 @@
 // Secrets come from the environment, never from flags: DOUBLETICK_API_KEY,
 // DOUBLETICK_WEBHOOK_SECRET (the bearer token registered with the webhook)
 // and DATABASE_URL (it may hold a password).
+//
+// One process serves many DoubleTick organisations with -orgs acme,globex:
+// each receives at -path/ORG (/doubletick/webhooks/acme), verified with its
+// own DOUBLETICK_WEBHOOK_SECRET_ACME, and, with DOUBLETICK_API_KEY_ACME,
+// reconciles every group of each of its WhatsApp numbers. One inbox holds
+// every organisation's webhooks; each organisation's groups are kept apart
+// in the store. go run . -demo -orgs acme,globex shows it offline.
 package main
 
 import (
@@ -37,6 +44,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -81,11 +89,19 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	demo := fs.Bool("demo", false, "run offline against the SDK's fake API: deliver duplicated, reversed and lost webhooks, reconcile, print the result")
 	deadLetters := fs.Bool("dead-letters", false, "list the webhooks kept as dead letters, and exit")
 	replay := fs.String("replay", "", "run a dead letter again, by `id`, or all of them with \"all\", and exit")
+	orgList := fs.String("orgs", "", "serve these DoubleTick `organisations` (IDs separated by commas) at -path/ID, each with its own DOUBLETICK_WEBHOOK_SECRET_ID and DOUBLETICK_API_KEY_ID")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	orgs, err := parseOrgs(*orgList)
+	if err != nil {
+		return err
+	}
+	if len(orgs) > 0 && *waba != "" {
+		return errors.New("-waba names one organisation's number: with -orgs, each organisation's numbers are listed from its channels")
 	}
 	if *demo && !isSet(fs, "db") {
 		// The demo leaves nothing behind unless told where to write.
@@ -111,11 +127,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	switch {
 	case *demo:
-		return runDemo(ctx, store, d, out)
+		return runDemo(ctx, store, d, orgs, out)
 	case *deadLetters || *replay != "":
 		return manageDeadLetters(ctx, d, *replay, out)
 	}
-	return serve(ctx, store, d, *addr, *path, *ui, reconcile{*waba, *every}, out, getenv, ready)
+	return serve(ctx, store, d, orgs, *addr, *path, *ui, reconcile{*waba, *every}, out, getenv, ready)
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -224,17 +240,18 @@ type reconcile struct {
 	every time.Duration
 }
 
-// serve receives webhooks until ctx ends, and reconciles on a schedule when
-// it has an API key and a WABA number.
-func serve(ctx context.Context, store membership.Store, d *database, addr, path, uiAddr string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
-	secret := getenv("DOUBLETICK_WEBHOOK_SECRET")
-	if secret == "" {
-		return errors.New("DOUBLETICK_WEBHOOK_SECRET must hold the bearer token registered with the webhook")
-	}
-	verifier, err := webhooks.NewBearerVerifier(secret)
-	if err != nil {
-		return err
-	}
+// tenant is one organisation a receiver serves: "" when it serves one,
+// without -orgs.
+type tenant struct {
+	org     string
+	client  *doubletick.Client // nil without an API key
+	store   membership.Store   // the organisation's groups (storeFor)
+	tracker *membership.Tracker
+}
+
+// serve receives webhooks until ctx ends, and reconciles on a schedule the
+// organisations that have an API key (with -waba, for one organisation).
+func serve(ctx context.Context, store membership.Store, d *database, orgs []string, addr, path, uiAddr string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
 	log := slog.New(slog.NewTextHandler(out, nil))
 	tel, shutdownTelemetry, err := setupTelemetry(ctx, getenv)
 	if err != nil {
@@ -254,19 +271,7 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path,
 		handlerOpts = append(handlerOpts, webhooks.WithObserver(tel.WebhookObserver()))
 		log.Info("telemetry on, configured by the OTEL_* variables")
 	}
-	opts := []membership.Option{membership.WithLogger(log)}
-	var client *doubletick.Client
-	if key := getenv("DOUBLETICK_API_KEY"); key != "" {
-		if client, err = doubletick.NewClient(key, clientOpts...); err != nil {
-			return err
-		}
-		opts = append(opts, membership.WithParticipants(client.Participants))
-	}
-	tracker, err := membership.NewTracker(store, opts...)
-	if err != nil {
-		return err
-	}
-	handler, err := webhooks.NewHandler(verifier, append(handlerOpts, webhooks.OnEvent(tracker.Handle))...)
+	tenants, handler, err := newTenants(ctx, store, orgs, log, getenv, clientOpts, handlerOpts)
 	if err != nil {
 		return err
 	}
@@ -303,7 +308,11 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path,
 		defer stopUI()
 	}
 	mux := http.NewServeMux()
-	mux.Handle(path, in)
+	pattern := path
+	if len(orgs) > 0 {
+		pattern = strings.TrimSuffix(path, "/") + "/{" + webhooks.DefaultOrgPathValue + "}"
+	}
+	mux.Handle(pattern, in)
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -312,17 +321,23 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path,
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	log.Info("receiving webhooks", "url", "http://"+ln.Addr().String()+path)
+	log.Info("receiving webhooks", "url", "http://"+ln.Addr().String()+pattern)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	switch {
-	case client == nil || rec.every <= 0:
-		log.Info("reconcile off: it needs DOUBLETICK_API_KEY and a positive -reconcile")
-	case rec.waba == "":
-		log.Info("reconcile off: name the WhatsApp Business number with -waba")
-	default:
-		go reconcileEvery(ctx, client, tracker, rec, log)
+	for _, t := range tenants {
+		log := log
+		if t.org != "" {
+			log = log.With("org", t.org)
+		}
+		switch {
+		case t.client == nil || rec.every <= 0:
+			log.Info("reconcile off: it needs " + orgVar("DOUBLETICK_API_KEY", t.org) + " and a positive -reconcile")
+		case t.org == "" && rec.waba == "":
+			log.Info("reconcile off: name the WhatsApp Business number with -waba")
+		default:
+			go reconcileEvery(ctx, t, rec, log)
+		}
 	}
 
 	select {
@@ -335,51 +350,155 @@ func serve(ctx context.Context, store membership.Store, d *database, addr, path,
 	return srv.Shutdown(shutdown)
 }
 
-// reconcileEvery reconciles every group of a WABA number now and then on
-// schedule.
-func reconcileEvery(ctx context.Context, c *doubletick.Client, tracker *membership.Tracker, rec reconcile, log *slog.Logger) {
-	t := time.NewTicker(rec.every)
-	defer t.Stop()
+// newTenants makes the organisations' clients and trackers, and the
+// Handler that verifies each webhook with its organisation's secret and
+// applies it with its organisation's tracker.
+func newTenants(ctx context.Context, store membership.Store, orgs []string, log *slog.Logger, getenv func(string) string,
+	clientOpts []doubletick.Option, handlerOpts []webhooks.HandlerOption) ([]tenant, *webhooks.Handler, error) {
+	if len(orgs) == 0 {
+		orgs = []string{""}
+	}
+	// One Client per organisation, each with its key and rate budget,
+	// all through one transport.
+	clients, err := doubletick.NewOrgClients(func(_ context.Context, org string) (string, error) {
+		return getenv(orgVar("DOUBLETICK_API_KEY", org)), nil
+	}, doubletick.WithClientOptions(clientOpts...))
+	if err != nil {
+		return nil, nil, err
+	}
+	tenants := make([]tenant, len(orgs))
+	verifiers := make([]webhooks.Verifier, len(orgs))
+	for i, org := range orgs {
+		secretVar := orgVar("DOUBLETICK_WEBHOOK_SECRET", org)
+		secret := getenv(secretVar)
+		if secret == "" {
+			return nil, nil, fmt.Errorf("%s must hold the bearer token registered with the webhook", secretVar)
+		}
+		if verifiers[i], err = webhooks.NewBearerVerifier(secret); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", secretVar, err)
+		}
+		t := tenant{org: org, store: storeFor(store, org)}
+		opts := []membership.Option{membership.WithLogger(log)}
+		if key := getenv(orgVar("DOUBLETICK_API_KEY", org)); key != "" {
+			if org == "" {
+				t.client, err = doubletick.NewClient(key, clientOpts...)
+			} else {
+				t.client, err = clients.Client(ctx, org)
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			opts = append(opts, membership.WithParticipants(t.client.Participants))
+		}
+		if t.tracker, err = membership.NewTracker(t.store, opts...); err != nil {
+			return nil, nil, err
+		}
+		tenants[i] = t
+	}
+	h, err := tenantHandler(tenants, verifiers, handlerOpts...)
+	return tenants, h, err
+}
+
+// tenantHandler returns the Handler of the tenants, each verified by its
+// verifier: one of one organisation, or of many, each webhook applied by
+// its organisation's tracker.
+func tenantHandler(tenants []tenant, verifiers []webhooks.Verifier, opts ...webhooks.HandlerOption) (*webhooks.Handler, error) {
+	if len(tenants) == 1 && tenants[0].org == "" {
+		return webhooks.NewHandler(verifiers[0], append(opts, webhooks.OnEvent(tenants[0].tracker.Handle))...)
+	}
+	var registry webhooks.Orgs
+	trackers := make(map[string]*membership.Tracker, len(tenants))
+	for i, t := range tenants {
+		if err := registry.Set(webhooks.Org{ID: t.org, Verifier: verifiers[i]}); err != nil {
+			return nil, err
+		}
+		trackers[t.org] = t.tracker
+	}
+	return webhooks.NewOrgHandler(&registry, append(opts, webhooks.OnEvent(func(ctx context.Context, ev webhooks.Event) error {
+		return trackers[webhooks.OrgFromContext(ctx)].Handle(ctx, ev)
+	}))...)
+}
+
+// reconcileEvery reconciles every group of the tenant's WhatsApp numbers
+// now and then on schedule: -waba's, or, for one of -orgs, those of its
+// channels.
+func reconcileEvery(ctx context.Context, t tenant, rec reconcile, log *slog.Logger) {
+	tick := time.NewTicker(rec.every)
+	defer tick.Stop()
 	for {
-		for g, err := range c.Groups.All(ctx, rec.waba, nil) {
+		numbers := []string{rec.waba}
+		if t.org != "" {
+			numbers = numbers[:0]
+			list, _, err := t.client.Channels.List(ctx, nil)
 			if err != nil {
-				log.Error("listing groups", "error", err)
-				break
+				log.Error("listing channels", "error", err)
+			} else {
+				for _, ch := range list.Channels {
+					if ch.WABANumber != "" {
+						numbers = append(numbers, ch.WABANumber)
+					}
+				}
 			}
-			r, err := tracker.Reconcile(ctx, g.GroupID)
-			if err != nil {
-				log.Error("reconciling", "group", g.GroupID, "error", err)
-				continue
-			}
-			if len(r.Applied) > 0 || len(r.Unlisted) > 0 {
-				log.Info("reconciled", "group", g.GroupID, "applied", len(r.Applied), "changed", len(r.Changed()), "unlisted", len(r.Unlisted))
-			}
+		}
+		for _, waba := range numbers {
+			reconcileNumber(ctx, t, waba, log)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick.C:
+		}
+	}
+}
+
+// reconcileNumber reconciles every group of one WhatsApp number.
+func reconcileNumber(ctx context.Context, t tenant, waba string, log *slog.Logger) {
+	for g, err := range t.client.Groups.All(ctx, waba, nil) {
+		if err != nil {
+			log.Error("listing groups", "waba", waba, "error", err)
+			return
+		}
+		r, err := t.tracker.Reconcile(ctx, g.GroupID)
+		if err != nil {
+			log.Error("reconciling", "group", g.GroupID, "error", err)
+			continue
+		}
+		if len(r.Applied) > 0 || len(r.Unlisted) > 0 {
+			log.Info("reconciled", "group", g.GroupID, "applied", len(r.Applied), "changed", len(r.Changed()), "unlisted", len(r.Unlisted))
 		}
 	}
 }
 
 // runDemo plays a group's life through the fake API and a real receiver on
 // loopback: every webhook twice and in reverse order, then one lost, then a
-// reconcile; and prints the members and the audit log.
-func runDemo(ctx context.Context, store membership.Store, d *database, out io.Writer) error {
-	api := doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1))
-	defer api.Close()
-	client := api.Client()
-	tracker, err := membership.NewTracker(store, membership.WithParticipants(client.Participants))
-	if err != nil {
-		return err
+// reconcile; and prints the members and the audit log. With orgs, it plays
+// it for each organisation, each with a fake API of its own, through one
+// receiver and one inbox: the same group ID and the same events in every
+// organisation, each applied to its own.
+func runDemo(ctx context.Context, store membership.Store, d *database, orgs []string, out io.Writer) error {
+	if len(orgs) == 0 {
+		orgs = []string{""}
 	}
-	token := rand.Text()
-	verifier, err := webhooks.NewBearerVerifier(token)
-	if err != nil {
-		return err
+	apis := make([]*doubleticktest.Server, len(orgs))
+	tenants := make([]tenant, len(orgs))
+	verifiers := make([]webhooks.Verifier, len(orgs))
+	tokens := make([]string, len(orgs))
+	for i, org := range orgs {
+		apis[i] = doubleticktest.NewServer(doubleticktest.WithWebhookSenders(1))
+		defer apis[i].Close()
+		client := apis[i].Client()
+		orgStore := storeFor(store, org)
+		tracker, err := membership.NewTracker(orgStore, membership.WithParticipants(client.Participants))
+		if err != nil {
+			return err
+		}
+		tenants[i] = tenant{org: org, client: client, store: orgStore, tracker: tracker}
+		tokens[i] = rand.Text()
+		if verifiers[i], err = webhooks.NewBearerVerifier(tokens[i]); err != nil {
+			return err
+		}
 	}
-	handler, err := webhooks.NewHandler(verifier, webhooks.OnEvent(tracker.Handle))
+	handler, err := tenantHandler(tenants, verifiers)
 	if err != nil {
 		return err
 	}
@@ -393,6 +512,9 @@ func runDemo(ctx context.Context, store membership.Store, d *database, out io.Wr
 	defer in.Stop(context.Background())
 	// lose drops deliveries unseen, as if DoubleTick never sent them.
 	var lose atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/hooks/{"+webhooks.DefaultOrgPathValue+"}", in)
+	mux.Handle("/hooks", in)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -401,19 +523,38 @@ func runDemo(ctx context.Context, store membership.Store, d *database, out io.Wr
 		if lose.Load() {
 			return
 		}
-		in.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go receiver.Serve(ln)
 	defer receiver.Close()
-	if err := api.AddReceiver(doubleticktest.Receiver{URL: "http://" + ln.Addr().String(),
-		Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: token}}); err != nil {
-		return err
+	for i, org := range orgs {
+		url := "http://" + ln.Addr().String() + "/hooks"
+		if org != "" {
+			url += "/" + org
+		}
+		if err := apis[i].AddReceiver(doubleticktest.Receiver{URL: url,
+			Authorization: &doubleticktest.Authorization{Type: "BEARER", Payload: tokens[i]}}); err != nil {
+			return err
+		}
 	}
+	for i, t := range tenants {
+		if t.org != "" {
+			fmt.Fprintf(out, "== organisation %s\n", t.org)
+		}
+		lose.Store(false)
+		if err := playDemo(ctx, apis[i], t, in, &lose, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// playDemo plays the demo's group in one organisation.
+func playDemo(ctx context.Context, api *doubleticktest.Server, t tenant, in webhookInbox, lose *atomic.Bool, out io.Writer) error {
 	const group = "crm_demo"
 	api.Hold()
 	api.DuplicateWebhooks(true)
-	if _, _, err := client.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "CRM demo", GroupID: group}); err != nil {
+	if _, _, err := t.client.Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "CRM demo", GroupID: group}); err != nil {
 		return err
 	}
 	if err := errors.Join(
@@ -440,12 +581,12 @@ func runDemo(ctx context.Context, store membership.Store, d *database, out io.Wr
 	if err := waitIdle(ctx, in); err != nil {
 		return err
 	}
-	report, err := tracker.Reconcile(ctx, group)
+	report, err := t.tracker.Reconcile(ctx, group)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "Reconcile listed %d participants and applied %d change(s) the webhooks missed.\n\n", report.Listed, len(report.Applied))
-	return printGroup(ctx, store, group, out)
+	return printGroup(ctx, t.store, group, out)
 }
 
 // waitIdle waits until the inbox has handled every stored webhook.

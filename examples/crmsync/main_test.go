@@ -176,7 +176,13 @@ func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
 // receiver at addr and returns the answer's status.
 func postJoined(t *testing.T, addr, token string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/doubletick/webhooks", strings.NewReader(
+	return postJoinedTo(t, addr, "/doubletick/webhooks", token)
+}
+
+// postJoinedTo posts it to path.
+func postJoinedTo(t *testing.T, addr, path, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(
 		`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"org_1","integrationId":"int_1","groupName":"Support","groupId":"g1","customerPhone":"919876543210","participantJoinedAt":"2026-01-15T10:30:00.000Z"}`))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
@@ -203,4 +209,65 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+func TestDemoTwoOrganisations(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-demo", "-orgs", "acme,globex"}, &out, env(nil), nil))
+	acme, globex, found := strings.Cut(out.String(), "== organisation globex\n")
+	require.True(t, found, out.String())
+	assert.True(t, strings.HasPrefix(acme, "== organisation acme\n"))
+	checkDemo(t, acme)
+	checkDemo(t, globex) // the same group ID and events, applied to each organisation's own
+}
+
+// Serving two organisations from one process: each verified with its own
+// secret at its own path, each group kept apart in the store.
+func TestServeManyOrganisations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crm.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out syncWriter
+	vars := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET_ACME": "acme-token", "DOUBLETICK_WEBHOOK_SECRET_GLOBEX_EU": "globex-token"})
+	go func() {
+		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-orgs", "acme,globex-eu"}, &out, vars, ready)
+	}()
+	addr := <-ready
+	post := func(org, token string) int { return postJoinedTo(t, addr, "/doubletick/webhooks/"+org, token) }
+	assert.Equal(t, http.StatusUnauthorized, post("globex-eu", "acme-token"), "acme's secret on globex's path")
+	assert.Equal(t, http.StatusNotFound, post("initech", "acme-token"))
+	assert.Equal(t, http.StatusNotFound, postJoinedTo(t, addr, "/doubletick/webhooks", "acme-token"))
+	assert.Equal(t, http.StatusOK, post("acme", "acme-token"))
+	assert.Equal(t, http.StatusOK, post("globex-eu", "globex-token"))
+
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	for _, org := range []string{"acme", "globex-eu"} {
+		require.Eventually(t, func() bool {
+			_, ok, err := store.Member(context.Background(), org+"/g1", "+919876543210")
+			require.NoError(t, err)
+			return ok
+		}, 20*time.Second, 10*time.Millisecond, org)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, out.String(), "/doubletick/webhooks/{org}")
+	assert.Contains(t, out.String(), "DOUBLETICK_API_KEY_GLOBEX_EU", "reconcile off for each organisation without a key, said so")
+}
+
+func TestOrgsFlag(t *testing.T) {
+	dir := t.TempDir()
+	for args, want := range map[string]string{
+		"-orgs a/b":           "cannot name an organisation",
+		"-orgs acme,acme":     "given twice",
+		"-orgs acme -waba 91": "-waba names one organisation's number",
+		"-orgs acme":          "DOUBLETICK_WEBHOOK_SECRET_ACME",
+	} {
+		err := run(context.Background(), append(strings.Fields(args), "-db", filepath.Join(dir, "x.db"), "-addr", "127.0.0.1:0"), &bytes.Buffer{}, env(nil), nil)
+		assert.ErrorContains(t, err, want, args)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -139,4 +140,86 @@ func readMembers(ctx context.Context) ([]membership.Member, error) {
 		return nil, err
 	}
 	return store.Members(ctx, "grp_01")
+}
+
+// customer is one of the README's connector's customers.
+type customer struct{ ID, WebhookToken string }
+
+// readmeOrgs is the README's snippet on serving many organisations; keep
+// receives what it made.
+func readmeOrgs(ctx context.Context, mux *http.ServeMux, db *sql.DB, customers []customer,
+	keys doubletick.KeyFunc, created func(org, group string), keep func(*inbox.Inbox[*sql.Tx], *doubletick.Client)) error {
+	// README:orgs:begin
+	var orgs webhooks.Orgs // or an OrgLookupFunc that reads your database through a cache
+	for _, c := range customers {
+		v, err := webhooks.NewBearerVerifier(c.WebhookToken) // each organisation's own credential
+		if err != nil {
+			return err
+		}
+		if err := orgs.Set(webhooks.Org{ID: c.ID, Verifier: v}); err != nil {
+			return err
+		}
+	}
+	handler, err := webhooks.NewOrgHandler(&orgs, webhooks.OnGroupCreated(func(ctx context.Context, e *webhooks.GroupCreated) error {
+		created(webhooks.OrgFromContext(ctx), e.GroupID) // whose event it is
+		return nil
+	}))
+	if err != nil {
+		return err
+	}
+	in, err := inbox.New(ctx, riversqlite.New(db), handler) // one inbox for every organisation
+	if err != nil {
+		return err
+	}
+	if err := in.Start(ctx); err != nil {
+		return err
+	}
+	mux.Handle("POST /doubletick/webhooks/{org}", in) // each organisation registers its own URL
+
+	clients, err := doubletick.NewOrgClients(keys) // keys: func(ctx, org) (string, error), from your vault
+	if err != nil {
+		return err
+	}
+	acme, err := clients.Client(ctx, "acme") // acme's key and rate budget; one transport for all
+	// README:orgs:end
+	keep(in, acme)
+	return err
+}
+
+func TestREADMEOrgsRuns(t *testing.T) {
+	readmetest.Check(t, "../../README.md", "readme_test.go", "orgs")
+	ctx := context.Background()
+	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "webhooks.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	mux := http.NewServeMux()
+	got := make(chan string, 2)
+	var acme *doubletick.Client
+	customers := []customer{{"acme", "acme-token-123"}, {"globex", "globex-token-123"}}
+	keys := func(_ context.Context, org string) (string, error) { return "key_of_" + org + "_0123456789", nil }
+	require.NoError(t, readmeOrgs(ctx, mux, db, customers, keys, func(org, group string) { got <- org + " " + group },
+		func(in *inbox.Inbox[*sql.Tx], c *doubletick.Client) {
+			acme = c
+			t.Cleanup(func() { assert.NoError(t, in.Stop(context.Background())) })
+		}))
+	require.NotNil(t, acme)
+	for _, c := range customers {
+		r, err := webhookstest.NewRequest("http://127.0.0.1/doubletick/webhooks/"+c.ID,
+			[]byte(`{"event":"GROUP_CREATED","orgId":"o","integrationId":"i","groupId":"grp_01","groupName":"G","inviteLink":null,"groupCreatedAt":"2026-01-15T10:00:00.000Z"}`),
+			webhookstest.Bearer(c.WebhookToken))
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		require.Equal(t, http.StatusOK, rec.Code)
+	}
+	var seen []string
+	for range 2 {
+		select {
+		case s := <-got:
+			seen = append(seen, s)
+		case <-time.After(20 * time.Second):
+			t.Fatal("a delivery never ran")
+		}
+	}
+	assert.ElementsMatch(t, []string{"acme grp_01", "globex grp_01"}, seen)
 }

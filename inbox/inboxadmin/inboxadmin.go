@@ -6,6 +6,7 @@
 package inboxadmin
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,12 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -75,6 +78,37 @@ func Open(ctx context.Context, sqlitePath, postgresURL string) (Inbox, func(), e
 	return nil, nil, errors.New("inboxadmin: no database: give a SQLite file or a PostgreSQL URL")
 }
 
+// ForOrg returns in limited to the deliveries of the organisation id (see
+// [inbox.Admin.ForOrg]), for an inbox that serves many organisations. in is
+// an inbox.Admin or an inbox.Inbox of either driver, as [Open] returns.
+func ForOrg(in Inbox, id string) (Inbox, error) {
+	var (
+		admin Inbox
+		err   error
+	)
+	switch a := in.(type) {
+	case interface {
+		ForOrg(string) (*inbox.Admin[*sql.Tx], error)
+	}:
+		admin, err = asInbox(a.ForOrg(id))
+	case interface {
+		ForOrg(string) (*inbox.Admin[pgx.Tx], error)
+	}:
+		admin, err = asInbox(a.ForOrg(id))
+	default:
+		return nil, fmt.Errorf("inboxadmin: ForOrg: %T is neither an inbox.Admin nor an inbox.Inbox", in)
+	}
+	return admin, err
+}
+
+// asInbox is an Admin as an Inbox, nil (not a nil *Admin) on error.
+func asInbox[TTx any](a *inbox.Admin[TTx], err error) (Inbox, error) {
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // newAdmin returns the Admin of the inbox in driver's database, through a
 // River client that runs no worker.
 func newAdmin[TTx any](driver riverdriver.Driver[TTx]) (*inbox.Admin[TTx], error) {
@@ -126,6 +160,7 @@ func capped(n int) string {
 // deadLetter is a dead letter as DeadLetters shows it.
 type deadLetter struct {
 	ID        int64     `json:"id"`
+	Org       string    `json:"org,omitempty"`
 	Event     string    `json:"event"`
 	GroupID   string    `json:"groupId,omitempty"`
 	Attempts  int       `json:"attempts"`
@@ -143,7 +178,7 @@ func DeadLetters(ctx context.Context, in Inbox, w io.Writer, limit int, asJSON b
 	}
 	out := make([]deadLetter, len(dead))
 	for i, d := range dead {
-		out[i] = deadLetter{ID: d.ID, Event: "(unreadable)", Attempts: d.Attempts, LastError: d.LastError, DiedAt: d.DiedAt}
+		out[i] = deadLetter{ID: d.ID, Org: d.Delivery.Org, Event: "(unreadable)", Attempts: d.Attempts, LastError: d.LastError, DiedAt: d.DiedAt}
 		if ev, err := d.Delivery.Event(); err == nil {
 			out[i].Event, out[i].GroupID = string(ev.Type()), ev.Group()
 		}
@@ -151,10 +186,20 @@ func DeadLetters(ctx context.Context, in Inbox, w io.Writer, limit int, asJSON b
 	if asJSON {
 		return writeJSON(w, out)
 	}
+	// An inbox of many organisations has a column for them.
+	orgs := slices.ContainsFunc(out, func(d deadLetter) bool { return d.Org != "" })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tDIED\tATTEMPTS\tEVENT\tGROUP\tLAST ERROR")
+	fmt.Fprint(tw, "ID\t")
+	if orgs {
+		fmt.Fprint(tw, "ORG\t")
+	}
+	fmt.Fprintln(tw, "DIED\tATTEMPTS\tEVENT\tGROUP\tLAST ERROR")
 	for _, d := range out {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.DiedAt.Format(time.RFC3339), d.Attempts,
+		fmt.Fprintf(tw, "%d\t", d.ID)
+		if orgs {
+			fmt.Fprintf(tw, "%s\t", cmp.Or(printable(d.Org), "-"))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.DiedAt.Format(time.RFC3339), d.Attempts,
 			printable(d.Event), printable(d.GroupID), printable(d.LastError))
 	}
 	return tw.Flush()

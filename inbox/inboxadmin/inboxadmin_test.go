@@ -165,3 +165,63 @@ func TestDeadLettersAreDecodedAsTheyWereReceived(t *testing.T) {
 	require.NoError(t, inboxadmin.DeadLetters(ctx, in, &out, 100, true))
 	assert.Contains(t, out.String(), `"event": "MESSAGE_STATUS_UPDATE"`)
 }
+
+// TestCommandsForOneOrganisation: an inbox of many organisations shows
+// each dead letter's organisation, and ForOrg limits every command to one.
+func TestCommandsForOneOrganisation(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inbox.db")
+	db, err := inbox.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	var orgs webhooks.Orgs
+	for _, id := range []string{"acme", "globex"} {
+		v, err := webhooks.NewBearerVerifier("token-of-" + id)
+		require.NoError(t, err)
+		require.NoError(t, orgs.Set(webhooks.Org{ID: id, Verifier: v}))
+	}
+	h, err := webhooks.NewOrgHandler(&orgs, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("crm down") }))
+	require.NoError(t, err)
+	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	for i, id := range []string{"acme", "acme", "globex"} {
+		body := []byte(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",` +
+			`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:0` + string(rune('0'+i)) + `:00.000Z"}`)
+		r, err := webhookstest.NewRequest("http://127.0.0.1/hooks/"+id, body, webhookstest.Bearer("token-of-"+id))
+		require.NoError(t, err)
+		r.SetPathValue("org", id)
+		rec := httptest.NewRecorder()
+		in.ServeHTTP(rec, r)
+		require.Equal(t, 200, rec.Code)
+	}
+	require.Eventually(t, func() bool { st, err := in.Stats(ctx); return err == nil && st.Dead == 3 }, 20*time.Second, 5*time.Millisecond)
+	require.NoError(t, in.Stop(ctx))
+	require.NoError(t, db.Close())
+
+	all, closeInbox, err := inboxadmin.Open(ctx, path, "")
+	require.NoError(t, err)
+	defer closeInbox()
+	var out bytes.Buffer
+	require.NoError(t, inboxadmin.DeadLetters(ctx, all, &out, 100, false))
+	assert.Regexp(t, `(?m)^ID\s+ORG\s+DIED\s+ATTEMPTS\s+EVENT\s+GROUP\s+LAST ERROR$`, out.String())
+	assert.Equal(t, 2, bytes.Count(out.Bytes(), []byte(" acme ")), out.String())
+	assert.Equal(t, 1, bytes.Count(out.Bytes(), []byte(" globex ")), out.String())
+
+	acme, err := inboxadmin.ForOrg(all, "acme")
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, inboxadmin.Status(ctx, acme, &out, false))
+	assert.Regexp(t, `dead letters\s+2\n`, out.String())
+	out.Reset()
+	require.NoError(t, inboxadmin.DeadLetters(ctx, acme, &out, 100, true))
+	assert.NotContains(t, out.String(), "globex")
+	out.Reset()
+	require.NoError(t, inboxadmin.ReplayAll(ctx, acme, &out, false))
+	assert.Equal(t, "2 dead letter(s) queued again\n", out.String())
+	st, err := all.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Dead, "globex's dead letter stays")
+
+	_, err = inboxadmin.ForOrg(all, "a/b")
+	require.Error(t, err)
+}

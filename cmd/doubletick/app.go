@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -55,9 +56,11 @@ var envHelp = map[string]string{
 	envWebhookSecret:     "the webhook secret; several, comma-separated, while one is being rotated",
 	envWebhookSecretFile: "a file holding the webhook secret(s), read when " + envWebhookSecret + " is unset",
 	envInboxDatabaseURL:  "the PostgreSQL URL of an inbox's database, read when --sqlite is not given",
+	envProfile:           "the profile to use when --profile is not given (doubletick profiles list)",
+	envConfig:            "the profiles' file (default $XDG_CONFIG_HOME/doubletick/config.json, or ~/.config/doubletick/config.json)",
 }
 
-var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL}
+var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL, envProfile, envConfig}
 var webhookEnv = []string{envWebhookSecret, envWebhookSecretFile}
 
 // usageError is a mistake in how the command was run: exit code 2.
@@ -80,8 +83,16 @@ type app struct {
 	// stderrIsTerminal says whether progress may be drawn as a bar.
 	stderrIsTerminal bool
 
-	json    bool
-	baseURL string
+	json        bool
+	baseURL     string
+	profileFlag string
+
+	// The profile --profile or $DOUBLETICK_PROFILE names, read once by
+	// activeProfile.
+	profileLoaded bool
+	profileName   string
+	profile       *profile
+	profileErr    error
 }
 
 // run runs the command line args and returns the exit code.
@@ -133,14 +144,22 @@ powershell" prints a shell completion script.`,
 		SuggestionsMinimumDistance: suggestionDistance,
 	}
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print results as JSON")
-	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
+	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default the profile's, $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
+	root.PersistentFlags().StringVar(&a.profileFlag, "profile", "", "the organisation's profile to use (default $"+envProfile+"; doubletick profiles list)")
+	_ = root.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		f, _, err := a.loadProfiles()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return slices.Sorted(maps.Keys(f.Profiles)), cobra.ShellCompDirectiveNoFileComp
+	})
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.groupsCommand(), a.participantsCommand(), a.tagsCommand(), a.messagesCommand(),
 		a.webhooksCommand(), a.channelsCommand(), a.templatesCommand(), a.notesCommand(), a.chatsCommand(), a.customersCommand(),
 		a.teamCommand(),
 		a.walletCommand(), a.listenCommand(), a.triggerCommand(),
 		a.verifyCommand(),
-		a.fakeCommand(), a.inboxCommand(), a.versionCommand())
+		a.fakeCommand(), a.inboxCommand(), a.profilesCommand(), a.versionCommand())
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))
@@ -254,9 +273,19 @@ func (a *app) secret(name, fileName string) (string, error) {
 	return v, nil
 }
 
-// client builds the API client from the environment, with opts.
+// client builds the API client from the profile or the environment, with
+// opts. With a profile, the key comes from where it says only.
 func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
-	key, err := a.secret(envAPIKey, envAPIKeyFile)
+	name, p, err := a.activeProfile()
+	if err != nil {
+		return nil, err
+	}
+	var key string
+	if p != nil {
+		key, err = a.profileKey(name, p)
+	} else {
+		key, err = a.secret(envAPIKey, envAPIKeyFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -272,10 +301,14 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 	return c, nil
 }
 
-// apiBase is the API's address: --base-url, or $DOUBLETICK_BASE_URL, or
-// DoubleTick's.
+// apiBase is the API's address: --base-url, or the profile's, or
+// $DOUBLETICK_BASE_URL, or DoubleTick's.
 func (a *app) apiBase() string {
-	return cmp.Or(a.baseURL, a.getenv(envBaseURL), doubletick.DefaultBaseURL)
+	var fromProfile string
+	if _, p, _ := a.activeProfile(); p != nil {
+		fromProfile = p.BaseURL
+	}
+	return cmp.Or(a.baseURL, fromProfile, a.getenv(envBaseURL), doubletick.DefaultBaseURL)
 }
 
 // checkBaseURL refuses, before the SDK does, a base URL that would send the

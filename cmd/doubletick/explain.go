@@ -100,7 +100,14 @@ func (a *app) explain(cmd *cobra.Command, err error) string {
 	case status == http.StatusUnauthorized:
 		hint = "DoubleTick refused the API key: check " + envAPIKey + " (or the file " + envAPIKeyFile +
 			" names) against the key in DoubleTick's dashboard, Developer API"
-		if a.getenv(envBaseURL) != "" || a.baseURL != "" {
+		if name, p, _ := a.activeProfile(); p != nil {
+			from := "$" + p.KeyEnv
+			if p.KeyFile != "" {
+				from = "the file " + p.KeyFile
+			}
+			hint = "DoubleTick refused profile " + name + "'s API key: check " + from +
+				" against the key in that organisation's dashboard, Developer API, and the profile's base URL (doubletick profiles list)"
+		} else if a.getenv(envBaseURL) != "" || a.baseURL != "" {
 			hint += ", and that --base-url / " + envBaseURL + " is the API the key belongs to"
 		}
 	case status == http.StatusForbidden:

@@ -8,12 +8,14 @@ import (
 
 	"github.com/doubletick-go/doubletick/inbox"
 	"github.com/doubletick-go/doubletick/inbox/inboxadmin"
+	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/spf13/cobra"
 )
 
 // inboxFlags say which inbox the commands act on.
 type inboxFlags struct {
 	sqlite string
+	org    string
 }
 
 func (a *app) inboxCommand() *cobra.Command {
@@ -27,6 +29,7 @@ PostgreSQL database at $` + envInboxDatabaseURL + `. Nothing here runs a
 callback: a replayed delivery runs in the app's own inbox, whose workers
 pick it up.`
 	c.PersistentFlags().StringVar(&f.sqlite, "sqlite", "", "the inbox's SQLite file (default: PostgreSQL at $"+envInboxDatabaseURL+")")
+	c.PersistentFlags().StringVar(&f.org, "org", "", "only this organisation's deliveries, in an inbox that serves many (default: the profile's org; all)")
 	return c
 }
 
@@ -36,9 +39,30 @@ func (a *app) openInbox(cmd *cobra.Command, f *inboxFlags) (inboxadmin.Inbox, fu
 	if f.sqlite == "" && url == "" {
 		return nil, nil, usagef("give --sqlite FILE, or set %s to the inbox's PostgreSQL URL", envInboxDatabaseURL)
 	}
+	org := f.org
+	if org == "" {
+		_, p, err := a.activeProfile()
+		if err != nil {
+			return nil, nil, err
+		}
+		if p != nil {
+			org = p.Org
+		}
+	}
+	if org != "" && !webhooks.ValidOrgID(org) {
+		return nil, nil, usagef("--org %q cannot name an organisation: use 1 to 64 letters, digits, '.', '_' or '-'", org)
+	}
 	in, closeInbox, err := inboxadmin.Open(cmd.Context(), f.sqlite, url)
 	if err != nil {
 		return nil, nil, usageError{err}
+	}
+	if org != "" {
+		one, err := inboxadmin.ForOrg(in, org)
+		if err != nil {
+			closeInbox()
+			return nil, nil, err
+		}
+		in = one
 	}
 	return in, closeInbox, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +23,15 @@ import (
 // inboxWithDeadLetters writes an inbox's SQLite file holding n dead letters,
 // as an app whose callback failed would leave it.
 func inboxWithDeadLetters(t *testing.T, n int) string {
+	return orgInboxWithDeadLetters(t, make([]string, n))
+}
+
+// orgInboxWithDeadLetters writes an inbox's SQLite file holding a dead
+// letter addressed to each of orgs: an inbox of one organisation when they
+// are all "", else of those named.
+func orgInboxWithDeadLetters(t *testing.T, orgs []string) string {
 	t.Helper()
+	n := len(orgs)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "inbox.db")
 	db, err := inbox.OpenSQLite(ctx, path)
@@ -30,16 +39,26 @@ func inboxWithDeadLetters(t *testing.T, n int) string {
 	defer db.Close()
 	v, err := webhooks.NewBearerVerifier(webhookSecret)
 	require.NoError(t, err)
-	h, err := webhooks.NewHandler(v, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("schema mismatch") }))
+	fail := webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("schema mismatch") })
+	h, err := webhooks.NewHandler(v, fail)
 	require.NoError(t, err)
+	if slices.ContainsFunc(orgs, func(o string) bool { return o != "" }) {
+		var registry webhooks.Orgs
+		for _, id := range orgs {
+			require.NoError(t, registry.Set(webhooks.Org{ID: id, Verifier: v}))
+		}
+		h, err = webhooks.NewOrgHandler(&registry, fail)
+		require.NoError(t, err)
+	}
 	in, err := inbox.New(ctx, riversqlite.New(db), h, inbox.WithMaxAttempts(1))
 	require.NoError(t, err)
 	require.NoError(t, in.Start(ctx))
-	for i := range n {
+	for i, org := range orgs {
 		body := fmt.Sprintf(`{"event":"GROUP_PARTICIPANT_JOINED","orgId":"o","integrationId":"i","groupId":"g1","groupName":"G",`+
 			`"customerPhone":"+919876543210","participantJoinedAt":"2026-01-15T10:%02d:00.000Z"}`, i)
 		r, err := webhookstest.NewRequest("http://127.0.0.1/hooks", []byte(body), webhookstest.Bearer(webhookSecret))
 		require.NoError(t, err)
+		r.SetPathValue(webhooks.DefaultOrgPathValue, org)
 		rec := httptest.NewRecorder()
 		in.ServeHTTP(rec, r)
 		require.Equal(t, 200, rec.Code)
@@ -110,4 +129,24 @@ func TestInboxCommands(t *testing.T) {
 		assert.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r.stderr)
 		assert.Contains(t, r.stderr, tc.want, tc.args)
 	}
+}
+
+// TestInboxCommandsForOneOrganisation: --org, or the profile's org, limits
+// the inbox commands to one organisation's deliveries.
+func TestInboxCommandsForOneOrganisation(t *testing.T) {
+	c := newCLI(t)
+	path := orgInboxWithDeadLetters(t, []string{"acme", "acme", "globex"})
+	all := c.ok(t, "inbox", "dead-letters", "--sqlite", path)
+	assert.Regexp(t, `(?m)^ID\s+ORG\s+DIED`, all)
+	assert.Contains(t, c.ok(t, "inbox", "status", "--sqlite", path), "dead letters    3")
+	assert.Contains(t, c.ok(t, "inbox", "status", "--sqlite", path, "--org", "acme"), "dead letters    2")
+	assert.NotContains(t, c.ok(t, "inbox", "dead-letters", "--sqlite", path, "--org", "acme"), "globex")
+
+	c.env[envConfig] = filepath.Join(t.TempDir(), "config.json")
+	c.env["GLOBEX_KEY"] = "key_0000000000000000"
+	c.ok(t, "profiles", "add", "globex", "--from-env", "GLOBEX_KEY", "--org", "globex")
+	assert.Contains(t, c.ok(t, "--profile", "globex", "inbox", "status", "--sqlite", path), "dead letters    1")
+	assert.Contains(t, c.ok(t, "--profile", "globex", "inbox", "replay", "--all", "--sqlite", path), "1 dead letter(s) queued again")
+	assert.Contains(t, c.ok(t, "inbox", "status", "--sqlite", path), "dead letters    2", "acme's stay")
+	assert.Equal(t, exitUsage, c.run(t, "inbox", "status", "--sqlite", path, "--org", "a/b").code)
 }

@@ -23,15 +23,23 @@ import (
 	"github.com/doubletick-go/doubletick/webhooks/webhookstest"
 )
 
-func TestARunIsLinkedToItsReceipt(t *testing.T) {
+// observer returns the inbox observer of a Telemetry made with opts, whose
+// spans and metrics go to the recorder and reader returned.
+func observer(t *testing.T, opts ...dtotel.Option) (inbox.Observer, *tracetest.SpanRecorder, *sdkmetric.ManualReader) {
+	t.Helper()
 	spans := tracetest.NewSpanRecorder()
 	reader := sdkmetric.NewManualReader()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	tel, err := dtotel.New(dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp))
+	tel, err := dtotel.New(append([]dtotel.Option{dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp)}, opts...)...)
 	require.NoError(t, err)
 	obs, err := otelinbox.Observer(tel)
 	require.NoError(t, err)
+	return obs, spans, reader
+}
+
+func TestARunIsLinkedToItsReceipt(t *testing.T) {
+	obs, spans, reader := observer(t)
 
 	ctx := context.Background()
 	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
@@ -127,14 +135,7 @@ func TestObserveStatsReportsCountsOnCollection(t *testing.T) {
 }
 
 func TestTheOrganisationIsAnAttributeWhenAsked(t *testing.T) {
-	spans := tracetest.NewSpanRecorder()
-	reader := sdkmetric.NewManualReader()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	tel, err := dtotel.New(dtotel.WithTracerProvider(tp), dtotel.WithMeterProvider(mp), dtotel.WithOrgAttribute(10))
-	require.NoError(t, err)
-	obs, err := otelinbox.Observer(tel)
-	require.NoError(t, err)
+	obs, spans, reader := observer(t, dtotel.WithOrgAttribute(10))
 	ctx := context.Background()
 	db, err := inbox.OpenSQLite(ctx, filepath.Join(t.TempDir(), "inbox.db"))
 	require.NoError(t, err)

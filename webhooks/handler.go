@@ -459,7 +459,11 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, err error, 
 	if !ok {
 		ref = refusal(http.StatusInternalServerError, err)
 	}
-	h.logger.WarnContext(ctx, "webhook refused", "status", ref.Status, "error", ref.Err)
+	if ref.Org != "" {
+		h.logger.WarnContext(ctx, "webhook refused", "org", ref.Org, "status", ref.Status, "error", ref.Err)
+	} else {
+		h.logger.WarnContext(ctx, "webhook refused", "status", ref.Status, "error", ref.Err)
+	}
 	switch ref.Status {
 	case http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusNotFound:
 		// The body may be unread, and an unverified sender may trickle
@@ -629,11 +633,15 @@ func (h *Handler) dispatch(ctx context.Context, ev Event) (err error) {
 // logFailure logs a failed callback at Warn, or a panic at Error with its
 // stack.
 func (h *Handler) logFailure(ctx context.Context, ev Event, err error) {
+	attrs := []any{"type", ev.Type(), "group", ev.Group()}
+	if org := OrgFromContext(ctx); org != "" {
+		attrs = append([]any{"org", org}, attrs...)
+	}
 	if p, ok := errors.AsType[*PanicError](err); ok {
-		h.logger.ErrorContext(ctx, "webhook callback panicked", "type", ev.Type(), "group", ev.Group(), "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))
+		h.logger.ErrorContext(ctx, "webhook callback panicked", append(attrs, "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))...)
 		return
 	}
-	h.logger.WarnContext(ctx, "webhook callback failed", "type", ev.Type(), "group", ev.Group(), "error", err)
+	h.logger.WarnContext(ctx, "webhook callback failed", append(attrs, "error", err)...)
 }
 
 // Middleware returns a middleware that verifies each request with v, within

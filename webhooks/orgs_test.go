@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -286,4 +287,20 @@ func TestOrgHandlerPerOrganisationFormatAndPatternPathType(t *testing.T) {
 	}
 	assert.Equal(t, []string{"json MESSAGE_STATUS_UPDATE", "form MESSAGE_STATUS_UPDATE", "json "}, types,
 		"the pattern's path types a body that names none; the bare path gives no type")
+}
+
+func TestOrgHandlerLogsNameTheOrganisation(t *testing.T) {
+	orgs, ids := newOrgs(t, 2)
+	var logs strings.Builder
+	h, err := webhooks.NewOrgHandler(orgs, webhooks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("crm down") }))
+	require.NoError(t, err)
+	for _, signer := range []webhookstest.Signer{orgSigner(0, ids[0]), orgSigner(1, ids[1])} {
+		r, err := webhookstest.NewRequest("http://127.0.0.1/hooks/"+ids[1], groupCreated("g"), signer)
+		require.NoError(t, err)
+		r.SetPathValue("org", ids[1])
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	assert.Contains(t, logs.String(), `msg="webhook refused" org=org-001 status=401`)
+	assert.Contains(t, logs.String(), `msg="webhook callback failed" org=org-001 type=GROUP_CREATED`)
 }

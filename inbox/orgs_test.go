@@ -140,6 +140,9 @@ func oneInboxManyOrgs[TTx any](t *testing.T, open func(*webhooks.Handler) *inbox
 	st, err := in.Stats(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, inbox.Stats{}, st)
+	stored, err := in.RiverClient().JobList(ctx, river.NewJobListParams().Kinds(inbox.Kind).First(1000))
+	require.NoError(t, err)
+	assert.Len(t, stored.Jobs, 2*n, "two deliveries stored per organisation: redeliveries absorbed, refusals not stored")
 	// One organisation's queries run on either database.
 	one, err := in.ForOrg(orgID(7))
 	require.NoError(t, err)

@@ -30,6 +30,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	demo := fs.Bool("demo", false, "run offline against the SDK's fake API: deliver duplicated, reversed and lost webhooks, reconcile, print the result")
 	deadLetters := fs.Bool("dead-letters", false, "list the webhooks kept as dead letters, and exit")
 	replay := fs.String("replay", "", "run a dead letter again, by `id`, or all of them with \"all\", and exit")
+	baseURL := fs.String("base-url", "", "the API's `address` (default $DOUBLETICK_BASE_URL, or DoubleTick's): doubletick fake's, say")
+	maxAttempts := fs.Int("max-attempts", 25, "how many times a webhook's callbacks run before it is kept as a dead letter (with River's backoff, 25 span about three weeks)")
 	orgList := fs.String("orgs", "", "serve these DoubleTick `organisations` (IDs separated by commas) at -path/ID, each with its own DOUBLETICK_WEBHOOK_SECRET_ID and DOUBLETICK_API_KEY_ID")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +105,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	if len(orgs) > 0 && *waba != "" {
 		return errors.New("-waba names one organisation's number: with -orgs, each organisation's numbers are listed from its channels")
+	}
+	if *maxAttempts < 1 {
+		return fmt.Errorf("-max-attempts %d: want 1 or more", *maxAttempts)
 	}
 	if *demo && !isSet(fs, "db") {
 		// The demo leaves nothing behind unless told where to write.
@@ -131,7 +137,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case *deadLetters || *replay != "":
 		return manageDeadLetters(ctx, d, *replay, out)
 	}
-	return serve(ctx, store, d, orgs, *addr, *path, *ui, reconcile{*waba, *every}, out, getenv, ready)
+	return serve(ctx, store, d, settings{orgs: orgs, addr: *addr, path: *path, ui: *ui, rec: reconcile{*waba, *every},
+		baseURL: cmp.Or(*baseURL, getenv("DOUBLETICK_BASE_URL")), maxAttempts: *maxAttempts}, out, getenv, ready)
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
@@ -234,6 +241,15 @@ func manageDeadLetters(ctx context.Context, d *database, replay string, out io.W
 	return inboxadmin.Replay(ctx, in, out, id, false)
 }
 
+// settings are the receiver's flags.
+type settings struct {
+	orgs           []string
+	addr, path, ui string
+	rec            reconcile
+	baseURL        string // "" for DoubleTick's
+	maxAttempts    int
+}
+
 // reconcile is which groups to reconcile, and how often.
 type reconcile struct {
 	waba  string
@@ -251,13 +267,17 @@ type tenant struct {
 
 // serve receives webhooks until ctx ends, and reconciles on a schedule the
 // organisations that have an API key (with -waba, for one organisation).
-func serve(ctx context.Context, store membership.Store, d *database, orgs []string, addr, path, uiAddr string, rec reconcile, out io.Writer, getenv func(string) string, ready chan<- string) error {
+func serve(ctx context.Context, store membership.Store, d *database, set settings, out io.Writer, getenv func(string) string, ready chan<- string) error {
+	orgs, rec := set.orgs, set.rec
 	log := slog.New(slog.NewTextHandler(out, nil))
 	tel, shutdownTelemetry, err := setupTelemetry(ctx, getenv)
 	if err != nil {
 		return fmt.Errorf("OpenTelemetry, from the OTEL_* variables: %w", err)
 	}
 	clientOpts := []doubletick.Option{doubletick.WithLogger(log)}
+	if set.baseURL != "" {
+		clientOpts = append(clientOpts, doubletick.WithBaseURL(set.baseURL))
+	}
 	handlerOpts := []webhooks.HandlerOption{webhooks.WithLogger(log)}
 	if tel != nil {
 		defer func() {
@@ -275,7 +295,7 @@ func serve(ctx context.Context, store membership.Store, d *database, orgs []stri
 	if err != nil {
 		return err
 	}
-	inboxOpts := []inbox.Option{inbox.WithLogger(log)}
+	inboxOpts := []inbox.Option{inbox.WithLogger(log), inbox.WithMaxAttempts(set.maxAttempts)}
 	if tel != nil {
 		obs, err := otelinbox.Observer(tel)
 		if err != nil {
@@ -300,21 +320,21 @@ func serve(ctx context.Context, store membership.Store, d *database, orgs []stri
 		defer cancel()
 		in.Stop(stopCtx)
 	}()
-	if uiAddr != "" {
-		stopUI, err := serveUI(ctx, in, uiAddr, getenv(envUICredential), log, nil)
+	if set.ui != "" {
+		stopUI, err := serveUI(ctx, in, set.ui, getenv(envUICredential), log, nil)
 		if err != nil {
 			return err
 		}
 		defer stopUI()
 	}
 	mux := http.NewServeMux()
-	pattern := path
+	pattern := set.path
 	if len(orgs) > 0 {
-		pattern = strings.TrimSuffix(path, "/") + "/{" + webhooks.DefaultOrgPathValue + "}"
+		pattern = strings.TrimSuffix(set.path, "/") + "/{" + webhooks.DefaultOrgPathValue + "}"
 	}
 	mux.Handle(pattern, in)
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", set.addr)
 	if err != nil {
 		return err
 	}

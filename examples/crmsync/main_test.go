@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/doubletick-go/doubletick"
+	"github.com/doubletick-go/doubletick/doubleticktest"
 	"github.com/doubletick-go/doubletick/internal/pgtest"
 	"github.com/doubletick-go/doubletick/membership"
 	"github.com/doubletick-go/doubletick/membership/sqlstore"
@@ -270,4 +272,43 @@ func TestOrgsFlag(t *testing.T) {
 		err := run(context.Background(), append(strings.Fields(args), "-db", filepath.Join(dir, "x.db"), "-addr", "127.0.0.1:0"), &bytes.Buffer{}, env(nil), nil)
 		assert.ErrorContains(t, err, want, args)
 	}
+}
+
+// The receiver runs against doubletick fake (the SDK's fake API) with
+// -base-url: its reconcile at start applies a member no webhook told it of.
+func TestServeAgainstTheFakeWithBaseURL(t *testing.T) {
+	api := doubleticktest.NewServer(doubleticktest.WithCreationDelay(0))
+	defer api.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, _, err := api.Client().Groups.Create(ctx, &doubletick.CreateGroupRequest{WABANumber: "911111111111", Subject: "S", GroupID: "g-fake"})
+	require.NoError(t, err)
+	require.NoError(t, api.WaitCreated(ctx, "g-fake"))
+	require.NoError(t, api.Join("g-fake", "+919876543210", "Asha"))
+
+	path := filepath.Join(t.TempDir(), "crm.db")
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out syncWriter
+	vars := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token", "DOUBLETICK_API_KEY": doubleticktest.APIKey})
+	go func() {
+		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-base-url", api.URL, "-waba", "911111111111",
+			"-reconcile", "1h", "-max-attempts", "3"}, &out, vars, ready)
+	}()
+	<-ready
+	db, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		m, ok, err := store.Member(context.Background(), "g-fake", "+919876543210")
+		require.NoError(t, err)
+		return ok && m.State == membership.Joined
+	}, 20*time.Second, 10*time.Millisecond, "reconciled from the fake: %s", out.String())
+	cancel()
+	require.NoError(t, <-done)
+
+	err = run(context.Background(), []string{"-db", path, "-max-attempts", "0"}, &bytes.Buffer{}, vars, nil)
+	assert.ErrorContains(t, err, "-max-attempts 0")
 }

@@ -83,7 +83,10 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	storeKind := fs.String("store", "sqlite", "where to keep members: sqlite, or postgres at $DATABASE_URL")
 	dbPath := fs.String("db", "crmsync.db", "the SQLite file, with -store sqlite")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to receive webhooks on")
-	ui := fs.String("ui", "", "serve River UI for the inbox on this `address`, e.g. 127.0.0.1:8081: loopback only, unless "+envUICredential+" holds user:password for HTTP basic auth")
+	ui := fs.String("ui", "", "serve River UI for the inbox on this `address`, e.g. 127.0.0.1:8081: loopback only, unless "+envUICredential+" holds user:password for HTTP basic auth and it is served over TLS")
+	uiCert := fs.String("ui-tls-cert", "", "with -ui-tls-key, serve River UI over TLS with this certificate `file` (PEM)")
+	uiKey := fs.String("ui-tls-key", "", "the private key `file` (PEM) of -ui-tls-cert")
+	uiProxy := fs.Bool("ui-tls-proxy", false, "a proxy in front of -ui terminates TLS: serve it over plain HTTP on a non-loopback address")
 	path := fs.String("path", "/doubletick/webhooks", "URL path of the webhook")
 	every := fs.Duration("reconcile", 15*time.Minute, "how often to reconcile every group of -waba from the API (0: never); needs DOUBLETICK_API_KEY")
 	waba := fs.String("waba", "", "the WhatsApp Business number whose groups are reconciled, digits with country code")
@@ -137,7 +140,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case *deadLetters || *replay != "":
 		return manageDeadLetters(ctx, d, *replay, out)
 	}
-	return serve(ctx, store, d, settings{orgs: orgs, addr: *addr, path: *path, ui: *ui, rec: reconcile{*waba, *every},
+	return serve(ctx, store, d, settings{orgs: orgs, addr: *addr, path: *path, rec: reconcile{*waba, *every},
+		ui:      uiConfig{addr: *ui, credential: getenv(envUICredential), certFile: *uiCert, keyFile: *uiKey, tlsProxy: *uiProxy},
 		baseURL: cmp.Or(*baseURL, getenv("DOUBLETICK_BASE_URL")), maxAttempts: *maxAttempts}, out, getenv, ready)
 }
 
@@ -243,11 +247,12 @@ func manageDeadLetters(ctx context.Context, d *database, replay string, out io.W
 
 // settings are the receiver's flags.
 type settings struct {
-	orgs           []string
-	addr, path, ui string
-	rec            reconcile
-	baseURL        string // "" for DoubleTick's
-	maxAttempts    int
+	orgs        []string
+	addr, path  string
+	ui          uiConfig
+	rec         reconcile
+	baseURL     string // "" for DoubleTick's
+	maxAttempts int
 }
 
 // reconcile is which groups to reconcile, and how often.
@@ -320,8 +325,8 @@ func serve(ctx context.Context, store membership.Store, d *database, set setting
 		defer cancel()
 		in.Stop(stopCtx)
 	}()
-	if set.ui != "" {
-		stopUI, err := serveUI(ctx, in, set.ui, getenv(envUICredential), log, nil)
+	if set.ui.addr != "" {
+		stopUI, err := serveUI(ctx, in, set.ui, log, nil)
 		if err != nil {
 			return err
 		}

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,22 +38,45 @@ func uiEndpoints(in webhookInbox) (uiendpoints.Bundle, error) {
 	return nil, fmt.Errorf("the River UI of an inbox of type %T", in)
 }
 
-// serveUI serves River UI for in on addr until ctx ends, behind HTTP basic
-// auth when credential ("user:password") is set. It refuses an address
-// that is not loopback without a credential: River UI retries, cancels and
-// deletes deliveries, and shows their bodies. ready, when not nil, gets the
-// address it listens on.
-func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log *slog.Logger, ready chan<- string) (stop func(), err error) {
+// uiConfig says where and how River UI is served.
+type uiConfig struct {
+	addr string
+	// credential is "user:password" for HTTP basic auth, "" for none.
+	credential string
+	// certFile and keyFile serve it over TLS; tlsProxy says a proxy
+	// in front of it terminates TLS.
+	certFile, keyFile string
+	tlsProxy          bool
+}
+
+// serveUI serves River UI for in until ctx ends, behind HTTP basic auth
+// when cfg has a credential. An address that is not loopback needs a
+// credential and TLS (its own, or a proxy's): River UI retries, cancels and
+// deletes deliveries, and shows their bodies, and a password sent over
+// plain HTTP can be read on the way. ready, when not nil, gets the address
+// it listens on.
+func serveUI(ctx context.Context, in webhookInbox, cfg uiConfig, log *slog.Logger, ready chan<- string) (stop func(), err error) {
+	credential := cfg.credential
 	if err := checkCredential(credential); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("-ui %s: %w", addr, err)
+	if (cfg.certFile == "") != (cfg.keyFile == "") {
+		return nil, errors.New("-ui-tls-cert and -ui-tls-key go together")
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); credential == "" && (!ok || !tcp.IP.IsLoopback()) {
-		ln.Close()
-		return nil, fmt.Errorf("-ui %s is not a loopback address: set %s (user:password) to serve River UI there", addr, envUICredential)
+	serveTLS := cfg.certFile != ""
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return nil, fmt.Errorf("-ui %s: %w", cfg.addr, err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		switch {
+		case credential == "":
+			ln.Close()
+			return nil, fmt.Errorf("-ui %s is not a loopback address: set %s (user:password) to serve River UI there", cfg.addr, envUICredential)
+		case !serveTLS && !cfg.tlsProxy:
+			ln.Close()
+			return nil, fmt.Errorf("-ui %s is not a loopback address: serve it over TLS (-ui-tls-cert and -ui-tls-key), or say that a proxy in front of it does (-ui-tls-proxy); over plain HTTP its password could be read on the way", cfg.addr)
+		}
 	}
 	endpoints, err := uiEndpoints(in)
 	if err != nil {
@@ -69,7 +96,7 @@ func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log 
 	// cross-origin write (a form posting text/plain JSON to
 	// /api/jobs/delete did) is refused, with or without the credential a
 	// browser adds by itself.
-	var h http.Handler = http.NewCrossOriginProtection().Handler(ui)
+	var h http.Handler = http.NewCrossOriginProtection().Handler(replayOnly(in, ui, log))
 	if credential != "" {
 		h = basicAuth(credential, h)
 	}
@@ -77,12 +104,29 @@ func serveUI(ctx context.Context, in webhookInbox, addr, credential string, log 
 		h = loopbackHost(h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if serveTLS {
+		// Loaded now, so that a wrong file is an error at start.
+		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("-ui-tls-cert, -ui-tls-key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
 	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if serveTLS {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			log.Error("River UI stopped", "error", err)
 		}
 	}()
-	log.Info("River UI for the inbox", "url", "http://"+ln.Addr().String()+"/")
+	log.Info("River UI for the inbox", "url", scheme+"://"+ln.Addr().String()+"/")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -149,4 +193,54 @@ func loopbackHost(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// retryPath is River UI's endpoint of its Retry button.
+const retryPath = "/api/jobs/retry"
+
+// replayOnly routes River UI's Retry through the inbox's Replay, which runs
+// a dead letter again and refuses any other delivery: River's JobRetry
+// runs a completed delivery again too, and its callbacks with it. The
+// answer is River UI's ({"status":"ok"}), or 409 naming the first ID that
+// is not a dead letter (the ones before it are replayed).
+func replayOnly(in webhookInbox, next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != retryPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var req struct {
+			IDs []json.Number `json:"ids"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil || len(req.IDs) == 0 || len(req.IDs) > 1000 {
+			writeUIError(w, http.StatusBadRequest, "want {\"ids\": [...]}: 1 to 1000 job IDs")
+			return
+		}
+		for _, raw := range req.IDs {
+			id, err := strconv.ParseInt(strings.Trim(raw.String(), `"`), 10, 64)
+			if err != nil {
+				writeUIError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a job ID", raw))
+				return
+			}
+			switch err := in.Replay(r.Context(), id); {
+			case errors.Is(err, inbox.ErrNotDeadLetter):
+				writeUIError(w, http.StatusConflict, fmt.Sprintf("job %d is not a dead letter: only dead letters run again, so that no webhook's callbacks run twice", id))
+				return
+			case err != nil:
+				log.Error("River UI retry", "job", id, "error", err)
+				writeUIError(w, http.StatusInternalServerError, "the retry failed")
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+}
+
+// writeUIError answers as River UI's API does: {"message": …}.
+func writeUIError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }

@@ -2,14 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +30,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -86,7 +97,7 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	stop, err := serveUI(ctx, in, "127.0.0.1:0", "operator:ui-pass-1234567890", log, ready)
+	stop, err := serveUI(ctx, in, uiConfig{addr: "127.0.0.1:0", credential: "operator:ui-pass-1234567890"}, log, ready)
 	require.NoError(t, err)
 	defer stop()
 	base := "http://" + <-ready
@@ -130,11 +141,11 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 func TestUIRefusesAnOpenAddressWithoutACredential(t *testing.T) {
 	in, _, _, _ := deadLetterInbox(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, err := serveUI(context.Background(), in, "0.0.0.0:0", "", log, nil)
+	_, err := serveUI(context.Background(), in, uiConfig{addr: "0.0.0.0:0"}, log, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), envUICredential)
 	for _, weak := range []string{"no-colon", ":", "admin:", "admin:short-pass", ":a-long-enough-password"} {
-		_, err = serveUI(context.Background(), in, "127.0.0.1:0", weak, log, nil)
+		_, err = serveUI(context.Background(), in, uiConfig{addr: "127.0.0.1:0", credential: weak}, log, nil)
 		assert.ErrorContains(t, err, "user:password, with a user and a password of 16 characters or more", weak)
 	}
 }
@@ -150,7 +161,7 @@ func TestUIRefusesCrossOriginWritesRebindingAndGuessing(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	const credential = "ops:a-long-enough-password"
-	stop, err := serveUI(ctx, in, "127.0.0.1:0", credential, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	stop, err := serveUI(ctx, in, uiConfig{addr: "127.0.0.1:0", credential: credential}, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
 	require.NoError(t, err)
 	defer stop()
 	addr := <-ready
@@ -202,4 +213,107 @@ func TestUIFlag(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Regexp(t, `River UI for the inbox" url=http://127\.0\.0\.1:\d+/`, out.String())
+}
+
+// River UI's Retry replays a dead letter, and never runs a completed
+// delivery's callbacks again (River's JobRetry would).
+func TestUIRetryRunsOnlyDeadLetters(t *testing.T) {
+	in, id, fixed, ran := deadLetterInbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	stop, err := serveUI(ctx, in, uiConfig{addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	require.NoError(t, err)
+	defer stop()
+	addr := <-ready
+	retry := func(body string) (int, string) {
+		res, err := http.Post("http://"+addr+retryPath, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	fixed.Store(true)
+	code, body := retry(fmt.Sprintf(`{"ids":["%d"]}`, id))
+	require.Equal(t, http.StatusOK, code, body)
+	assert.JSONEq(t, `{"status":"ok"}`, body)
+	require.Eventually(t, func() bool { return ran.Load() == 1 }, 20*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { idle, err := in.Idle(ctx); return err == nil && idle }, 20*time.Second, 5*time.Millisecond)
+
+	code, body = retry(fmt.Sprintf(`{"ids":["%d"]}`, id))
+	assert.Equal(t, http.StatusConflict, code)
+	assert.Contains(t, body, "is not a dead letter")
+	code, _ = retry(`{"ids":["x"]}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, _ = retry(`{}`)
+	assert.Equal(t, http.StatusBadRequest, code)
+	job, err := in.RiverClient().JobGet(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, rivertype.JobStateCompleted, job.State, "the handled delivery is not queued again")
+	assert.Equal(t, int32(1), ran.Load())
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their files and a pool that trusts it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "crmsync test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// Off loopback, River UI needs TLS, its own or a proxy's, besides a
+// credential: over plain HTTP the password could be read on the way.
+func TestUIOffLoopbackNeedsTLS(t *testing.T) {
+	in, _, _, _ := deadLetterInbox(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	const credential = "ops:a-long-enough-password"
+	_, err := serveUI(context.Background(), in, uiConfig{addr: "0.0.0.0:0", credential: credential}, log, nil)
+	require.ErrorContains(t, err, "-ui-tls-cert")
+	_, err = serveUI(context.Background(), in, uiConfig{addr: "0.0.0.0:0", credential: credential, certFile: "c.pem"}, log, nil)
+	require.ErrorContains(t, err, "go together")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	stop, err := serveUI(ctx, in, uiConfig{addr: "0.0.0.0:0", credential: credential, tlsProxy: true}, log, ready)
+	require.NoError(t, err, "behind a TLS proxy")
+	stop()
+	<-ready
+
+	certFile, keyFile, pool := selfSigned(t)
+	stop, err = serveUI(ctx, in, uiConfig{addr: "0.0.0.0:0", credential: credential, certFile: certFile, keyFile: keyFile}, log, ready)
+	require.NoError(t, err)
+	defer stop()
+	_, port, err := net.SplitHostPort(<-ready)
+	require.NoError(t, err)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, err := http.NewRequest(http.MethodGet, "https://127.0.0.1:"+port+"/api/jobs?state=discarded", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("ops", "a-long-enough-password")
+	res, err := hc.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "served over TLS")
+	res, err = http.Get("http://127.0.0.1:" + port + "/")
+	if err == nil {
+		res.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "plain HTTP to the TLS port is refused")
+	}
 }

@@ -2,6 +2,7 @@ package doubletick_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,4 +196,31 @@ func TestAURLUserNameIsNeverShown(t *testing.T) {
 	require.Error(t, err, "plain http to a host that is not loopback")
 	assert.NotContains(t, err.Error(), "tok-as-user-123456")
 	assert.Contains(t, err.Error(), "[REDACTED]@api.example.com")
+}
+
+// A server that echoes a registration back in its error (a validation
+// message quoting the URL) shows none of the URL's credentials: its user
+// name, password and query values are scrubbed from the error and the
+// debug log, as written and decoded.
+func TestAnEchoedRegistrationURLIsScrubbed(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		msg, _ := json.Marshal(map[string]any{"message": []string{"url is invalid: " + string(body)}, "error": "Bad Request"})
+		_, _ = w.Write(msg)
+	}
+	var logs strings.Builder
+	c := newTestClient(t, echo, doubletick.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	_, _, err := c.Webhooks.Register(context.Background(), &doubletick.WebhookRegistration{
+		URL:  "https://user-token-42:p%40ss-word-42@crm.example.com/hooks?sig=query-secret-42&x=plus%2Bvalue-42",
+		Name: "crm", Events: []webhooks.Type{webhooks.TypeMessageReceived}, WABANumbers: []string{"911111111111"}})
+	require.Error(t, err)
+	var apiErr *doubletick.APIError
+	require.ErrorAs(t, err, &apiErr)
+	shown := err.Error() + string(apiErr.Body) + fmt.Sprint(apiErr.Messages) + logs.String()
+	assert.Contains(t, shown, "crm.example.com", "the rest of the URL is kept")
+	for _, secret := range []string{"user-token-42", "p%40ss-word-42", "p@ss-word-42", "query-secret-42", "plus%2Bvalue-42", "plus+value-42"} {
+		assert.NotContains(t, shown, secret)
+	}
 }

@@ -206,7 +206,11 @@ func (r *WebhookRegistration) wire() any {
 	}{w, auth}
 }
 
-// secrets returns the values of r that are credentials.
+// secrets returns the values of r that are credentials: its
+// authorization, headers and query parameters, and those its URL carries
+// (a user name, which may be a token, a password, and query values), as
+// written and decoded, so that a server that echoes the URL back shows
+// none of them in an error or the debug log.
 func (r *WebhookRegistration) secrets() []string {
 	var out []string
 	if r.Authorization != nil {
@@ -214,6 +218,25 @@ func (r *WebhookRegistration) secrets() []string {
 	}
 	for _, m := range []map[string]string{r.Headers, r.Query} {
 		for _, v := range m {
+			out = append(out, v)
+		}
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return out
+	}
+	if u.User != nil {
+		user, _, _ := strings.Cut(u.User.String(), ":") // as written
+		out = append(out, u.User.Username(), user)
+		if pass, ok := u.User.Password(); ok {
+			_, written, _ := strings.Cut(u.User.String(), ":")
+			out = append(out, pass, written)
+		}
+	}
+	for pair := range strings.SplitSeq(u.RawQuery, "&") {
+		_, written, _ := strings.Cut(pair, "=")
+		out = append(out, written)
+		if v, err := url.QueryUnescape(written); err == nil {
 			out = append(out, v)
 		}
 	}

@@ -106,6 +106,10 @@ type Stats struct {
 	// has waited, 0 when none waits: a growing value means the workers do
 	// not keep up, or none runs.
 	OldestWaiting time.Duration
+	// StoredBytes is what the deliveries kept take in the database, in
+	// every state, handled ones included: what [WithMaxStoredBytes]
+	// bounds.
+	StoredBytes int64
 }
 
 // StatsCap is the count past which Stats counts retrying deliveries and dead
@@ -157,7 +161,8 @@ func (a *Admin[TTx]) Stats(ctx context.Context) (Stats, error) {
 	if len(oldest.Jobs) == 1 {
 		st.OldestWaiting = max(0, time.Since(oldest.Jobs[0].ScheduledAt))
 	}
-	return st, nil
+	st.StoredBytes, err = storedBytes(ctx, a.client, a.org)
+	return st, err
 }
 
 // DeadLetter is a delivery whose callbacks failed on every attempt, or that

@@ -33,6 +33,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -146,12 +147,15 @@ type Inbox[TTx any] struct {
 	resumeAtStart bool
 	stores        *groupCommit
 	observer      Observer
+	bound         *bound[TTx]
 }
 
-// newInbox returns an Inbox storing through client, by group commit.
-func newInbox[TTx any](client *river.Client[TTx], h *webhooks.Handler, logger *slog.Logger, work, resumeAtStart bool) *Inbox[TTx] {
-	in := &Inbox[TTx]{Admin: &Admin[TTx]{client: client}, handler: h, logger: logger, work: work, resumeAtStart: resumeAtStart}
+// newInbox returns an Inbox storing through client, by group commit,
+// within the bound of c.
+func newInbox[TTx any](client *river.Client[TTx], h *webhooks.Handler, c *config, work, resumeAtStart bool) *Inbox[TTx] {
+	in := &Inbox[TTx]{Admin: &Admin[TTx]{client: client}, handler: h, logger: c.logger, work: work, resumeAtStart: resumeAtStart, observer: c.observer}
 	in.stores = &groupCommit{max: maxBatch, timeout: storeTimeout, commit: in.insertMany}
+	in.bound = &bound[TTx]{client: client, max: cmp.Or(c.maxStoredBytes, DefaultMaxStoredBytes), logger: c.logger, now: time.Now}
 	return in
 }
 
@@ -215,9 +219,7 @@ func New[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], h *webhoo
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	_, sqlite := any(driver).(*riversqlite.Driver)
-	in := newInbox(client, h, c.logger, c.work, sqlite)
-	in.observer = c.observer
-	return in, nil
+	return newInbox(client, h, &c, c.work, sqlite), nil
 }
 
 // defaultConfig is the configuration of an Inbox made without options.
@@ -283,9 +285,7 @@ func Attach[TTx any](client *river.Client[TTx], h *webhooks.Handler, opts ...Att
 	if err != nil {
 		return nil, err
 	}
-	in := newInbox(client, h, c.logger, false, false)
-	in.observer = c.observer
-	return in, nil
+	return newInbox(client, h, &c, false, false), nil
 }
 
 // Migrate runs River's migrations up. Replicas that start together race to
@@ -364,6 +364,9 @@ func (in *Inbox[TTx]) resumeOrphans(ctx context.Context) error {
 // Stop stops fetching deliveries and waits, until ctx ends, for the running
 // ones to finish.
 func (in *Inbox[TTx]) Stop(ctx context.Context) error {
+	if err := in.bound.wait(ctx); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
 	if !in.work {
 		return nil
 	}
@@ -374,9 +377,10 @@ func (in *Inbox[TTx]) Stop(ctx context.Context) error {
 }
 
 // ServeHTTP receives one webhook: it refuses it as the Handler would
-// (405, 413, 401, 415, 400; nothing stored), stores it, and answers 200 once
-// the store has committed, or when the event was already in the inbox. A
-// store that fails is answered 500. Deliveries that arrive together are
+// (405, 413, 401, 404, 415, 400; nothing stored), stores it, and answers 200
+// once the store has committed, or when the event was already in the
+// inbox. A store that fails is answered 500; a delivery that would pass
+// [WithMaxStoredBytes] when nothing handled is left to delete, 503. Deliveries that arrive together are
 // stored in one transaction (group commit): a delivery arriving while none
 // is being stored is stored at once, alone; those arriving during a store
 // are stored together right after it.
@@ -398,16 +402,35 @@ func (in *Inbox[TTx]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		job.Carried = carried(obs.Carry(r.Context()))
 	}
 	status := http.StatusOK
-	if err := in.stores.store(r.Context(), job); err != nil {
+	size := storedSize(len(d.Body))
+	switch err := in.store(r.Context(), job, size); {
+	case errors.Is(err, errFull):
+		status = http.StatusServiceUnavailable
+		in.logger.ErrorContext(r.Context(), "inbox: full: a webhook was refused", orgAttrs(d.Org, "type", d.Event.Type(), "group", d.Event.Group(), "error", err)...)
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "webhook inbox full", status)
+	case err != nil:
 		status = http.StatusInternalServerError
 		in.logger.ErrorContext(r.Context(), "inbox: storing a webhook failed", orgAttrs(d.Org, "type", d.Event.Type(), "group", d.Event.Group(), "error", err)...)
 		http.Error(w, "webhook not stored", status)
-	} else {
+	default:
 		w.WriteHeader(status)
 	}
 	if obs.Stored != nil {
 		obs.Stored(r.Context(), StoredInfo{EventType: webhooks.ObservedType(d.Event), Status: status, Duration: time.Since(start), Org: d.Org})
 	}
+}
+
+// store stores job, of about size bytes, within the inbox's bound.
+func (in *Inbox[TTx]) store(ctx context.Context, job JobArgs, size int) error {
+	if !in.bound.admit(ctx, size) {
+		return errFull
+	}
+	if err := in.stores.store(ctx, job); err != nil {
+		return err
+	}
+	in.bound.stored(size)
+	return nil
 }
 
 // RiverClient returns the River client the inbox stores and works through,

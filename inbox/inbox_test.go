@@ -397,6 +397,8 @@ func TestStatsCountTheDeliveries(t *testing.T) {
 	assert.Equal(t, 3, st.Waiting, "nobody works them")
 	assert.Zero(t, st.Running+st.Retrying+st.Dead)
 	assert.GreaterOrEqual(t, st.OldestWaiting, 20*time.Millisecond)
+	bytes := st.StoredBytes
+	assert.Greater(t, bytes, int64(3*len(joined("2026-01-15T10:00:00.000Z"))), "three bodies, in base64 within their jobs")
 
 	// Worked by a process whose callback always fails: dead letters.
 	failing := handler(t, webhooks.OnEvent(func(context.Context, webhooks.Event) error { return errors.New("down") }))
@@ -408,7 +410,7 @@ func TestStatsCountTheDeliveries(t *testing.T) {
 	eventually(t, "three dead letters and nothing else", func() bool {
 		st, err = in.Stats(ctx)
 		require.NoError(t, err)
-		return st == inbox.Stats{Dead: 3}
+		return st == inbox.Stats{Dead: 3, StoredBytes: bytes}
 	})
 }
 

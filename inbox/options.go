@@ -25,6 +25,8 @@ type config struct {
 	work          bool
 	retry         river.ClientRetryPolicy
 	observer      Observer
+	// maxStoredBytes bounds what the inbox keeps; 0 is the default.
+	maxStoredBytes int64
 }
 
 // Option configures an Inbox made by [New], which runs a River client of

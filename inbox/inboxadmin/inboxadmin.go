@@ -137,7 +137,7 @@ func Status(ctx context.Context, in Inbox, w io.Writer, asJSON bool) error {
 	if asJSON {
 		return writeJSON(w, map[string]any{
 			"waiting": st.Waiting, "running": st.Running, "retrying": st.Retrying, "dead": st.Dead,
-			"oldestWaitingSeconds": st.OldestWaiting.Seconds(),
+			"oldestWaitingSeconds": st.OldestWaiting.Seconds(), "storedBytes": st.StoredBytes,
 		})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -146,6 +146,7 @@ func Status(ctx context.Context, in Inbox, w io.Writer, asJSON bool) error {
 	fmt.Fprintf(tw, "retrying\t%d\n", st.Retrying)
 	fmt.Fprintf(tw, "dead letters\t%s\n", capped(st.Dead))
 	fmt.Fprintf(tw, "oldest waiting\t%s\n", st.OldestWaiting.Round(time.Millisecond))
+	fmt.Fprintf(tw, "bytes kept\t%d\n", st.StoredBytes)
 	return tw.Flush()
 }
 

@@ -105,7 +105,7 @@ func TestObserveStatsReportsCountsOnCollection(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	tel, err := dtotel.New(dtotel.WithMeterProvider(mp))
 	require.NoError(t, err)
-	in := &stats{st: inbox.Stats{Waiting: 3, Running: 1, Dead: 2, OldestWaiting: 1500 * time.Millisecond}}
+	in := &stats{st: inbox.Stats{Waiting: 3, Running: 1, Dead: 2, OldestWaiting: 1500 * time.Millisecond, StoredBytes: 4096}}
 	require.NoError(t, otelinbox.ObserveStats(tel, in))
 
 	var rm metricdata.ResourceMetrics
@@ -129,7 +129,7 @@ func TestObserveStatsReportsCountsOnCollection(t *testing.T) {
 	assert.Equal(t, map[string]float64{
 		"doubletick.inbox.deliveries/waiting": 3, "doubletick.inbox.deliveries/running": 1,
 		"doubletick.inbox.deliveries/retrying": 0, "doubletick.inbox.deliveries/dead": 2,
-		"doubletick.inbox.oldest_waiting": 1.5,
+		"doubletick.inbox.oldest_waiting": 1.5, "doubletick.inbox.stored/": 4096,
 	}, got)
 	assert.Equal(t, 1, in.reads, "one read per collection")
 }

@@ -21,8 +21,9 @@ type StatsReader interface {
 }
 
 // ObserveStats reports an inbox's counts each time metrics are collected:
-// doubletick.inbox.deliveries (by doubletick.inbox.state) and
-// doubletick.inbox.oldest_waiting (seconds). Each collection reads in's
+// doubletick.inbox.deliveries (by doubletick.inbox.state),
+// doubletick.inbox.oldest_waiting (seconds) and doubletick.inbox.stored
+// (bytes kept, which inbox.WithMaxStoredBytes bounds). Each collection reads in's
 // Stats once, which queries the inbox's database: collect every few
 // seconds, not more often.
 func ObserveStats(tel *dtotel.Telemetry, in StatsReader) error {
@@ -34,6 +35,11 @@ func ObserveStats(tel *dtotel.Telemetry, in StatsReader) error {
 	}
 	oldest, err := meter.Float64ObservableGauge("doubletick.inbox.oldest_waiting", metric.WithUnit("s"),
 		metric.WithDescription("How long the delivery waiting longest for a worker has waited."))
+	if err != nil {
+		return err
+	}
+	stored, err := meter.Int64ObservableGauge("doubletick.inbox.stored", metric.WithUnit("By"),
+		metric.WithDescription("Bytes the inbox's deliveries take in its database, in every state; inbox.WithMaxStoredBytes bounds them."))
 	if err != nil {
 		return err
 	}
@@ -50,7 +56,8 @@ func ObserveStats(tel *dtotel.Telemetry, in StatsReader) error {
 			o.ObserveInt64(deliveries, int64(n), states[i])
 		}
 		o.ObserveFloat64(oldest, st.OldestWaiting.Seconds())
+		o.ObserveInt64(stored, st.StoredBytes)
 		return nil
-	}, deliveries, oldest)
+	}, deliveries, oldest, stored)
 	return err
 }

@@ -123,7 +123,25 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 		_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
 		return err
 	})
-	require.NoError(t, chromedp.Do(tab, enable, authorize,
+	// A page of another origin the operator visits posts a form to River
+	// UI's delete, as text/plain JSON, in this browser, which adds the
+	// credential by itself: refused, and nothing is deleted.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<html><body><form method="POST" action="%s/api/jobs/delete" enctype="text/plain">`+
+			`<input name='{"ids":["%d"],"x":"' value='"}'></form><script>document.forms[0].submit()</script></body></html>`, base, id)
+	}))
+	defer evil.Close()
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1) // another site, not only another origin
+	require.NoError(t, chromedp.Do(tab, enable, authorize, chromedp.Navigate(evilURL)), "the other site's page")
+	require.Eventually(t, func() bool {
+		at, err := chromedp.Run(tab, chromedp.Location())
+		return err == nil && strings.HasSuffix(at, "/api/jobs/delete")
+	}, 30*time.Second, 50*time.Millisecond, "the form was posted")
+	dead, err := in.DeadLetters(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1, "the cross-site form deleted nothing")
+
+	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", base, id)),
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "doubletick_webhook")]`)),
 	), "River UI's job page")
@@ -133,7 +151,7 @@ func TestRiverUIShowsAndReplaysADeadLetter(t *testing.T) {
 	assert.Contains(t, page, "the CRM is down", "the page shows the dead letter's error")
 	require.Eventually(t, func() bool { return ran.Load() == 1 }, 30*time.Second, 20*time.Millisecond,
 		"the Retry button replayed the dead letter, and the callback ran")
-	dead, err := in.DeadLetters(ctx, 10)
+	dead, err = in.DeadLetters(ctx, 10)
 	require.NoError(t, err)
 	assert.Empty(t, dead)
 }

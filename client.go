@@ -338,7 +338,9 @@ func newEndpoint(key string) endpoint {
 // errors as its own methods. path is relative to the base URL, starts with
 // "/" and carries no query: pass that in query, which may be nil. body, when
 // not nil, is sent as JSON; a 2xx answer is decoded into out when out is not
-// nil. The limiter keys the call as method + " " + path, so a path that
+// nil, or, when out is a *json.RawMessage, given as it came (nil when
+// empty, and not checked to be JSON). The limiter keys the call as
+// method + " " + path, so a path that
 // embeds an ID gets a bucket of its own; [PathLimiter] keeps such buckets
 // bounded.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) (*Response, error) {

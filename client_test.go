@@ -739,3 +739,24 @@ func TestDoReachesAnyPath(t *testing.T) {
 		assert.ErrorAs(t, err, &verr, "%q %q", bad[0], bad[1])
 	}
 }
+
+// Do's caller can take a 2xx body as it came, empty or not.
+func TestDoGivesTheRawBody(t *testing.T) {
+	var body string
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if body == "" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	})
+	var raw json.RawMessage
+	_, err := c.Do(context.Background(), http.MethodDelete, "/v1/thing", nil, nil, &raw)
+	require.NoError(t, err)
+	assert.Nil(t, raw, "an empty answer")
+	body = `{"items":[1,2],"hasMore":false}`
+	_, err = c.Do(context.Background(), http.MethodGet, "/v1/thing", nil, nil, &raw)
+	require.NoError(t, err)
+	assert.JSONEq(t, body, string(raw))
+}

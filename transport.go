@@ -199,6 +199,13 @@ func (c *Client) decode(httpResp *http.Response, resp *Response, ep endpoint, ou
 	if err != nil {
 		return &DecodeError{Method: method, Route: route, StatusCode: status, Err: err}
 	}
+	if rm, ok := out.(*json.RawMessage); ok { // Do's caller takes the body as it came
+		*rm = nil
+		if len(bytes.TrimSpace(raw)) > 0 {
+			*rm = raw
+		}
+		return nil
+	}
 	if _, ok := out.(emptyBodyAllowed); ok && len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}

@@ -159,7 +159,7 @@ powershell" prints a shell completion script.`,
 		a.teamCommand(),
 		a.walletCommand(), a.listenCommand(), a.triggerCommand(),
 		a.verifyCommand(),
-		a.fakeCommand(), a.inboxCommand(), a.profilesCommand(), a.versionCommand())
+		a.fakeCommand(), a.inboxCommand(), a.profilesCommand(), a.apiCommand(), a.versionCommand())
 	// --version prints what the version command prints.
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"reflect"
@@ -57,10 +58,11 @@ var envHelp = map[string]string{
 	envWebhookSecretFile: "a file holding the webhook secret(s), read when " + envWebhookSecret + " is unset",
 	envInboxDatabaseURL:  "the PostgreSQL URL of an inbox's database, read when --sqlite is not given",
 	envProfile:           "the profile to use when --profile is not given (doubletick profiles list)",
+	envDebug:             "api or full: dump every request and answer on standard error, as --debug does",
 	envConfig:            "the profiles' file (default $XDG_CONFIG_HOME/doubletick/config.json, or ~/.config/doubletick/config.json)",
 }
 
-var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL, envProfile, envConfig}
+var apiEnv = []string{envAPIKey, envAPIKeyFile, envBaseURL, envProfile, envConfig, envDebug}
 var webhookEnv = []string{envWebhookSecret, envWebhookSecretFile}
 
 // usageError is a mistake in how the command was run: exit code 2.
@@ -86,6 +88,7 @@ type app struct {
 	json        bool
 	baseURL     string
 	profileFlag string
+	debugFlag   string
 
 	// The profile --profile or $DOUBLETICK_PROFILE names, read once by
 	// activeProfile.
@@ -145,6 +148,9 @@ powershell" prints a shell completion script.`,
 	}
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print results as JSON")
 	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "the API's address (default the profile's, $"+envBaseURL+", or "+doubletick.DefaultBaseURL+")")
+	root.PersistentFlags().StringVar(&a.debugFlag, "debug", "", "dump every request and answer on standard error, secrets replaced: api (phone numbers masked; --debug alone) or full (default $"+envDebug+")")
+	root.PersistentFlags().Lookup("debug").NoOptDefVal = debugAPI
+	_ = root.RegisterFlagCompletionFunc("debug", fixedCompletion(debugAPI, debugFull))
 	root.PersistentFlags().StringVar(&a.profileFlag, "profile", "", "the organisation's profile to use (default $"+envProfile+"; doubletick profiles list)")
 	_ = root.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		f, _, err := a.loadProfiles()
@@ -252,6 +258,23 @@ func (a *app) sendingSecret() (string, error) {
 	return first, err
 }
 
+// webhookSecrets are the webhook secrets of the environment, for the dump
+// to replace; none when there are none.
+func (a *app) webhookSecrets() []string {
+	raw := a.getenv(envWebhookSecret)
+	if raw == "" {
+		if path := a.getenv(envWebhookSecretFile); path != "" {
+			if b, err := os.ReadFile(path); err == nil {
+				raw = strings.TrimRight(string(b), "\r\n")
+			}
+		}
+	}
+	if raw == "" {
+		return nil
+	}
+	return strings.Split(raw, ",")
+}
+
 // secret reads a secret from the variable name, or from the file named by
 // the variable fileName; trailing line ends of the file are dropped.
 func (a *app) secret(name, fileName string) (string, error) {
@@ -294,6 +317,13 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 		return nil, err
 	}
 	opts = append([]doubletick.Option{doubletick.WithBaseURL(base), doubletick.WithUserAgent("doubletick-cli")}, opts...)
+	level, err := a.debugLevel()
+	if err != nil {
+		return nil, err
+	}
+	if level != debugOff {
+		opts = append(opts, doubletick.WithHTTPClient(&http.Client{Transport: a.newDebugTransport(level, append(a.webhookSecrets(), key)...)}))
+	}
 	c, err := doubletick.NewClient(key, opts...)
 	if err != nil {
 		return nil, usageError{err}

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,6 +216,34 @@ func (a *Admin[TTx]) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, 
 // or no job at all. Nothing is run then.
 var ErrNotDeadLetter = errors.New("inbox: not a dead letter of the inbox")
 
+// NotDeadLetterError is the error of [Admin.Replay] for a job that is not
+// one of the inbox's dead letters, saying what it is instead. It matches
+// [ErrNotDeadLetter].
+type NotDeadLetterError struct {
+	// ID is the job asked for.
+	ID int64
+	// Kind and State are the job's, "" when there is no such job.
+	Kind  string
+	State rivertype.JobState
+	// Org is the organisation it belongs to, when it is a dead letter of
+	// another organisation than the Admin's ([Admin.ForOrg]); "" otherwise.
+	Org string
+}
+
+// Error says what the job is.
+func (e *NotDeadLetterError) Error() string {
+	switch {
+	case e.State == "":
+		return fmt.Sprintf("inbox: replaying %d: %v: no such job", e.ID, ErrNotDeadLetter)
+	case e.Org != "":
+		return fmt.Sprintf("inbox: replaying %d: %v: a delivery of organisation %s", e.ID, ErrNotDeadLetter, e.Org)
+	}
+	return fmt.Sprintf("inbox: replaying %d: %v: a %s job, %s", e.ID, ErrNotDeadLetter, e.Kind, e.State)
+}
+
+// Is reports whether target is ErrNotDeadLetter.
+func (e *NotDeadLetterError) Is(target error) bool { return target == ErrNotDeadLetter }
+
 // Replay makes one of the inbox's dead letters (see [Admin.DeadLetters]) run
 // again as soon as a worker is free. It is given one more attempt: River's
 // JobRetry raises a job's maximum by one when it has used them all. If that
@@ -225,16 +254,16 @@ func (a *Admin[TTx]) Replay(ctx context.Context, id int64) error {
 	job, err := a.client.JobGet(ctx, id)
 	switch {
 	case errors.Is(err, river.ErrNotFound):
-		return fmt.Errorf("inbox: replaying %d: %w: no such job", id, ErrNotDeadLetter)
+		return &NotDeadLetterError{ID: id}
 	case err != nil:
 		return fmt.Errorf("inbox: replaying %d: %w", id, err)
 	case job.Kind != Kind || !slices.Contains(deadStates, job.State):
-		return fmt.Errorf("inbox: replaying %d: %w: a %s job, %s", id, ErrNotDeadLetter, job.Kind, job.State)
+		return &NotDeadLetterError{ID: id, Kind: job.Kind, State: job.State}
 	}
 	if a.org != "" {
 		var d JobArgs
 		if err := unmarshalArgs(job.EncodedArgs, &d); err != nil || d.Org != a.org {
-			return fmt.Errorf("inbox: replaying %d: %w: not a delivery of organisation %s", id, ErrNotDeadLetter, a.org)
+			return &NotDeadLetterError{ID: id, Kind: job.Kind, State: job.State, Org: cmp.Or(d.Org, "(none)")}
 		}
 	}
 	if _, err := a.client.JobRetry(ctx, id); err != nil {

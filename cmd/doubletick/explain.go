@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/doubletick-go/doubletick"
@@ -69,6 +72,30 @@ func flagFor(cmd *cobra.Command, field string) string {
 // apiName matches a camel-case field name of the API: "groupId".
 var apiName = regexp.MustCompile(`\b[a-z]+[A-Z][A-Za-z]*\b`)
 
+// listedFields replaces, in a detail, the one-word field names of cmd (such
+// as "to", which apiName cannot tell from the word) where the detail lists
+// them ("one of --group and to", "to or groupId"), by their flags.
+func listedFields(cmd *cobra.Command, detail string) string {
+	for _, pair := range strings.Fields(cmd.Annotations["fields"]) {
+		field, flag, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(field, ".[") || apiName.MatchString(field) {
+			continue
+		}
+		q := regexp.QuoteMeta(field)
+		listed := regexp.MustCompile(`(\b(?:and|or|of) )` + q + `\b|\b` + q + `( (?:and|or) )`)
+		detail = listed.ReplaceAllString(detail, "${1}"+flag+"${2}")
+	}
+	return detail
+}
+
+// sdkPrefix matches the prefixes the SDK's errors begin with: its package
+// and the function that refused ("webhooks: NewHMACVerifier: ").
+var sdkPrefix = regexp.MustCompile(`^(?:(?:doubletick|webhooks|inbox|inboxadmin): )?(?:[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)?: )?`)
+
+// sdkDetail is err's text without the SDK's package and function: what a
+// command adds its own words to.
+func sdkDetail(err error) string { return sdkPrefix.ReplaceAllString(err.Error(), "") }
+
 // listIndex matches the index of a list item: "[2]".
 var listIndex = regexp.MustCompile(`^\[(\d+)\]$`)
 
@@ -83,9 +110,13 @@ func (a *app) explain(cmd *cobra.Command, err error) string {
 			// mutually exclusive"): those in camel case are names, not
 			// words, and become flags too.
 			detail := apiName.ReplaceAllStringFunc(f.Detail, func(name string) string { return flagFor(cmd, name) })
+			detail = listedFields(cmd, detail)
 			parts[i] = flagFor(cmd, f.Field) + ": " + detail
 		}
 		return cmd.CommandPath() + ": " + strings.Join(parts, "; ")
+	}
+	if msg, ok := a.networkError(err); ok {
+		return msg
 	}
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "doubletick: ") && !strings.HasPrefix(msg, "doubletick ") {
@@ -126,6 +157,36 @@ func (a *app) explain(cmd *cobra.Command, err error) string {
 		return msg
 	}
 	return msg + "\n  hint: " + hint
+}
+
+// networkError explains an error of the network, not of the API: which
+// address failed, why, and what to check.
+func (a *app) networkError(err error) (string, bool) {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "", false
+	}
+	var why string
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case ue.Timeout():
+		why = "no answer in time"
+	case errors.As(err, &dnsErr):
+		why = "no such host"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		why = "connection refused: nothing listens there"
+	case errors.As(err, &opErr):
+		why = sdkDetail(opErr.Err)
+	default:
+		why = sdkDetail(ue.Err)
+	}
+	where := "the API at " + a.printableBase()
+	check := "check --base-url, $" + envBaseURL
+	if name, p, _ := a.activeProfile(); p != nil {
+		check = "check profile " + name + "'s base URL (doubletick profiles list)"
+	}
+	return fmt.Sprintf("doubletick: could not reach %s: %s\n  hint: %s, and that this machine reaches it (a proxy, a firewall, the network)", where, printable(why), check), true
 }
 
 // secretFlag matches the flags people try for a secret.

@@ -54,7 +54,7 @@ func (a *app) groupsGetCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get GROUP_ID",
 		Short: "Show a group",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
@@ -79,7 +79,7 @@ func (a *app) groupsUpdateCommand() *cobra.Command {
 		Use:   "update GROUP_ID --waba NUMBER [--subject TEXT] [--description TEXT] [--new-group-id ID]",
 		Short: "Change a group's subject, description or groupId",
 		Long:  "Change a group's subject, description or groupId. What is not given stays as it is; the join approval mode cannot be changed.",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
@@ -150,7 +150,7 @@ func (a *app) groupsDeleteCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete GROUP_ID --yes",
 		Short: "Delete a group (it cannot be undone)",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
 				return usagef("deleting group %q cannot be undone: add --yes", args[0])
@@ -176,7 +176,7 @@ func (a *app) groupsAISummaryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ai-summary GROUP_ID --from DATE --to DATE",
 		Short: "Summarise a group's conversation over at most 7 days",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from.IsZero() || to.IsZero() {
 				return usagef("--from and --to are required (dates, e.g. 2026-11-01)")

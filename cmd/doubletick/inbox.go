@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -52,9 +53,14 @@ func (a *app) openInbox(cmd *cobra.Command, f *inboxFlags) (inboxadmin.Inbox, fu
 	if org != "" && !webhooks.ValidOrgID(org) {
 		return nil, nil, usagef("--org %q cannot name an organisation: use 1 to 64 letters, digits, '.', '_' or '-'", org)
 	}
+	if f.sqlite != "" {
+		if _, err := os.Stat(f.sqlite); err != nil {
+			return nil, nil, usagef("--sqlite %s: no such file: give the SQLite file the app's inbox stores in", printable(f.sqlite))
+		}
+	}
 	in, closeInbox, err := inboxadmin.Open(cmd.Context(), f.sqlite, url)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, usagef("%s", sdkDetail(err))
 	}
 	if org != "" {
 		one, err := inboxadmin.ForOrg(in, org)
@@ -76,8 +82,8 @@ func (a *app) inboxCmd(f *inboxFlags, c *cobra.Command, run func(cmd *cobra.Comm
 		}
 		defer closeInbox()
 		err = run(cmd, in, args)
-		if errors.Is(err, inbox.ErrNotDeadLetter) {
-			return usageError{err}
+		if nd, ok := errors.AsType[*inbox.NotDeadLetterError](err); ok {
+			return usagef("%s %d: not a dead letter: %s; see \"doubletick inbox dead-letters\"", cmd.CommandPath(), nd.ID, notDeadLetter(nd))
 		}
 		return err
 	}
@@ -152,6 +158,27 @@ func (a *app) inboxPurgeCommand(f *inboxFlags) *cobra.Command {
 	})
 	c.Flags().StringVar(&olderThan, "older-than", "", "how long ago they died: a Go duration (36h) or days (7d); required")
 	return c
+}
+
+// notDeadLetter says why a delivery is not replayed.
+func notDeadLetter(e *inbox.NotDeadLetterError) string {
+	switch {
+	case e.State == "":
+		return "no such delivery"
+	case e.Kind != inbox.Kind:
+		return "not a webhook delivery of the inbox (a " + printable(e.Kind) + " job)"
+	case e.Org != "":
+		return "a delivery of another organisation than --org's"
+	}
+	switch e.State {
+	case "completed":
+		return "it was handled: a replay would run its callbacks twice"
+	case "available", "running", "pending":
+		return "it is " + string(e.State) + ": it runs without a replay"
+	case "retryable", "scheduled":
+		return "it is " + string(e.State) + ": it runs again by itself"
+	}
+	return "it is " + string(e.State)
 }
 
 // parseAge reads a duration of --older-than: days ("7d") or a Go duration.

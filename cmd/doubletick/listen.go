@@ -61,6 +61,16 @@ func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhoo
 		return nil, err
 	}
 	secrets := strings.Split(raw, ",")
+	switch f.auth {
+	case "header", "hmac":
+		if f.name == "" {
+			return nil, usagef("--auth %s needs --name HEADER: the header the %s comes in", f.auth, map[string]string{"header": "credential", "hmac": "signature"}[f.auth])
+		}
+	case "query":
+		if f.name == "" {
+			return nil, usagef("--auth query needs --name PARAM: the query parameter the credential comes in")
+		}
+	}
 	var v webhooks.Verifier
 	switch f.auth {
 	case "bearer":
@@ -87,7 +97,7 @@ func (a *app) handler(f *verifierFlags, opts ...webhooks.HandlerOption) (*webhoo
 		return nil, usagef("--auth %q: want bearer, basic, header, query, hmac or standard", f.auth)
 	}
 	if err != nil {
-		return nil, usagef("--auth %s: %w", f.auth, err)
+		return nil, usagef("--auth %s with the secret of $%s: %s", f.auth, envWebhookSecret, sdkDetail(err))
 	}
 	format, err := bodyFormat(f.format)
 	if err != nil {

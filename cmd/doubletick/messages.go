@@ -72,7 +72,7 @@ looks up before you decide to send again.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.target.GroupID, "group", "", "the groupId of the group to send to")
+	fl.StringVar(&f.target.GroupID, "group", "", "the ID of the group to send to")
 	fl.StringVar(&f.target.To, "to", "", "the phone number to send to, with the country code")
 	fl.StringVar(&f.target.From, "from", "", "the WhatsApp Business number to send from (default: DoubleTick chooses)")
 	fl.StringVar(&f.target.MessageID, "message-id", "", "the message's ID, a UUID v4 (default: a new one)")
@@ -174,7 +174,7 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status MESSAGE_ID",
 		Short: "Show a message's delivery status",
-		Args:  args(1, "the messageId"),
+		Args:  args(1, "MESSAGE_ID, the message's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {

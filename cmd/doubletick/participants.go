@@ -22,7 +22,7 @@ func (a *app) participantsListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list GROUP_ID [--all | --limit N] [--rate R] [--current]",
 		Short: "List a group's present and past members, a page at a time or all",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := lf.check(); err != nil {
 				return err
@@ -76,7 +76,7 @@ func (a *app) participantsRemoveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove GROUP_ID PHONE",
 		Short: "Remove a member from a group",
-		Args:  args(2, "the groupId and the member's phone number"),
+		Args:  args(2, "GROUP_ID and the member's PHONE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
@@ -104,7 +104,7 @@ func (a *app) tagsAssignCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assign GROUP_ID [--tag NAME]... [--field NAME=VALUE]...",
 		Short: "Assign chat tags and custom field values to a group",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &doubletick.AssignTagsRequest{GroupID: args[0], Tags: tags}
 			for _, f := range fields {
@@ -136,7 +136,7 @@ func (a *app) tagsRemoveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove GROUP_ID [--tag NAME]... [--field NAME]...",
 		Short: "Remove chat tags and clear custom fields of a group",
-		Args:  args(1, "the groupId"),
+		Args:  args(1, "GROUP_ID, the group's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &doubletick.RemoveTagsRequest{GroupID: args[0], Tags: tags, CustomFields: fields}
 			if noLog {

@@ -107,7 +107,7 @@ participant events) are configured in DoubleTick's dashboard, not here.`,
 		cmd.Short = "Replace a webhook's registration"
 		cmd.Long = `Replace a webhook's registration with the one the flags describe. DoubleTick's
 edit guide requires the authorization: give --auth-type.`
-		cmd.Args = args(1, "the webhookId")
+		cmd.Args = args(1, "WEBHOOK_ID, the webhook's ID")
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		reg, err := a.registration(&f)
@@ -199,7 +199,7 @@ func (a *app) webhooksDeregisterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deregister WEBHOOK_ID",
 		Short: "Deregister a webhook",
-		Args:  args(1, "the webhookId"),
+		Args:  args(1, "WEBHOOK_ID, the webhook's ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {

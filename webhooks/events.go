@@ -104,6 +104,21 @@ const (
 	TypeMessagingHandover             Type = "MESSAGING_HANDOVER"
 )
 
+// RegistrationTypes returns the event types DoubleTick's registration API
+// documents (https://docs.doubletick.io/reference/register-webhook), in its
+// order: what a registration's Events may name. The group events and
+// [TypeConversationCostDeducted] and [TypeSLAEscalated] are not among them:
+// they are subscribed in DoubleTick's dashboard.
+func RegistrationTypes() []Type {
+	return []Type{TypeMessageReceived, TypeMessageStatusUpdate, TypeChatAssignedToAgent, TypeAssignedAgentStatusChanged,
+		TypeChatUnassigned, TypeUpdateCustomerCustomField, TypeWidgetLeadReceived, TypeVerifiedWidgetLeadReceived, TypeNewLead,
+		TypeRawCloudAPIWebhook, TypeCloseConversation, TypeTemplateUpdate, TypeAddTag, TypeRemoveTag,
+		TypeCallToWhatsAppMessageReceived, TypeConversationOpened, TypeCustomerBusinessChatOpen, TypeCustomerNoteCreated,
+		TypeCustomerNoteUpdated, TypeCustomerNoteDeleted, TypePostCallDisposition, TypeCallIncomingInitiated,
+		TypeCallOutgoingInitiated, TypeCallAccepted, TypeCallEnded, TypeCallRejected, TypeCallMissed, TypeCallNotPicked,
+		TypeStandbyMessageReceived, TypeMessagingHandover}
+}
+
 // The event types DoubleTick delivers that its registration API cannot
 // subscribe to: they are set up in its dashboard (Settings → Webhooks),
 // as the group events are.

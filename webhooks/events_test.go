@@ -230,3 +230,13 @@ func TestDedupKeysOfDifferentEventsDiffer(t *testing.T) {
 	// A key without the separator in any field reads as before.
 	assert.Equal(t, "GROUP_PARTICIPANT_JOINED|g|+91|2026-01-15T10:00:00Z", joined("g", "+91").DedupKey())
 }
+
+func TestRegistrationTypesAreTheDocumentedOnes(t *testing.T) {
+	types := webhooks.RegistrationTypes()
+	assert.Len(t, types, 30, "the register-webhook page's enum")
+	assert.Contains(t, types, webhooks.TypeMessageStatusUpdate)
+	assert.NotContains(t, types, webhooks.TypeGroupCreated, "group events are the dashboard's")
+	assert.NotContains(t, types, webhooks.TypeSLAEscalated)
+	types[0] = "CHANGED"
+	assert.Equal(t, webhooks.TypeMessageReceived, webhooks.RegistrationTypes()[0], "a copy each time")
+}

@@ -170,6 +170,8 @@ powershell" prints a shell completion script.`,
 	root.Version = "set"
 	root.SetVersionTemplate(versionText(debug.ReadBuildInfo()))
 	describeEnvironment(root)
+	root.AddCommand(helpTopics()...)
+	a.completeFlagValues(root)
 	return root
 }
 

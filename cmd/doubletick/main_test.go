@@ -456,7 +456,7 @@ func TestHelpOnEveryLevelNamesTheEnvironment(t *testing.T) {
 	root := (&app{getenv: os.Getenv}).rootCommand()
 	for _, cmd := range commands(root) {
 		// version reads no variable.
-		if cmd.Hidden || cmd.Name() == "help" || cmd.Name() == "version" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
+		if cmd.Hidden || cmd.IsAdditionalHelpTopicCommand() || cmd.Name() == "help" || cmd.Name() == "version" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
 			continue
 		}
 		path := strings.Fields(cmd.CommandPath())[1:]

@@ -134,6 +134,13 @@ func (a *app) importGroups(ctx context.Context, file string, o importFlags) erro
 	if err != nil {
 		return err
 	}
+	// A run started again soon after one that stopped sends no fresh
+	// burst on top of the last one's.
+	lastSent, err := j.LastSent(ctx)
+	if err != nil {
+		return err
+	}
+	pacer.Resume(lastSent)
 	c, err := a.client(doubletick.WithLimiter(pacer))
 	if err != nil {
 		return err
@@ -142,7 +149,7 @@ func (a *app) importGroups(ctx context.Context, file string, o importFlags) erro
 	if err != nil {
 		return err
 	}
-	p := newProgress(a.stderr, a.stderrIsTerminal, before)
+	p := newProgress(a.stderr, a.stderrIsTerminal, before, pacer.TimeFor)
 	counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: o.workers, InDoubtWait: o.inDoubtWait,
 		Progress: p.update, InDoubt: p.inDoubt})
 	p.finish()
@@ -244,14 +251,35 @@ type progress struct {
 	last     bulk.Counts
 	lastLine time.Time
 	now      func() time.Time
+	// timeFor is how long the pace takes to send n more rows; doubtUntil
+	// is when rows in doubt, if any, are sent again.
+	timeFor    func(int) time.Duration
+	doubtUntil time.Time
+}
+
+// left is the time the import has left, never below what remains: the
+// remaining rows at the pace the limiter allows (not the rate so far,
+// which a burst inflates), and, while rows are in doubt, the wait before
+// they are sent again and sending them.
+func (p *progress) left(c bulk.Counts, now time.Time) time.Duration {
+	pending := c.Pending
+	left := p.timeFor(pending)
+	if c.Sending > 0 && p.doubtUntil.After(now) {
+		left = max(left, p.doubtUntil.Sub(now)+p.timeFor(c.Sending))
+	} else {
+		left = p.timeFor(pending + c.Sending)
+	}
+	return left.Round(time.Second)
 }
 
 // progressEvery is how often progress lines are written when not to a
 // terminal.
 const progressEvery = 2 * time.Second
 
-func newProgress(out io.Writer, terminal bool, before bulk.Counts) *progress {
-	p := &progress{out: out, start: time.Now(), first: before.Created + before.Failed, last: before, now: time.Now}
+// newProgress returns the progress of an import that had done before when
+// it started, whose pace takes timeFor(n) to send n more rows.
+func newProgress(out io.Writer, terminal bool, before bulk.Counts, timeFor func(int) time.Duration) *progress {
+	p := &progress{out: out, start: time.Now(), first: before.Created + before.Failed, last: before, now: time.Now, timeFor: timeFor}
 	p.lastLine = p.start
 	if terminal {
 		p.bar = progressbar.NewOptions(before.Total()-p.first,
@@ -260,7 +288,9 @@ func newProgress(out io.Writer, terminal bool, before bulk.Counts) *progress {
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("groups"),
-			progressbar.OptionSetPredictTime(true),
+			// The bar's own estimate follows the rate so far, which a
+			// burst inflates: the time left is in the description.
+			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
 		)
@@ -274,9 +304,15 @@ func (p *progress) update(c bulk.Counts) {
 	p.last = c
 	done := c.Created + c.Failed
 	if p.bar != nil {
-		if c.Failed > 0 {
-			p.bar.Describe(fmt.Sprintf("creating groups (%d failed)", c.Failed))
+		if now := p.now(); c.Sending > 0 && p.doubtUntil.After(now) {
+			_ = p.bar.Set(done - p.first) // inDoubt describes the wait
+			return
 		}
+		desc := fmt.Sprintf("creating groups, %s left", p.left(c, p.now()))
+		if c.Failed > 0 {
+			desc = fmt.Sprintf("creating groups (%d failed), %s left", c.Failed, p.left(c, p.now()))
+		}
+		p.bar.Describe(desc)
 		_ = p.bar.Set(done - p.first)
 		return
 	}
@@ -294,6 +330,7 @@ func (p *progress) inDoubt(rows int, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
+	p.doubtUntil = until
 	left := max(until.Sub(now), 0).Round(time.Second)
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("%d row(s) in doubt: looking up their groups, sent again if not found in %s", rows, left))
@@ -307,19 +344,14 @@ func (p *progress) inDoubt(rows int, until time.Time) {
 		"until they appear; any still not found is sent again in %s (--in-doubt-wait after it was sent)\n", rows, left)
 }
 
-// line writes a progress line: done of total, the rate of this run, and the
-// time left at that rate.
+// line writes a progress line: done of total, the rate of this run so
+// far, and the time left (see left).
 func (p *progress) line(now time.Time) {
 	c := p.last
 	done := c.Created + c.Failed
-	elapsed := now.Sub(p.start)
-	perSec := float64(done-p.first) / elapsed.Seconds()
-	eta := "unknown"
-	if perSec > 0 {
-		eta = time.Duration(float64(c.Total()-done) / perSec * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.out, "progress: %d/%d done (%d created, %d failed, %d being sent or in doubt), %.1f groups/s, %s left\n",
-		done, c.Total(), c.Created, c.Failed, c.Sending, perSec, eta)
+	perSec := float64(done-p.first) / now.Sub(p.start).Seconds()
+	fmt.Fprintf(p.out, "progress: %d/%d done (%d created, %d failed, %d being sent or in doubt), %.1f groups/s so far, %s left\n",
+		done, c.Total(), c.Created, c.Failed, c.Sending, perSec, p.left(c, now))
 }
 
 // finish ends the progress display: a full bar, or, when rows are left (a

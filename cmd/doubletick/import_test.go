@@ -402,30 +402,72 @@ func TestProgressDrawsABarOnATerminalAndLinesElsewhere(t *testing.T) {
 	before := bulk.Counts{Pending: 90, Created: 10}
 
 	var bar bytes.Buffer
-	p := newProgress(&bar, true, before)
+	p := newProgress(&bar, true, before, atPace(1))
 	p.update(bulk.Counts{Pending: 40, Created: 58, Failed: 2})
 	p.finish()
-	assert.Contains(t, bar.String(), "creating groups (2 failed)")
-	assert.Regexp(t, `\(0/90, [\d.]+ groups/\w+\) \[\d+s:\d+s\]`, bar.String(), "this run's count, its rate, elapsed and left")
+	assert.Contains(t, bar.String(), "creating groups (2 failed), 40s left", "40 rows at the pace of 1/s")
+	assert.Regexp(t, `\(0/90, [\d.]+ groups/\w+\)`, bar.String(), "this run's count and its rate")
+	assert.NotRegexp(t, `\[\d+s:\d+s\]`, bar.String(), "no estimate from the rate so far")
 	assert.Regexp(t, `\nprogress: 60/100 done .*\n$`, bar.String(), "stopped short: the bar is not filled, a line says where it stands")
 
 	bar.Reset()
-	p = newProgress(&bar, true, before)
+	p = newProgress(&bar, true, before, atPace(1))
 	p.update(bulk.Counts{Created: 100})
 	p.finish()
 	assert.Regexp(t, `100% \|█+\| \(90/90, `, bar.String())
 
 	var lines bytes.Buffer
-	p = newProgress(&lines, false, before)
+	p = newProgress(&lines, false, before, atPace(1))
 	p.update(bulk.Counts{Pending: 40, Created: 58, Failed: 2})
 	p.finish()
-	assert.Regexp(t, `^progress: 60/100 done \(58 created, 2 failed, 0 being sent or in doubt\), [\d.]+ groups/s, \S+ left\n$`, lines.String())
+	assert.Regexp(t, `^progress: 60/100 done \(58 created, 2 failed, 0 being sent or in doubt\), [\d.]+ groups/s so far, 40s left\n$`, lines.String())
+}
+
+// atPace is the time a pace of perSecond, its bucket empty, takes for n rows.
+func atPace(perSecond float64) func(int) time.Duration {
+	return func(n int) time.Duration { return time.Duration(float64(n) / perSecond * float64(time.Second)) }
+}
+
+// The time left follows the pace the limiter allows, not the rate so far
+// (a burst of 60 made 72 rows in 12 s look like 6/s, and 128 rows 21 s
+// away, when 2 minutes were left); and while rows are in doubt it is never
+// below the wait before they are sent again.
+func TestProgressTimeLeftIsTrue(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var lines bytes.Buffer
+	p := newProgress(&lines, false, bulk.Counts{Pending: 200}, atPace(1))
+	p.start, p.now = now.Add(-12*time.Second), func() time.Time { return now }
+	p.line(now)
+	p.last = bulk.Counts{Pending: 128, Created: 72}
+	p.line(now)
+	assert.Contains(t, lines.String(), "72/200 done")
+	assert.Contains(t, lines.String(), "6.0 groups/s so far, 2m8s left")
+
+	lines.Reset()
+	p.inDoubt(1, now.Add(95*time.Second))
+	p.last = bulk.Counts{Sending: 1, Created: 199}
+	p.line(now)
+	assert.Contains(t, lines.String(), "1m36s left", "the wait of the row in doubt, then its send")
+}
+
+func TestPacerResumeSendsNoFreshBurst(t *testing.T) {
+	p, err := bulk.NewPacer(doubletick.RateLimit{Rate: 1, Burst: 60})
+	require.NoError(t, err)
+	assert.Zero(t, p.TimeFor(60), "a first run: a full bucket")
+	p, err = bulk.NewPacer(doubletick.RateLimit{Rate: 1, Burst: 60})
+	require.NoError(t, err)
+	p.Resume(time.Now().Add(-10 * time.Second))
+	assert.InDelta(t, 50, p.TimeFor(60).Seconds(), 1.5, "10 s after the last send: 10 tokens, the other 50 at 1/s")
+	p, err = bulk.NewPacer(doubletick.RateLimit{Rate: 1, Burst: 60})
+	require.NoError(t, err)
+	p.Resume(time.Now().Add(-time.Hour))
+	assert.Zero(t, p.TimeFor(60), "long after: a full bucket again")
 }
 
 func TestProgressSaysWhatRowsInDoubtWaitFor(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var lines bytes.Buffer
-	p := newProgress(&lines, false, bulk.Counts{Sending: 2})
+	p := newProgress(&lines, false, bulk.Counts{Sending: 2}, atPace(1))
 	p.now = func() time.Time { return now }
 	p.lastLine = time.Time{}
 	p.inDoubt(2, now.Add(95*time.Second))
@@ -438,7 +480,7 @@ func TestProgressSaysWhatRowsInDoubtWaitFor(t *testing.T) {
 	assert.Contains(t, lines.String(), "sent again in 1m28s")
 
 	var bar bytes.Buffer
-	p = newProgress(&bar, true, bulk.Counts{Sending: 2})
+	p = newProgress(&bar, true, bulk.Counts{Sending: 2}, atPace(1))
 	p.now = func() time.Time { return now }
 	p.inDoubt(2, now.Add(30*time.Second))
 	p.update(bulk.Counts{Sending: 2})

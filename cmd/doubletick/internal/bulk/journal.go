@@ -97,6 +97,19 @@ func OpenJournal(ctx context.Context, path string) (*Journal, error) {
 // Close releases the journal.
 func (j *Journal) Close() error { return j.db.Close() }
 
+// LastSent returns when the journal's last create request was sent, the
+// zero time when none was.
+func (j *Journal) LastSent(ctx context.Context) (time.Time, error) {
+	var ms int64
+	if err := j.db.QueryRowContext(ctx, `SELECT coalesce(max(sent_at), 0) FROM rows`).Scan(&ms); err != nil {
+		return time.Time{}, err
+	}
+	if ms == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms), nil
+}
+
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.path }
 

@@ -103,6 +103,34 @@ func (p *Pacer) Pause(ctx context.Context, key string, until time.Time) {
 	}
 }
 
+// Resume takes into account an earlier run of the import whose last create
+// was sent at lastSent: the bucket holds only what has refilled since, as
+// if that run had spent it all, so that a run started again at once does
+// not send a fresh burst on top of the last one's. A zero lastSent (no
+// earlier run) leaves the bucket full.
+func (p *Pacer) Resume(lastSent time.Time) {
+	if lastSent.IsZero() {
+		return
+	}
+	now := p.now()
+	refilled := float64(p.create.Limit()) * now.Sub(lastSent).Seconds()
+	if drain := p.create.Burst() - int(refilled); drain > 0 {
+		p.create.ReserveN(now, min(drain, p.create.Burst()))
+	}
+}
+
+// TimeFor returns how long n more creates take at the pace, the tokens in
+// the bucket now counted: never less than the pace allows, whatever a
+// burst made the rate so far look like.
+func (p *Pacer) TimeFor(n int) time.Duration {
+	tokens := max(p.create.TokensAt(p.now()), 0)
+	need := float64(n) - tokens
+	if need <= 0 || p.create.Limit() == rate.Inf {
+		return 0
+	}
+	return time.Duration(need / float64(p.create.Limit()) * float64(time.Second))
+}
+
 // Pace returns the pace of creates now, and how many times a 429 lowered it.
 func (p *Pacer) Pace() (rate.Limit, int) {
 	p.mu.Lock()

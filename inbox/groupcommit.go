@@ -12,8 +12,10 @@ import (
 // commit is under way is committed at once, by its own request, alone; those
 // that arrive during a commit gather into the next batch, which the first of
 // them commits as soon as the previous commit has ended. Each delivery is
-// answered only once its batch has committed, and a batch that fails fails
-// every delivery in it.
+// answered only once its batch has committed. A batch that fails is stored
+// again one delivery at a time, within the same deadline, so that a
+// delivery the database refuses fails alone and the others of its batch
+// are stored (when the database itself is down, each fails in turn).
 type groupCommit struct {
 	// commit stores one batch in one transaction.
 	commit func(ctx context.Context, batch []JobArgs) error
@@ -33,8 +35,8 @@ type groupCommit struct {
 type batch struct {
 	items []JobArgs
 	turn  chan struct{} // closed when this batch may commit
-	done  chan struct{} // closed when it has, err set
-	err   error
+	done  chan struct{} // closed when it has, errs set
+	errs  []error       // each item's outcome
 }
 
 // store stores d and returns once its batch has committed, or failed.
@@ -52,12 +54,13 @@ func (g *groupCommit) store(ctx context.Context, d JobArgs) error {
 		}
 	}
 	leader := len(b.items) == 0
+	mine := len(b.items)
 	b.items = append(b.items, d)
 	g.mu.Unlock()
 
 	if !leader {
 		<-b.done
-		return b.err
+		return b.errs[mine]
 	}
 	<-b.turn
 	g.mu.Lock()
@@ -67,7 +70,15 @@ func (g *groupCommit) store(ctx context.Context, d JobArgs) error {
 	g.mu.Unlock()
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
-	b.err = g.commit(cctx, b.items)
+	b.errs = make([]error, len(b.items))
+	if err := g.commit(cctx, b.items); err != nil {
+		b.errs[0] = err
+		if len(b.items) > 1 {
+			for i := range b.items {
+				b.errs[i] = g.commit(cctx, b.items[i:i+1])
+			}
+		}
+	}
 	cancel()
 	close(b.done)
 
@@ -80,5 +91,5 @@ func (g *groupCommit) store(ctx context.Context, d JobArgs) error {
 		g.busy = false
 	}
 	g.mu.Unlock()
-	return b.err
+	return b.errs[mine]
 }

@@ -29,6 +29,11 @@ func (r *recordingCommit) commit(_ context.Context, batch []JobArgs) error {
 	if r.fail.Load() {
 		return errors.New("disk full")
 	}
+	for _, d := range batch {
+		if d.Key == "poison" {
+			return errors.New("the database refuses this row")
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keys := make([]string, len(batch))
@@ -127,5 +132,42 @@ func eventuallyTrue(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10 s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A delivery the database refuses fails alone: the others of its batch are
+// stored again one at a time and acknowledged.
+func TestGroupCommitIsolatesADeliveryThatCannotBeStored(t *testing.T) {
+	rec := &recordingCommit{stored: map[string]bool{}, release: make(chan struct{})}
+	g := &groupCommit{commit: rec.commit, max: 64, timeout: time.Minute}
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	var mu sync.Mutex
+	keys := []string{"first", "a", "b", "poison", "c", "d"}
+	for _, k := range keys {
+		wg.Go(func() {
+			err := g.store(context.Background(), JobArgs{Key: k})
+			mu.Lock()
+			errs[k] = err
+			mu.Unlock()
+		})
+		if k == "first" { // it commits alone; the rest gather behind it
+			eventuallyTrue(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy })
+		}
+	}
+	eventuallyTrue(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 1 && len(g.waiting[0].items) == 5
+	})
+	close(rec.release)
+	wg.Wait()
+	for _, k := range keys {
+		if k == "poison" {
+			assert.Error(t, errs[k])
+			continue
+		}
+		assert.NoError(t, errs[k], k)
+		assert.True(t, rec.stored[k], k)
 	}
 }

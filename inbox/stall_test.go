@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
@@ -196,4 +197,66 @@ func TestAKeyWithANULIsStored(t *testing.T) {
 	eventually(t, "the three events handled", func() bool { return calls.Load() == 3 })
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, int32(3), calls.Load(), "the NUL event's redelivery was absorbed")
+}
+
+// A delivery the database refuses (here: trace context holding a NUL,
+// which PostgreSQL's jsonb refuses) fails alone: the genuine deliveries
+// stored in the same batch are acknowledged and handled.
+func TestARefusedDeliveryFailsAloneInItsBatch(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	var mu sync.Mutex
+	handled := map[string]bool{}
+	h := handler(t, webhooks.OnEvent(func(_ context.Context, ev webhooks.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[ev.DedupKey()] = true
+		return nil
+	}))
+	type poisoned struct{}
+	obs := inbox.Observer{
+		Start: func(ctx context.Context) context.Context { return ctx },
+		Carry: func(ctx context.Context) map[string]string {
+			if ctx.Value(poisoned{}) != nil {
+				return map[string]string{"traceparent": "00-\x00-bad"}
+			}
+			return nil
+		},
+	}
+	in, err := inbox.New(ctx, riverpgxv5.New(pool), h, inbox.WithObserver(obs), inbox.WithBackoff(20*time.Millisecond, 100*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, in.Start(ctx))
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		assert.NoError(t, in.Stop(stop))
+	}()
+	const n = 40
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := post(t, joined(fmt.Sprintf("2026-01-15T10:00:%02d.000Z", i)), webhookstest.Bearer(token))
+			if i == 7 {
+				r = r.WithContext(context.WithValue(r.Context(), poisoned{}, true))
+			}
+			codes[i] = serve(in, r).Code
+		})
+	}
+	wg.Wait()
+	for i, code := range codes {
+		if i == 7 {
+			assert.Equal(t, http.StatusInternalServerError, code, "the refused one")
+			continue
+		}
+		assert.Equal(t, http.StatusOK, code, "delivery %d, in a batch with the refused one or not", i)
+	}
+	eventually(t, "every genuine delivery handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled) == n-1
+	})
 }

@@ -2,8 +2,8 @@ package inbox_test
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,11 +62,11 @@ func TestAPIRefusesBadInputBeforeSending(t *testing.T) {
 	assert.Zero(t, c.srv.Requests(), "nothing was sent")
 }
 
-// TestAPICommandAsAProcess runs the built command against the fake, as a
-// support engineer would: pages followed and filtered, an endpoint no
-// other command covers, a body from standard input, and DoubleTick's
-// errors with exit 1.
-func TestAPICommandAsAProcess(t *testing.T) {
+// TestNewCommandsAsProcesses runs the built command against the fake, as
+// a support engineer would: api (pages followed and filtered, an endpoint
+// no other command covers, a body from standard input, DoubleTick's errors
+// with exit 1), --debug, a help topic, completion and profiles.
+func TestNewCommandsAsProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
@@ -121,4 +122,32 @@ func TestAPICommandAsAProcess(t *testing.T) {
 	_, stderr, code = run("", "api", "/whatsapp/wa-group/list", "--jq", "][")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "does not parse")
+
+	// The round's other new commands, as processes too: --debug, a help
+	// topic, a flag value's completion, profiles.
+	out, stderr, code = run("", "--debug", "groups", "get", "g2")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "S g2")
+	assert.Contains(t, stderr, "> GET "+srv.URL+"/whatsapp/wa-group/info?groupId=g2")
+	assert.Contains(t, stderr, "< HTTP/1.1 200 OK")
+	assert.NotContains(t, stderr, doubleticktest.APIKey)
+
+	out, _, code = run("", "help", "exit-codes")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "130  interrupted")
+
+	out, _, code = run("", "__complete", "groups", "create", "--waba", "")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "911111111111")
+
+	config := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv(envConfig, config) // the processes' environment comes from os.Environ
+	t.Setenv("ACME_KEY", doubleticktest.APIKey)
+	_, stderr, code = run("", "profiles", "add", "acme", "--from-env", "ACME_KEY", "--base-url", srv.URL)
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code = run("", "--profile", "acme", "api", "/whatsapp/wa-group/info", "-f", "groupId=g4", "--jq", ".groupId")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "g4\n", out)
+	out, _, _ = run("", "profiles", "list")
+	assert.Contains(t, out, "acme")
 }

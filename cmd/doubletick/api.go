@@ -289,6 +289,7 @@ func (a *app) readInput(name string) ([]byte, error) {
 
 // printAnswer prints one answer: filtered by filter, or indented.
 func (a *app) printAnswer(raw json.RawMessage, filter *gojq.Code) error {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil
 	}

@@ -150,6 +150,12 @@ func (a *app) importGroups(ctx context.Context, file string, o importFlags) erro
 		return err
 	}
 	p := newProgress(a.stderr, a.stderrIsTerminal, before, pacer.TimeFor)
+	if before.Sending > 0 {
+		// Rows a stopped run left in doubt wait --in-doubt-wait from when
+		// they were sent (at the latest, the journal's last send) before
+		// they may be sent again: the time left counts it from the start.
+		p.doubtUntil = lastSent.Add(o.inDoubtWait)
+	}
 	counts, runErr := j.Run(ctx, c.Groups, bulk.Options{Workers: o.workers, InDoubtWait: o.inDoubtWait,
 		Progress: p.update, InDoubt: p.inDoubt})
 	p.finish()

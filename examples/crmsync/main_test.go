@@ -59,34 +59,15 @@ func TestDemoPostgres(t *testing.T) {
 // does not.
 func TestServe(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var out bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token"}), ready)
-	}()
-	addr := <-ready
+	addr, _, stop := serving(t, []string{"-db", path, "-addr", "127.0.0.1:0"}, map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token"})
 	post := func(token string) int { return postJoined(t, addr, token) }
 	assert.Equal(t, http.StatusUnauthorized, post("wrong"))
 	assert.Equal(t, http.StatusOK, post("hook-token"))
 	assert.Equal(t, http.StatusOK, post("hook-token"), "a redelivery is acknowledged")
 
-	// The inbox's worker applies it soon after the acknowledgement.
-	db, err := sqlite.Open(context.Background(), path)
-	require.NoError(t, err)
-	defer db.Close()
-	store, err := sqlstore.New(db, sqlstore.SQLite)
-	require.NoError(t, err)
-	var m membership.Member
-	require.Eventually(t, func() bool {
-		var ok bool
-		m, ok, err = store.Member(context.Background(), "g1", "+919876543210")
-		require.NoError(t, err)
-		return ok
-	}, 20*time.Second, 10*time.Millisecond)
-	cancel()
-	require.NoError(t, <-done)
+	store := openStore(t, path)
+	m := waitMember(t, store, "g1", "+919876543210")
+	require.NoError(t, stop())
 	assert.Equal(t, membership.Joined, m.State)
 	audit, err := store.Audit(context.Background(), "g1")
 	require.NoError(t, err)
@@ -139,26 +120,11 @@ func TestServeExportsTelemetryWhenTheEnvironmentAsks(t *testing.T) {
 	}
 	vars["DOUBLETICK_WEBHOOK_SECRET"] = "hook-token"
 	path := filepath.Join(t.TempDir(), "crm.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var out syncWriter
-	go func() { done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0"}, &out, env(vars), ready) }()
-	addr := <-ready
+	addr, out, stop := serving(t, []string{"-db", path, "-addr", "127.0.0.1:0"}, vars)
 	assert.Equal(t, http.StatusUnauthorized, postJoined(t, addr, "wrong"))
 	assert.Equal(t, http.StatusOK, postJoined(t, addr, "hook-token"))
-	db, err := sqlite.Open(context.Background(), path)
-	require.NoError(t, err)
-	defer db.Close()
-	store, err := sqlstore.New(db, sqlstore.SQLite)
-	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		_, ok, err := store.Member(context.Background(), "g1", "+919876543210")
-		require.NoError(t, err)
-		return ok
-	}, 20*time.Second, 10*time.Millisecond)
-	cancel()
-	require.NoError(t, <-done) // the exporters flush on the way out
+	waitMember(t, openStore(t, path), "g1", "+919876543210")
+	require.NoError(t, stop()) // the exporters flush on the way out
 	assert.Contains(t, out.String(), "telemetry on")
 
 	mu.Lock()
@@ -227,15 +193,8 @@ func TestDemoTwoOrganisations(t *testing.T) {
 // secret at its own path, each group kept apart in the store.
 func TestServeManyOrganisations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var out syncWriter
-	vars := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET_ACME": "acme-token", "DOUBLETICK_WEBHOOK_SECRET_GLOBEX_EU": "globex-token"})
-	go func() {
-		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-orgs", "acme,globex-eu"}, &out, vars, ready)
-	}()
-	addr := <-ready
+	addr, out, stop := serving(t, []string{"-db", path, "-addr", "127.0.0.1:0", "-orgs", "acme,globex-eu"},
+		map[string]string{"DOUBLETICK_WEBHOOK_SECRET_ACME": "acme-token", "DOUBLETICK_WEBHOOK_SECRET_GLOBEX_EU": "globex-token"})
 	post := func(org, token string) int { return postJoinedTo(t, addr, "/doubletick/webhooks/"+org, token) }
 	assert.Equal(t, http.StatusUnauthorized, post("globex-eu", "acme-token"), "acme's secret on globex's path")
 	assert.Equal(t, http.StatusNotFound, post("initech", "acme-token"))
@@ -243,20 +202,11 @@ func TestServeManyOrganisations(t *testing.T) {
 	assert.Equal(t, http.StatusOK, post("acme", "acme-token"))
 	assert.Equal(t, http.StatusOK, post("globex-eu", "globex-token"))
 
-	db, err := sqlite.Open(context.Background(), path)
-	require.NoError(t, err)
-	defer db.Close()
-	store, err := sqlstore.New(db, sqlstore.SQLite)
-	require.NoError(t, err)
+	store := openStore(t, path)
 	for _, org := range []string{"acme", "globex-eu"} {
-		require.Eventually(t, func() bool {
-			_, ok, err := store.Member(context.Background(), org+"/g1", "+919876543210")
-			require.NoError(t, err)
-			return ok
-		}, 20*time.Second, 10*time.Millisecond, org)
+		waitMember(t, store, org+"/g1", "+919876543210") // each organisation's group apart
 	}
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, stop())
 	assert.Contains(t, out.String(), "/doubletick/webhooks/{org}")
 	assert.Contains(t, out.String(), "DOUBLETICK_API_KEY_GLOBEX_EU", "reconcile off for each organisation without a key, said so")
 }
@@ -287,28 +237,59 @@ func TestServeAgainstTheFakeWithBaseURL(t *testing.T) {
 	require.NoError(t, api.Join("g-fake", "+919876543210", "Asha"))
 
 	path := filepath.Join(t.TempDir(), "crm.db")
+	vars := map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token", "DOUBLETICK_API_KEY": doubleticktest.APIKey}
+	_, _, stop := serving(t, []string{"-db", path, "-addr", "127.0.0.1:0", "-base-url", api.URL, "-waba", "911111111111",
+		"-reconcile", "1h", "-max-attempts", "3"}, vars)
+	m := waitMember(t, openStore(t, path), "g-fake", "+919876543210") // reconciled from the fake: no webhook said so
+	assert.Equal(t, membership.Joined, m.State)
+	require.NoError(t, stop())
+
+	err = run(context.Background(), []string{"-db", path, "-max-attempts", "0"}, &bytes.Buffer{}, env(vars), nil)
+	assert.ErrorContains(t, err, "-max-attempts 0")
+}
+
+// serving runs the receiver with args and the environment vars, and
+// returns the address it listens on, its output, and a function that stops
+// it and returns what run returned.
+func serving(t *testing.T, args []string, vars map[string]string) (string, *syncWriter, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	var out syncWriter
-	vars := env(map[string]string{"DOUBLETICK_WEBHOOK_SECRET": "hook-token", "DOUBLETICK_API_KEY": doubleticktest.APIKey})
-	go func() {
-		done <- run(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-base-url", api.URL, "-waba", "911111111111",
-			"-reconcile", "1h", "-max-attempts", "3"}, &out, vars, ready)
-	}()
-	<-ready
+	out := &syncWriter{}
+	go func() { done <- run(ctx, args, out, env(vars), ready) }()
+	select {
+	case addr := <-ready:
+		return addr, out, func() error { cancel(); return <-done }
+	case err := <-done:
+		cancel()
+		t.Fatalf("the receiver did not start: %v\n%s", err, out.String())
+		return "", nil, nil
+	}
+}
+
+// openStore opens the members' store in the SQLite file at path.
+func openStore(t *testing.T, path string) *sqlstore.Store {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	require.NoError(t, err)
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	store, err := sqlstore.New(db, sqlstore.SQLite)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		m, ok, err := store.Member(context.Background(), "g-fake", "+919876543210")
-		require.NoError(t, err)
-		return ok && m.State == membership.Joined
-	}, 20*time.Second, 10*time.Millisecond, "reconciled from the fake: %s", out.String())
-	cancel()
-	require.NoError(t, <-done)
+	return store
+}
 
-	err = run(context.Background(), []string{"-db", path, "-max-attempts", "0"}, &bytes.Buffer{}, vars, nil)
-	assert.ErrorContains(t, err, "-max-attempts 0")
+// waitMember waits until store has the member, which the inbox's worker
+// applies soon after the acknowledgement, and returns it.
+func waitMember(t *testing.T, store *sqlstore.Store, group, phone string) membership.Member {
+	t.Helper()
+	var m membership.Member
+	require.Eventually(t, func() bool {
+		var ok bool
+		var err error
+		m, ok, err = store.Member(context.Background(), group, phone)
+		require.NoError(t, err)
+		return ok
+	}, 20*time.Second, 10*time.Millisecond, "%s %s", group, phone)
+	return m
 }

@@ -52,7 +52,9 @@ a string). A GET sends them in the query; other methods as a JSON object
 body, unless --input gives the body (a JSON file, or - for standard input),
 in which case the fields go in the query. The method is GET, or POST with
 --input, unless --method says otherwise (DoubleTick's reads take their
-parameters in the query, so -f alone does not make a POST).
+parameters in the query, so -f alone does not make a POST). A DELETE whose
+endpoint takes its parameters in the query gets them in PATH:
+"api -X DELETE '/whatsapp/wa-group?groupId=g1'".
 
 The answer is printed as JSON, or filtered by --jq (jq's language, by gojq:
 strings are printed raw, other values as JSON, one per line). --paginate

@@ -89,6 +89,9 @@ type app struct {
 	baseURL     string
 	profileFlag string
 	debugFlag   string
+	// completing: the client serves shell completion, which the dump
+	// would write into the user's shell.
+	completing bool
 
 	// The profile --profile or $DOUBLETICK_PROFILE names, read once by
 	// activeProfile.
@@ -323,7 +326,7 @@ func (a *app) client(opts ...doubletick.Option) (*doubletick.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if level != debugOff {
+	if level != debugOff && !a.completing {
 		opts = append(opts, doubletick.WithHTTPClient(&http.Client{Transport: a.newDebugTransport(level, append(a.webhookSecrets(), key)...)}))
 	}
 	c, err := doubletick.NewClient(key, opts...)

@@ -78,6 +78,7 @@ func commandTree(root *cobra.Command) []*cobra.Command {
 // answers within a few seconds; nothing otherwise (completion must not
 // hang a shell, nor print an error into it).
 func (a *app) completeWABA(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	a.completing = true
 	c, err := a.client(doubletick.WithMaxAttempts(1))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp

@@ -41,6 +41,10 @@ func TestFlagValuesComplete(t *testing.T) {
 		return values
 	}
 	assert.Contains(t, complete("groups", "create", "--waba", ""), "911111111111", "the key's channels, from the API")
+	c.env[envDebug] = "full"
+	r := c.run(t, "__complete", "groups", "create", "--waba", "")
+	assert.NotContains(t, r.stderr+r.stdout, "> GET", "no dump into the shell")
+	delete(c.env, envDebug)
 	assert.Contains(t, complete("webhooks", "register", "--event", ""), "MESSAGE_STATUS_UPDATE")
 	assert.Contains(t, complete("webhooks", "register", "--format", ""), "form-data")
 	assert.Contains(t, complete("listen", "--auth", ""), "hmac")

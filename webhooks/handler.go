@@ -54,9 +54,11 @@ type Handler struct {
 	any      []func(context.Context, Event) error
 	logger   *slog.Logger
 	observer Observer
-	// orgs and orgID: a Handler of many organisations (NewOrgHandler).
-	orgs  OrgLookup
-	orgID func(*http.Request) string
+	// orgs and orgID: a Handler of many organisations (NewOrgHandler);
+	// registry is orgs when it is an *Orgs.
+	orgs     OrgLookup
+	registry *Orgs
+	orgID    func(*http.Request) string
 }
 
 // HandlerOption configures a [Handler].

@@ -54,11 +54,9 @@ type Handler struct {
 	any      []func(context.Context, Event) error
 	logger   *slog.Logger
 	observer Observer
-	// orgs and orgID: a Handler of many organisations (NewOrgHandler);
-	// registry is orgs when it is an *Orgs.
-	orgs     OrgLookup
-	registry *Orgs
-	orgID    func(*http.Request) string
+	// orgs and orgID: a Handler of many organisations (NewOrgHandler).
+	orgs  OrgLookup
+	orgID func(*http.Request) string
 }
 
 // HandlerOption configures a [Handler].
@@ -315,8 +313,6 @@ type Delivery struct {
 	// Org is the ID of the organisation the request was addressed to, for
 	// a Handler made by [NewOrgHandler]; "" for one of one organisation.
 	Org string
-	// orgCtx is Org in an interface, when Orgs made one.
-	orgCtx any
 }
 
 // DedupKey is the event's dedup key in its organisation's namespace
@@ -367,7 +363,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := d.Event
 	if d.Org != "" {
-		ctx = contextWithOrg(ctx, &d)
+		ctx = ContextWithOrg(ctx, d.Org)
 	}
 	info := DeliveryInfo{EventType: ObservedType(ev), Status: http.StatusOK, Verdict: VerdictHandled, Org: d.Org}
 	switch dup, err := h.handle(ctx, d); {
@@ -429,7 +425,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, org Org) (Deli
 	if err != nil {
 		return Delivery{}, refusal(http.StatusBadRequest, err)
 	}
-	return Delivery{Event: ev, Body: body, ContentType: ct, PathType: given, Org: org.ID, orgCtx: org.ctxValue}, nil
+	return Delivery{Event: ev, Body: body, ContentType: ct, PathType: given, Org: org.ID}, nil
 }
 
 // pathType is the type WithPathType gave r's path, or the path of the

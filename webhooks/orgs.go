@@ -27,9 +27,6 @@ type Org struct {
 	// Format is the body format its webhooks were registered with; "" is
 	// the Handler's ([WithBodyFormat]; JSON by default).
 	Format BodyFormat
-
-	// ctxValue is ID in an interface, made once by Orgs.
-	ctxValue any
 }
 
 // ErrUnknownOrg matches the error of a request, or of a stored delivery,
@@ -99,14 +96,7 @@ func (f OrgLookupFunc) LookupOrg(ctx context.Context, id string) (Org, error) { 
 // is cold in the cache, its lookup took half the time of sync.Map's.)
 type Orgs struct {
 	mu sync.RWMutex
-	m  map[string]*orgEntry
-}
-
-// orgEntry is an organisation as Orgs keeps it, with its ID ready for a
-// context (a string put in an interface costs an allocation each time).
-type orgEntry struct {
-	org Org
-	ctx any
+	m  map[string]Org
 }
 
 // Set adds org, or replaces the organisation of the same ID (a rotated
@@ -118,9 +108,9 @@ func (o *Orgs) Set(org Org) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.m == nil {
-		o.m = map[string]*orgEntry{}
+		o.m = map[string]Org{}
 	}
-	o.m[org.ID] = &orgEntry{org: org, ctx: org.ID}
+	o.m[org.ID] = org
 	return nil
 }
 
@@ -135,21 +125,15 @@ func (o *Orgs) Remove(id string) bool {
 	return ok
 }
 
-// entry returns the organisation named id as Orgs keeps it, nil when none.
-func (o *Orgs) entry(id string) *orgEntry {
-	o.mu.RLock()
-	e := o.m[id]
-	o.mu.RUnlock()
-	return e
-}
-
 // LookupOrg returns the organisation named id.
 func (o *Orgs) LookupOrg(_ context.Context, id string) (Org, error) {
-	e := o.entry(id)
-	if e == nil {
+	o.mu.RLock()
+	org, ok := o.m[id]
+	o.mu.RUnlock()
+	if !ok {
 		return Org{}, ErrUnknownOrg
 	}
-	return e.org, nil
+	return org, nil
 }
 
 // IDs returns the IDs of the organisations, sorted.
@@ -206,7 +190,6 @@ func NewOrgHandler(orgs OrgLookup, opts ...HandlerOption) (*Handler, error) {
 	}
 	h := newHandler()
 	h.orgs = orgs
-	h.registry, _ = orgs.(*Orgs)
 	h.orgID = func(r *http.Request) string { return r.PathValue(DefaultOrgPathValue) }
 	return h.apply(opts)
 }
@@ -219,15 +202,6 @@ type orgContextKey struct{}
 // runs an event for the organisation its context names.
 func ContextWithOrg(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, orgContextKey{}, id)
-}
-
-// contextWithOrg is ContextWithOrg for d's organisation, without boxing
-// its ID again when Orgs did.
-func contextWithOrg(ctx context.Context, d *Delivery) context.Context {
-	if d.orgCtx != nil {
-		return context.WithValue(ctx, orgContextKey{}, d.orgCtx)
-	}
-	return ContextWithOrg(ctx, d.Org)
 }
 
 // OrgFromContext returns the ID of the organisation a callback's event was
@@ -258,16 +232,7 @@ func (h *Handler) resolveOrg(r *http.Request) (Org, *Refusal) {
 	if !ValidOrgID(id) {
 		return Org{}, refusal(http.StatusNotFound, fmt.Errorf("%w: no valid organisation ID in the request", ErrUnknownOrg))
 	}
-	var org Org
-	var err error
-	if h.registry != nil { // no interface call, and the ID boxed once
-		if e := h.registry.entry(id); e != nil {
-			return e.resolved(h.format), nil
-		}
-		err = ErrUnknownOrg
-	} else {
-		org, err = h.orgs.LookupOrg(r.Context(), id)
-	}
+	org, err := h.orgs.LookupOrg(r.Context(), id)
 	switch {
 	case errors.Is(err, ErrUnknownOrg):
 		return Org{}, refusal(http.StatusNotFound, fmt.Errorf("%w: %s", ErrUnknownOrg, id))
@@ -281,16 +246,6 @@ func (h *Handler) resolveOrg(r *http.Request) (Org, *Refusal) {
 		org.Format = h.format
 	}
 	return org, nil
-}
-
-// resolved is e's organisation with the Handler's format when it has none.
-func (e *orgEntry) resolved(format BodyFormat) Org {
-	org := e.org
-	if org.Format == "" {
-		org.Format = format
-	}
-	org.ctxValue = e.ctx
-	return org
 }
 
 // checkDispatchOrg makes sure an event dispatched by a Handler of many

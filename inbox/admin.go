@@ -55,9 +55,13 @@ func (a *Admin[TTx]) Org() string { return a.org }
 // body no longer parses, or its organisation is no longer served).
 var deadStates = []rivertype.JobState{rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
 
-// orgFilter is the SQL predicate of one organisation's deliveries: the
-// same text for PostgreSQL (jsonb ->> key) and SQLite (->> label).
-const orgFilter = "args ->> 'org' = @inbox_org"
+// orgArg is the SQL of a delivery's organisation, in the job's arguments:
+// the same text for PostgreSQL (jsonb ->> key) and SQLite (->> label).
+const orgArg = "args ->> 'org'"
+
+// orgFilter is the predicate of one organisation's deliveries, for River's
+// job lists.
+const orgFilter = orgArg + " = @inbox_org"
 
 // list is a JobListParams of the inbox's kind, limited to a.org.
 func (a *Admin[TTx]) list() *river.JobListParams {

@@ -58,7 +58,7 @@ func storedBytesQuery(sqlite bool, org bool) string {
 		q = "SELECT coalesce(sum(length(args)), 0) FROM river_job WHERE kind = $1"
 	}
 	if org {
-		q += " AND args ->> 'org' = $2"
+		q += " AND " + orgArg + " = $2"
 	}
 	return q
 }
@@ -107,9 +107,6 @@ const admitWait = 2 * time.Second
 // for that check (at most admitWait, or until ctx ends): deliveries handled
 // since the last check may make room.
 func (b *bound[TTx]) admit(ctx context.Context, n int) bool {
-	if b == nil {
-		return true
-	}
 	over := func() bool { return b.measured.Load()+b.since.Load()+int64(n) > b.max }
 	if !over() {
 		if b.now().UnixNano()-b.checked.Load() > int64(boundCheckEvery) {
@@ -152,9 +149,6 @@ const admitRecheck = 50 * time.Millisecond
 
 // wait waits for a check that runs, until ctx ends.
 func (b *bound[TTx]) wait(ctx context.Context) error {
-	if b == nil {
-		return nil
-	}
 	done := make(chan struct{})
 	go func() { b.running.Wait(); close(done) }()
 	select {
@@ -170,11 +164,7 @@ func (b *bound[TTx]) wait(ctx context.Context) error {
 func storedSize(n int) int { return n*4/3 + 256 }
 
 // stored records n bytes stored by this process.
-func (b *bound[TTx]) stored(n int) {
-	if b != nil {
-		b.since.Add(int64(n))
-	}
-}
+func (b *bound[TTx]) stored(n int) { b.since.Add(int64(n)) }
 
 // startCheck checks in the background, unless a check runs, and returns
 // a channel closed when the check that runs ends.

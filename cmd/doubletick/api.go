@@ -121,8 +121,10 @@ func (a *app) runAPI(cmd *cobra.Command, f *apiFlags, target string) error {
 			method = http.MethodPost
 		}
 	}
-	// A GET, or a call whose body is --input, sends the fields in the query.
-	if method == http.MethodGet || method == http.MethodHead || body != nil {
+	// A GET, or a call whose body is --input, sends the fields, and the
+	// cursors of --paginate, in the query.
+	inQuery := method == http.MethodGet || method == http.MethodHead || body != nil
+	if inQuery {
 		for _, k := range slices.Sorted(maps.Keys(fields)) {
 			query.Set(k, fieldString(fields[k]))
 		}
@@ -157,7 +159,7 @@ func (a *app) runAPI(cmd *cobra.Command, f *apiFlags, target string) error {
 			return fmt.Errorf("page %d said hasMore with a cursor already followed (or none): stopped, to go round no loop", page)
 		}
 		seen[key] = true
-		if method == http.MethodGet || method == http.MethodHead || f.input != "" {
+		if inQuery {
 			for k, v := range cursor {
 				query.Set(k, fieldString(v))
 			}
@@ -368,11 +370,4 @@ func nextCursor(raw json.RawMessage) (map[string]any, bool) {
 		}
 	}
 	return nil, false
-}
-
-// fixedCompletion completes a flag with values.
-func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return values, cobra.ShellCompDirectiveNoFileComp
-	}
 }

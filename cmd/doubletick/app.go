@@ -266,15 +266,8 @@ func (a *app) sendingSecret() (string, error) {
 // webhookSecrets are the webhook secrets of the environment, for the dump
 // to replace; none when there are none.
 func (a *app) webhookSecrets() []string {
-	raw := a.getenv(envWebhookSecret)
-	if raw == "" {
-		if path := a.getenv(envWebhookSecretFile); path != "" {
-			if b, err := os.ReadFile(path); err == nil {
-				raw = strings.TrimRight(string(b), "\r\n")
-			}
-		}
-	}
-	if raw == "" {
+	raw, err := a.secret(envWebhookSecret, envWebhookSecretFile)
+	if err != nil {
 		return nil
 	}
 	return strings.Split(raw, ",")

@@ -19,6 +19,13 @@ import (
 // completion is how a flag's values are completed.
 type completion = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective)
 
+// fixedCompletion completes a flag with values.
+func fixedCompletion(values ...string) completion {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // typeNames are types as completion offers them.
 func typeNames(types []webhooks.Type) []string {
 	out := make([]string, len(types))

@@ -38,7 +38,7 @@ func TestEveryErrorSpeaksInFlagsAndCommands(t *testing.T) {
 	// 3 s) against the closed port.
 	var ran atomic.Int32
 	var all sync.WaitGroup
-	for _, cmd := range commands(root) {
+	for _, cmd := range commandTree(root) {
 		if cmd.HasSubCommands() || !cmd.Runnable() || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") ||
 			cmd.Name() == "help" || cmd.Name() == "version" {
 			continue

@@ -2,14 +2,13 @@ package main
 
 import (
 	"errors"
-	"os"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/doubletick-go/doubletick/inbox"
 	"github.com/doubletick-go/doubletick/inbox/inboxadmin"
-	"github.com/doubletick-go/doubletick/webhooks"
 	"github.com/spf13/cobra"
 )
 
@@ -50,16 +49,14 @@ func (a *app) openInbox(cmd *cobra.Command, f *inboxFlags) (inboxadmin.Inbox, fu
 			org = p.Org
 		}
 	}
-	if org != "" && !webhooks.ValidOrgID(org) {
-		return nil, nil, usagef("--org %q cannot name an organisation: use 1 to 64 letters, digits, '.', '_' or '-'", org)
-	}
-	if f.sqlite != "" {
-		if _, err := os.Stat(f.sqlite); err != nil {
-			return nil, nil, usagef("--sqlite %s: no such file: give the SQLite file the app's inbox stores in", printable(f.sqlite))
-		}
+	if err := checkOrgID("--org", org); org != "" && err != nil {
+		return nil, nil, err
 	}
 	in, closeInbox, err := inboxadmin.Open(cmd.Context(), f.sqlite, url)
-	if err != nil {
+	switch {
+	case f.sqlite != "" && errors.Is(err, fs.ErrNotExist):
+		return nil, nil, usagef("--sqlite %s: no such file: give the SQLite file the app's inbox stores in", printable(f.sqlite))
+	case err != nil:
 		return nil, nil, usagef("%s", sdkDetail(err))
 	}
 	if org != "" {

@@ -24,7 +24,6 @@ import (
 
 	"github.com/doubletick-go/doubletick"
 	"github.com/doubletick-go/doubletick/doubleticktest"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -437,15 +436,6 @@ func TestListenWithoutASecretIsAUsageError(t *testing.T) {
 	stop()
 }
 
-// commands returns every command under root.
-func commands(root *cobra.Command) []*cobra.Command {
-	all := []*cobra.Command{root}
-	for _, c := range root.Commands() {
-		all = append(all, commands(c)...)
-	}
-	return all
-}
-
 func TestHelpOnEveryLevelNamesTheEnvironment(t *testing.T) {
 	c := newCLI(t)
 	for _, help := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "groups", "import"}, {"groups", "help"}} {
@@ -454,7 +444,7 @@ func TestHelpOnEveryLevelNamesTheEnvironment(t *testing.T) {
 		assert.Contains(t, r.stdout, "Usage:", help)
 	}
 	root := (&app{getenv: os.Getenv}).rootCommand()
-	for _, cmd := range commands(root) {
+	for _, cmd := range commandTree(root) {
 		// version reads no variable.
 		if cmd.Hidden || cmd.IsAdditionalHelpTopicCommand() || cmd.Name() == "help" || cmd.Name() == "version" || strings.HasPrefix(cmd.CommandPath(), "doubletick completion") {
 			continue
@@ -520,7 +510,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestNoFlagTakesASecret(t *testing.T) {
 	secretish := regexp.MustCompile(`(?i)key|secret|token|password|credential|payload`)
 	root := (&app{getenv: os.Getenv}).rootCommand()
-	for _, cmd := range commands(root) {
+	for _, cmd := range commandTree(root) {
 		check := func(f *pflag.Flag) {
 			assert.False(t, secretish.MatchString(f.Name), "%s --%s looks like it takes a secret", cmd.CommandPath(), f.Name)
 		}

@@ -168,9 +168,20 @@ func (a *app) profileKey(name string, p *profile) (string, error) {
 	return v, nil
 }
 
-// validProfileName says whether name can name a profile: as an
-// organisation ID can.
-func validProfileName(name string) bool { return webhooks.ValidOrgID(name) }
+// checkOrgID refuses an ID that cannot name an organisation, given by
+// flag ("--org"), or a profile, named the same way (flag "").
+func checkOrgID(flag, id string) error {
+	switch {
+	case webhooks.ValidOrgID(id):
+		return nil
+	case flag == "":
+		return usagef("%q cannot name a profile: %s", id, orgIDRule)
+	}
+	return usagef("%s %q cannot name an organisation: %s", flag, id, orgIDRule)
+}
+
+// orgIDRule is what an organisation's ID (or a profile's name) may be.
+const orgIDRule = "use 1 to 64 letters, digits, '.', '_' or '-'"
 
 func (a *app) profilesCommand() *cobra.Command {
 	c := group("profiles", "Name the organisations you work with, and switch between them with --profile",
@@ -233,13 +244,14 @@ func (a *app) profilesAddCommand() *cobra.Command {
 		Args:  args(1, "the profile's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			switch {
-			case !validProfileName(name):
-				return usagef("%q cannot name a profile: use 1 to 64 letters, digits, '.', '_' or '-'", name)
-			case (p.KeyEnv == "") == (p.KeyFile == ""):
+			if err := checkOrgID("", name); err != nil {
+				return err
+			}
+			if (p.KeyEnv == "") == (p.KeyFile == "") {
 				return usagef("give one of --from-env VAR and --from-file FILE: where the API key is (the key itself is never stored)")
-			case p.Org != "" && !webhooks.ValidOrgID(p.Org):
-				return usagef("--org %q cannot name an organisation: use 1 to 64 letters, digits, '.', '_' or '-'", p.Org)
+			}
+			if err := checkOrgID("--org", p.Org); p.Org != "" && err != nil {
+				return err
 			}
 			if a.baseURL != "" {
 				if err := checkBaseURL(a.baseURL); err != nil {

@@ -44,6 +44,8 @@ type OrgClients struct {
 	key     KeyFunc
 	options []Option
 	perOrg  func(org string) ([]Option, error)
+	// httpClient: the options give one (WithHTTPClient).
+	httpClient bool
 
 	mu      sync.Mutex
 	clients map[string]*orgClient
@@ -83,6 +85,7 @@ func WithClientOptions(opts ...Option) OrgClientsOption {
 			return errors.New("doubletick: WithClientOptions: WithLimiter would share one rate budget among every organisation; give each its own with WithOrgClientOptions")
 		}
 		o.options = append(o.options, opts...)
+		o.httpClient = o.httpClient || s.httpClient != nil
 		return nil
 	}
 }
@@ -114,13 +117,7 @@ func NewOrgClients(key KeyFunc, opts ...OrgClientsOption) (*OrgClients, error) {
 			return nil, err
 		}
 	}
-	var s settings
-	for _, opt := range o.options {
-		if opt != nil {
-			_ = opt(&s) // checked by WithClientOptions
-		}
-	}
-	if s.httpClient == nil {
+	if !o.httpClient {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = DefaultOrgIdleConnsPerHost
 		o.options = append([]Option{WithHTTPClient(&http.Client{Transport: t})}, o.options...)

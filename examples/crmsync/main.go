@@ -535,7 +535,10 @@ func runDemo(ctx context.Context, store membership.Store, d *database, orgs []st
 		return err
 	}
 	defer in.Stop(context.Background())
-	// lose drops deliveries unseen, as if DoubleTick never sent them.
+	// lose loses deliveries: the receiver answers 503, as one that is down
+	// would, and stores nothing; DoubleTick (and the fake, by default)
+	// sends a failed delivery no more. It never acknowledges what it did
+	// not store.
 	var lose atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("/hooks/{"+webhooks.DefaultOrgPathValue+"}", in)
@@ -546,6 +549,7 @@ func runDemo(ctx context.Context, store membership.Store, d *database, orgs []st
 	}
 	receiver := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if lose.Load() {
+			http.Error(w, "receiver down", http.StatusServiceUnavailable)
 			return
 		}
 		mux.ServeHTTP(w, r)
